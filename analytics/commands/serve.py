@@ -1,0 +1,29 @@
+"""`lastmile serve`: start the dashboard on 127.0.0.1."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ..cli import add_common
+
+
+def add_parser(sub):
+    p = sub.add_parser("serve", help="start the dashboard (Streamlit) on 127.0.0.1")
+    add_common(p, formats=False)
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    return p
+
+
+def run(args, ctx) -> int:
+    ctx.workspace  # fail early, with the clear message, on a bad workspace  # noqa: B018
+    app = Path(__file__).resolve().parents[2] / "app" / "main.py"
+    env = dict(os.environ, LASTMILE_CONFIG=str(ctx.config_path.resolve()))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app),
+           "--server.address", "127.0.0.1", "--server.port", str(args.port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    ctx.warn(f"Lastmile dashboard on http://127.0.0.1:{args.port} (workspace {ctx.config_path}); Ctrl+C stops it.")
+    try:
+        return subprocess.call(cmd, env=env, cwd=str(app.parent.parent))
+    except KeyboardInterrupt:
+        return 0

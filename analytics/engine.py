@@ -1,0 +1,596 @@
+"""From a workspace to Ibis tables: one joined, typed log table per model.
+
+The :class:`Engine` owns the connection(s) to the configured Ibis backend
+(DuckDB, embedded, by default). For each model it registers the prediction and
+outcome files and builds one *canonical log*: predictions left-joined to
+outcomes on ``columns.id``, with the role columns renamed to fixed names (see
+:class:`C`) so that every query in the library is written once, whatever the
+user's column names. Segment, feature and per-row business columns keep their
+own names.
+
+Join semantics: when outcomes hold several rows for one id, the row with the
+latest ``label_timestamp`` wins (ties, or no label_timestamp: the largest label
+value, so the answer is deterministic). Outcomes that match no prediction are
+ignored by queries; :func:`analytics.validation.validate` counts them.
+
+Row-level defects never corrupt a number silently. Rows with a null timestamp
+are left out of everything; NaN or out-of-range scores become missing (the row
+still counts in volume); labels outside the task's classes count as unlabeled.
+:meth:`Engine.data_warnings` says how many rows each rule touched.
+
+DuckDB connections are not for concurrent use: each thread gets its own
+backend (Streamlit serves every session on its own thread). Log files are only
+ever read.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from .errors import (BackendError, ColumnError, CorruptFileError, DataError,
+                     LastmileError, MissingFileError, UnknownVersionError)
+from .workspace import ModelSpec, Workspace, _suggest
+
+
+class C:
+    """Canonical column names of the joined log (the ``lm_`` prefix is reserved)."""
+
+    ID = "lm_id"
+    TS = "lm_ts"
+    VERSION = "lm_version"
+    SCORE = "lm_score"          # binary: probability of the positive class, NULL if invalid
+    PRED = "lm_pred"            # binary: decision 0/1; multiclass: class (string); regression: value
+    LABEL = "lm_label"          # binary: 0/1; multiclass: class (string); regression: value
+    LABEL_TS = "lm_label_ts"
+    LATENCY = "lm_latency"
+    LABELED = "lm_labeled"      # label is present and valid
+
+    @staticmethod
+    def proba(i: int) -> str:
+        """Multiclass: probability of the i-th class of ``columns.class_scores``."""
+        return f"lm_p{i}"
+
+
+#: Version name used when the workspace declares no version column.
+DEFAULT_VERSION = "default"
+
+
+@dataclass(frozen=True)
+class DataWarning:
+    """Rows a query leaves out (or treats as missing) because of a defect."""
+
+    model: str
+    column: str
+    count: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"warning: model {self.model!r}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved file, glob or folder of Parquet files."""
+
+    pattern: str          # what the backend reads
+    files: tuple[str, ...]  # local files found (empty for remote paths)
+    hive: bool
+
+
+# ------------------------------------------------------------------ sources
+
+
+_HIVE_DIR = re.compile(r"^[^=/]+=[^/]*$")
+
+
+def resolve_source(path: str, model: str, role: str) -> Source:
+    """Expand a workspace path; check that local files exist and are Parquet.
+
+    Every local file's footer is read (cheap: metadata only), so one corrupt
+    file among thousands is named before any query runs.
+    """
+    what = f"the {role} of model {model!r}"
+    if "://" in path:
+        return Source(pattern=path, files=(), hive="=" in path)
+    p = Path(path)
+    if p.is_dir():
+        pattern = str(p / "**" / "*.parquet")
+    elif any(ch in path for ch in "*?["):
+        pattern = path
+    elif p.is_file():
+        pattern = path
+    else:
+        raise MissingFileError(f"File {path!r} ({what}) does not exist.")
+    files = tuple(sorted(f for f in _glob.glob(pattern, recursive=True) if os.path.isfile(f)))
+    if not files:
+        raise MissingFileError(f"No Parquet files match {path!r} ({what}).")
+    for f in files:
+        check_parquet_file(f, what)
+    hive = any(_HIVE_DIR.match(part) for f in files[:50] for part in Path(f).parent.parts)
+    return Source(pattern=pattern, files=files, hive=hive)
+
+
+def check_parquet_file(path: str, what: str = "a log") -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - any failure means unreadable
+        reason = str(exc).split("\n")[0]
+        raise CorruptFileError(f"File {path!r} ({what}) is not a readable Parquet file: {reason}.") from None
+
+
+# ------------------------------------------------------------------ the engine
+
+
+class Engine:
+    """Connections and canonical log tables for one workspace."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sources: dict[tuple[str, str], Source] = {}
+        self._warnings: dict[str, tuple[DataWarning, ...]] = {}
+        self._versions: dict[str, tuple[str, ...]] = {}
+
+    # -- connections -------------------------------------------------------
+
+    @property
+    def backend(self):
+        """This thread's Ibis backend (created on first use)."""
+        be = getattr(self._local, "backend", None)
+        if be is None:
+            be = self._connect()
+            self._local.backend = be
+            self._local.tables = {}
+        return be
+
+    def _connect(self):
+        name = self.workspace.backend
+        opts = dict(self.workspace.backend_options)
+        try:
+            module = getattr(ibis, name)
+        except (AttributeError, ImportError) as exc:
+            raise BackendError(
+                f"Engine backend {name!r} is not available ({exc}); install it with "
+                f"`pip install 'ibis-framework[{name}]'` or use backend = \"duckdb\"."
+            ) from None
+        try:
+            be = module.connect(**opts)
+        except Exception as exc:  # noqa: BLE001
+            raise BackendError(f"Cannot connect to engine backend {name!r}: {exc}.") from None
+        if name == "duckdb":
+            be.raw_sql("SET preserve_insertion_order = false")
+            # DuckDB 2.0 folds isnan(x) and x > 1 to false from Parquet min/max
+            # statistics, which leave NaN out: NaN scores would go uncounted.
+            be.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
+        return be
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.name
+
+    # -- sources -----------------------------------------------------------
+
+    def source(self, spec: ModelSpec, role: str) -> Source:
+        key = (spec.name, role)
+        with self._lock:
+            if key not in self._sources:
+                path = spec.predictions if role == "predictions" else spec.outcomes
+                self._sources[key] = resolve_source(path, spec.name, role)
+            return self._sources[key]
+
+    def raw(self, model: str | ModelSpec, role: str = "predictions") -> ir.Table:
+        """The prediction or outcome files as one table, columns as written."""
+        spec = self.spec(model)
+        self.backend  # noqa: B018 - make sure this thread's state exists
+        cache = self._local.tables
+        key = (spec.name, "raw", role)
+        if key not in cache:
+            src = self.source(spec, role)
+            be = self.backend
+            try:
+                if be.name == "duckdb":
+                    t = be.read_parquet(src.pattern, hive_partitioning=src.hive, union_by_name=True)
+                else:
+                    t = be.read_parquet(src.pattern)
+            except LastmileError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise self._explain(exc, spec, f"the {role}") from None
+            cache[key] = t
+        return cache[key]
+
+    def spec(self, model: str | ModelSpec) -> ModelSpec:
+        return model if isinstance(model, ModelSpec) else self.workspace.model(model)
+
+    # -- the canonical log --------------------------------------------------
+
+    def log(self, model: str | ModelSpec) -> ir.Table:
+        """The joined log of a model, with canonical column names (see :class:`C`)."""
+        spec = self.spec(model)
+        self.backend  # noqa: B018
+        cache = self._local.tables
+        key = (spec.name, "log")
+        if key not in cache:
+            cache[key] = build_log(spec, self.raw(spec, "predictions"),
+                                   self.raw(spec, "outcomes") if spec.outcomes else None)
+        return cache[key]
+
+    def execute(self, expr: ir.Expr, model: str | ModelSpec | None = None) -> pa.Table:
+        """Run an expression; translate engine errors into one-sentence errors."""
+        try:
+            if isinstance(expr, ir.Table):
+                return self.backend.to_pyarrow(expr)
+            return self.backend.to_pyarrow(expr.as_table())
+        except LastmileError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            spec = self.spec(model) if model is not None else None
+            raise self._explain(exc, spec, "the logs") from None
+
+    def to_sql(self, expr: ir.Expr) -> str:
+        """The SQL this backend runs for ``expr`` (for the audit view)."""
+        return str(ibis.to_sql(expr, dialect=self.dialect))
+
+    def _explain(self, exc: Exception, spec: ModelSpec | None, what: str) -> LastmileError:
+        msg = str(exc).strip().split("\n")[0]
+        files = re.findall(r"""["']([^"']+\.parquet)["']""", str(exc))
+        owner = f" of model {spec.name!r}" if spec else ""
+        if files:
+            return CorruptFileError(f"File {files[0]!r}{owner} cannot be read: {msg}.")
+        return DataError(f"Reading {what}{owner} failed: {msg}.")
+
+    # -- facts about a model -------------------------------------------------
+
+    def versions(self, model: str | ModelSpec) -> tuple[str, ...]:
+        """The versions present in the log, sorted."""
+        spec = self.spec(model)
+        with self._lock:
+            cached = self._versions.get(spec.name)
+        if cached is None:
+            t = self.log(spec)
+            res = self.execute(t.select(C.VERSION).distinct(), spec)
+            cached = tuple(sorted(str(v) for v in res.column(0).to_pylist() if v is not None))
+            with self._lock:
+                self._versions[spec.name] = cached
+        return cached
+
+    def check_versions(self, model: str | ModelSpec, versions: Iterable[str]) -> None:
+        spec = self.spec(model)
+        known = self.versions(spec)
+        for v in versions:
+            if v not in known:
+                raise UnknownVersionError(
+                    f"Model {spec.name!r} has no version {v!r}{_suggest(v, known)}; "
+                    f"its versions are: {', '.join(known) or 'none'}."
+                )
+
+    def data_warnings(self, model: str | ModelSpec) -> tuple[DataWarning, ...]:
+        """Row-level defects that queries work around, counted once per model."""
+        spec = self.spec(model)
+        with self._lock:
+            cached = self._warnings.get(spec.name)
+        if cached is None:
+            cached = tuple(w for w in count_defects(self, spec) if w.count)
+            with self._lock:
+                self._warnings[spec.name] = cached
+        return cached
+
+
+# ------------------------------------------------------------------ type checks
+
+
+def _kind(t: dt.DataType) -> str:
+    if t.is_boolean():
+        return "boolean"
+    if t.is_integer():
+        return "integer"
+    if t.is_floating() or t.is_decimal():
+        return "float"
+    if t.is_string():
+        return "string"
+    if t.is_timestamp():
+        return "timestamp"
+    if t.is_date():
+        return "date"
+    return str(t)
+
+
+#: role -> allowed kinds
+_ROLE_KINDS = {
+    "timestamp": ("timestamp", "date"),
+    "label_timestamp": ("timestamp", "date"),
+    "score": ("float", "integer"),
+    "class_scores": ("float", "integer"),
+    "latency_ms": ("float", "integer"),
+    "regression": ("float", "integer"),
+    "class": ("string", "integer", "boolean"),
+    "feature": ("float", "integer", "string", "boolean"),
+    "value": ("float", "integer"),
+}
+
+
+def check_columns(spec: ModelSpec, pred_schema, out_schema, pred_where: str, out_where: str | None) -> list[str]:
+    """Every declared column exists in the right file and has a type fit for its role."""
+    problems: list[str] = []
+    c = spec.columns
+
+    def find(col: str):
+        if col in pred_schema:
+            return pred_schema[col], pred_where
+        if out_schema is not None and col in out_schema:
+            return out_schema[col], out_where
+        return None, None
+
+    def need(col: str | None, role: str, kinds_key: str, where_hint: str | None = None):
+        if not col:
+            return
+        typ, where = find(col)
+        if typ is None:
+            if where_hint == "outcomes" and out_schema is not None:
+                avail = list(out_schema.names)
+                file_desc = out_where
+            else:
+                avail = list(pred_schema.names) + (list(out_schema.names) if out_schema is not None else [])
+                file_desc = pred_where if out_schema is None else f"{pred_where} or {out_where}"
+            problems.append(f"Model {spec.name!r}: column {col!r} ({role}) is not in {file_desc}{_suggest(col, avail)}.")
+            return
+        kinds = _ROLE_KINDS[kinds_key]
+        if _kind(typ) not in kinds:
+            problems.append(
+                f"Model {spec.name!r}: column {col!r} ({role}) in {where} has type {typ}, "
+                f"expected {' or '.join(kinds)}."
+            )
+
+    need(c.timestamp, "timestamp", "timestamp")
+    if c.id:
+        if c.id not in pred_schema:
+            problems.append(f"Model {spec.name!r}: id column {c.id!r} is not in {pred_where}{_suggest(c.id, pred_schema.names)}.")
+        if out_schema is not None and c.id not in out_schema:
+            problems.append(f"Model {spec.name!r}: id column {c.id!r} is not in {out_where}{_suggest(c.id, out_schema.names)}.")
+        if out_schema is not None and c.id in pred_schema and c.id in out_schema:
+            a, b = _kind(pred_schema[c.id]), _kind(out_schema[c.id])
+            if a != b:
+                problems.append(f"Model {spec.name!r}: id column {c.id!r} is {a} in the predictions but {b} in the outcomes.")
+    if c.version:
+        need(c.version, "version", "feature")
+    need(c.score, "score", "score")
+    for cls, col in c.class_scores:
+        need(col, f"score of class {cls!r}", "class_scores")
+    if spec.task == "regression":
+        need(c.prediction, "prediction", "regression")
+        need(c.label, "label", "regression", "outcomes" if out_schema is not None else None)
+    else:
+        need(c.prediction, "prediction", "class")
+        need(c.label, "label", "class", "outcomes" if out_schema is not None else None)
+    need(c.label_timestamp, "label_timestamp", "label_timestamp", "outcomes" if out_schema is not None else None)
+    need(c.latency_ms, "latency_ms", "latency_ms")
+    for s in c.segments:
+        typ, _ = find(s)
+        if typ is None:
+            need(s, "segment", "feature")
+    for f in c.features:
+        need(f, "feature", "feature")
+    if spec.business:
+        for col in spec.business.value_columns():
+            need(col, "business value", "value")
+    return problems
+
+
+# ------------------------------------------------------------------ the joined log
+
+
+def _label_literal(typ: dt.DataType, value: Any):
+    """The positive/negative label as a literal comparable with a label column of ``typ``."""
+    if typ.is_string():
+        if isinstance(value, bool):
+            return ibis.literal("true" if value else "false")
+        return ibis.literal(str(value))
+    if typ.is_boolean():
+        return ibis.literal(bool(value) if not isinstance(value, str) else value.lower() in ("1", "true", "yes"))
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            return None
+    return ibis.literal(int(value))
+
+
+def binary_label_expr(spec: ModelSpec, label: ir.Column) -> ir.IntegerValue:
+    """0/1 for a binary label; NULL when missing or outside the classes."""
+    c = spec.columns
+    typ = label.type()
+    pos = _label_literal(typ, c.positive_label)
+    if pos is None:
+        return ibis.null().cast("int64")
+    if c.negative_label is not None:
+        neg = _label_literal(typ, c.negative_label)
+        return (ibis.cases((label == pos, 1), (label == neg, 0), else_=ibis.null())).cast("int64")
+    if typ.is_integer() or typ.is_floating():
+        p = int(c.positive_label) if not isinstance(c.positive_label, str) else int(c.positive_label)
+        if p in (0, 1):
+            return ibis.cases((label == p, 1), (label == 1 - p, 0), else_=ibis.null()).cast("int64")
+        return ibis.cases((label == p, 1), (label.notnull(), 0), else_=ibis.null()).cast("int64")
+    # booleans, and strings without a declared negative label: anything else is negative
+    return ibis.cases((label == pos, 1), (label.notnull(), 0), else_=ibis.null()).cast("int64")
+
+
+def _valid_probability(col: ir.NumericColumn) -> ir.FloatingValue:
+    x = col.cast("float64")
+    return ibis.ifelse(x.isnan().fill_null(True) | (x < 0) | (x > 1), ibis.null().cast("float64"), x)
+
+
+def _as_timestamp(col: ir.Column) -> ir.TimestampValue:
+    typ = col.type()
+    if typ.is_date():
+        return col.cast("timestamp")
+    if typ.is_timestamp() and typ.timezone:
+        return col.cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
+    return col
+
+
+def outcome_columns(spec: ModelSpec, pred_columns, out_columns) -> list[str]:
+    """Columns taken from the outcomes: the label (and its timestamp), plus declared
+    segment, feature and business columns that the predictions lack."""
+    c = spec.columns
+    keep = [c.label] + [x for x in (c.label_timestamp,) if x]
+    extra = list(c.segments) + list(c.features)
+    if spec.business:
+        extra += list(spec.business.value_columns())
+    keep += [x for x in extra if x not in pred_columns and x in out_columns]
+    return list(dict.fromkeys(keep))
+
+
+def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table:
+    """Predictions left-joined to each id's latest outcome, user column names kept.
+
+    Latest means the greatest ``label_timestamp``; ties (or no label_timestamp)
+    go to the greatest label value, so the result is deterministic.
+    """
+    if out is None:
+        return pred
+    c = spec.columns
+    keep = outcome_columns(spec, pred.columns, out.columns)
+    order = [ibis.desc(out[c.label_timestamp])] if c.label_timestamp else []
+    order.append(ibis.desc(out[c.label]))
+    ranked = out.mutate(_lm_rn=ibis.row_number().over(group_by=out[c.id], order_by=order))
+    latest = ranked.filter(ranked._lm_rn == 0).select(
+        _lm_oid=ranked[c.id], **{f"_lm_o{i}": ranked[k] for i, k in enumerate(keep)})
+    j = pred.left_join(latest, pred[c.id] == latest._lm_oid)
+    sel = {k: j[k] for k in pred.columns if k not in keep}
+    sel.update({k: j[f"_lm_o{i}"] for i, k in enumerate(keep)})
+    return j.select(**sel)
+
+
+def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table:
+    """The canonical joined log (see module docstring for the semantics)."""
+    c = spec.columns
+    problems = check_columns(spec, pred.schema(), out.schema() if out is not None else None,
+                             f"the predictions of model {spec.name!r}",
+                             f"the outcomes of model {spec.name!r}" if out is not None else None)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `lastmile validate`)" if len(problems) > 1 else ""
+        raise ColumnError(problems[0].rstrip(".") + more + ".")
+    t = joined_raw(spec, pred, out)
+
+    cols: dict[str, Any] = {}
+    if c.id:
+        cols[C.ID] = t[c.id]
+    cols[C.TS] = _as_timestamp(t[c.timestamp])
+    cols[C.VERSION] = t[c.version].cast("string") if c.version else ibis.literal(DEFAULT_VERSION)
+
+    label = t[c.label]
+    if spec.task == "binary":
+        y = binary_label_expr(spec, label)
+        cols[C.LABEL] = y
+        if c.score:
+            score = _valid_probability(t[c.score])
+            cols[C.SCORE] = score
+        if c.prediction:
+            cols[C.PRED] = binary_label_expr(spec, t[c.prediction])
+        else:
+            cols[C.PRED] = ibis.ifelse(cols[C.SCORE] >= spec.threshold, 1, 0).cast("int64")
+    elif spec.task == "multiclass":
+        classes = c.classes
+        lab = label.cast("string")
+        if classes:
+            cols[C.LABEL] = ibis.ifelse(lab.isin(classes), lab, ibis.null().cast("string"))
+        else:
+            cols[C.LABEL] = lab
+        probs = []
+        for i, (_, col) in enumerate(c.class_scores):
+            p = _valid_probability(t[col])
+            cols[C.proba(i)] = p
+            probs.append(p)
+        if c.prediction:
+            cols[C.PRED] = t[c.prediction].cast("string")
+        else:
+            best = ibis.greatest(*probs)
+            # first class (in class_scores order) with the highest probability
+            branches = [(probs[i] == best, ibis.literal(classes[i])) for i in range(len(classes))]
+            cols[C.PRED] = ibis.cases(*branches, else_=ibis.null().cast("string"))
+    else:  # regression
+        yv = label.cast("float64")
+        cols[C.LABEL] = ibis.ifelse(yv.isnan().fill_null(True), ibis.null().cast("float64"), yv)
+        pv = t[c.prediction].cast("float64")
+        cols[C.PRED] = ibis.ifelse(pv.isnan().fill_null(True), ibis.null().cast("float64"), pv)
+
+    if c.label_timestamp:
+        cols[C.LABEL_TS] = _as_timestamp(t[c.label_timestamp])
+    if c.latency_ms:
+        lat = t[c.latency_ms].cast("float64")
+        cols[C.LATENCY] = ibis.ifelse(lat.isnan().fill_null(True) | (lat < 0), ibis.null().cast("float64"), lat)
+    for name in list(c.segments) + list(c.features):
+        if name not in cols:
+            cols[name] = t[name]
+    if spec.business:
+        for name in spec.business.value_columns():
+            if name not in cols:
+                cols[name] = t[name].cast("float64")
+    out_t = t.select(**cols)
+    out_t = out_t.mutate(**{C.LABELED: out_t[C.LABEL].notnull()})
+    return out_t.filter(out_t[C.TS].notnull())
+
+
+# ------------------------------------------------------------------ defects
+
+
+def count_defects(engine: Engine, spec: ModelSpec) -> list[DataWarning]:
+    """Count each row-level defect in one aggregate over the joined raw data."""
+    c = spec.columns
+    j = joined_raw(spec, engine.raw(spec, "predictions"),
+                   engine.raw(spec, "outcomes") if spec.outcomes else None)
+
+    def bad_prob(col):
+        x = j[col].cast("float64")
+        return (x.isnull() | x.isnan() | (x < 0) | (x > 1)).cast("int64").sum()
+
+    aggs: dict[str, Any] = {"ts": j[c.timestamp].isnull().cast("int64").sum()}
+    msgs = {"ts": (c.timestamp, "rows have no timestamp ({col!r}) and are left out of every query")}
+    if spec.task == "binary" and c.score:
+        aggs["score"] = bad_prob(c.score)
+        msgs["score"] = (c.score, "scores in {col!r} are NaN, missing or outside [0, 1]; "
+                                  "those rows are left out of score-based metrics")
+    for i, (cls, col) in enumerate(c.class_scores):
+        aggs[f"p{i}"] = bad_prob(col)
+        msgs[f"p{i}"] = (col, f"scores in {{col!r}} (class {cls!r}) are NaN, missing or outside [0, 1]; "
+                              "they are treated as missing")
+    if spec.task == "regression":
+        p = j[c.prediction].cast("float64")
+        aggs["pred"] = (p.isnull() | p.isnan()).cast("int64").sum()
+        msgs["pred"] = (c.prediction, "predictions in {col!r} are NaN or missing; "
+                                      "those rows are left out of error metrics")
+    lab = j[c.label]
+    if spec.task == "binary":
+        aggs["label"] = (lab.notnull() & binary_label_expr(spec, lab).isnull()).cast("int64").sum()
+    elif spec.task == "multiclass" and c.classes:
+        aggs["label"] = (lab.notnull() & ~lab.cast("string").isin(c.classes)).cast("int64").sum()
+    elif spec.task == "regression":
+        aggs["label"] = (lab.notnull() & lab.cast("float64").isnan()).cast("int64").sum()
+    if "label" in aggs:
+        what = "NaN" if spec.task == "regression" else "outside the classes"
+        msgs["label"] = (c.label, f"labels in {{col!r}} are {what}; those rows count as unlabeled")
+    if c.latency_ms:
+        lt = j[c.latency_ms].cast("float64")
+        aggs["latency"] = (lt.notnull() & (lt.isnan() | (lt < 0))).cast("int64").sum()
+        msgs["latency"] = (c.latency_ms, "latencies in {col!r} are NaN or negative; "
+                                         "they are left out of latency percentiles")
+    row = engine.execute(j.aggregate(**aggs), spec).to_pylist()[0]
+    out = []
+    for key, (col, text) in msgs.items():
+        n = int(row.get(key) or 0)
+        out.append(DataWarning(spec.name, col, n, f"{n:,} " + text.format(col=col) + "."))
+    return out
