@@ -426,11 +426,19 @@ def _parse_business(b: Mapping[str, Any], label: str, task, problems: list[str])
             kw[key] = float(v)
         else:
             problems.append(f"{where}: {key} must be a number or the name of a numeric column.")
-    base = b.get("baseline", "all_negative")
+    # binary: all_negative | all_positive | none | a version; multiclass: all_<class> |
+    # none | a version; regression: none | a version (see analytics/docs/value.md)
+    base = b.get("baseline", "all_negative" if task == "binary" else "none")
     if not isinstance(base, str) or not base:
-        problems.append(f"{where}: baseline must be all_negative, all_positive or a version name.")
+        problems.append(f"{where}: baseline must be all_negative, all_positive, none or a version name.")
     else:
         kw["baseline"] = base
+        if task == "multiclass" and base in BASELINES:
+            problems.append(f"{where}: baseline {base!r} is for binary models; a multiclass model "
+                            "takes all_<class>, none or a version name.")
+        if task == "regression" and base.startswith("all_"):
+            problems.append(f"{where}: baseline {base!r} does not apply to a regression model; "
+                            "use none or a version name.")
     for key in ("cost_per_1k", "cost_per_unit_error", "cost_over", "cost_under"):
         if key in b:
             v = b[key]
