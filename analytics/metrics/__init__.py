@@ -9,9 +9,10 @@ Public API::
 
 from . import definitions as _definitions  # noqa: F401 - registers every metric
 from .compute import MetricsResult, MetricsRow, compute_metrics, compute_on_table
-from .registry import METRICS, MIN_LABELED, PRIMARY_METRIC, MetricDef, MetricValue, get_metric, metric_names
+from .registry import (METRICS, MIN_LABELED, PRIMARY_METRIC, MetricDef, MetricValue, format_metric, format_value,
+                       get_metric, metric_names)
 
 __all__ = [
     "METRICS", "MIN_LABELED", "PRIMARY_METRIC", "MetricDef", "MetricValue", "MetricsResult", "MetricsRow",
-    "compute_metrics", "compute_on_table", "get_metric", "metric_names",
+    "compute_metrics", "compute_on_table", "format_metric", "format_value", "get_metric", "metric_names",
 ]

@@ -119,3 +119,24 @@ def get_metric(name: str, task: str | None = None) -> MetricDef:
         raise UnknownMetricError(
             f"Metric {name!r} is not available{scope}{hint}; choose from: {', '.join(choices)}.")
     return d
+
+
+def format_value(d: MetricDef, x: float | None) -> str:
+    """A metric value as people read it: pct as percent, ms with unit, counts with separators."""
+    if x is None:
+        return "-"
+    if d.fmt == "pct":
+        return f"{100 * x:.1f}%"
+    if d.fmt == "ms":
+        return f"{x:,.1f} ms"
+    if d.fmt == "count":
+        return f"{x:,.0f}"
+    return f"{x:.4f}" if abs(x) < 1000 else f"{x:,.1f}"
+
+
+def format_metric(d: MetricDef, v: MetricValue) -> str:
+    """Value with its 95% interval, e.g. ``0.8120 [0.8040, 0.8200]``."""
+    text = format_value(d, v.value)
+    if v.value is not None and v.ci_low is not None:
+        text += f" [{format_value(d, v.ci_low)}, {format_value(d, v.ci_high)}]"
+    return text

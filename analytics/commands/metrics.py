@@ -1,0 +1,62 @@
+"""`lastmile metrics`: performance metrics per group, with 95% intervals.
+
+Table (for people): one line per group and metric, the value with its interval.
+JSON: the contract's shape (``MetricsResult.to_dict``). CSV: one line per group,
+columns ``<metric>``, ``<metric>_ci_low``, ``<metric>_ci_high``, ``<metric>_n``,
+``<metric>_reason``.
+"""
+
+from ..cli import add_common, add_selection
+from ..metrics import compute_metrics, format_metric, get_metric
+from ..output import render, to_csv
+from ..selection import PERIODS, Grouping, Selection
+
+
+def add_version(p) -> None:
+    """--version V (repeatable): keep only these model versions."""
+    p.add_argument("--version", action="append", default=[], metavar="V", dest="versions",
+                   help="keep only model version V (repeatable)")
+
+
+def selection_from_args(args) -> Selection:
+    """The Selection given by --model --start --end --where --version."""
+    return Selection.build(args.model, start=args.start, end=args.end, versions=args.versions, where=args.where)
+
+
+def add_parser(sub):
+    p = sub.add_parser("metrics", help="performance metrics per group (version, period, segment), with intervals")
+    add_common(p)
+    add_selection(p)
+    add_version(p)
+    p.add_argument("--by", action="append", default=[], metavar="KEY",
+                   help="group by version, period or a segment column (repeatable)")
+    p.add_argument("--period", choices=tuple(PERIODS), default="week", help="period length for --by period "
+                   "(default week; weeks start on Monday)")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME", dest="metrics",
+                   help="only this metric (repeatable; default: every metric of the model's task)")
+    return p
+
+
+def run(args, ctx) -> int:
+    sel = selection_from_args(args)
+    spec = ctx.workspace.model(args.model)
+    for m in args.metrics:
+        get_metric(m, spec.task)
+    result = compute_metrics(ctx.engine, sel, Grouping(by=tuple(args.by), period=args.period),
+                             metrics=tuple(args.metrics) or None)
+    ctx.warn_data(spec.name)
+    if ctx.fmt == "csv":
+        ctx.out(to_csv(result.to_polars().to_dicts()))
+        return 0
+    keys = list(result.group_keys)
+    rows = []
+    for r in result.rows:
+        for name, v in r.metrics.items():
+            d = get_metric(name)
+            rows.append({**r.group, "n": r.n, "labeled": r.n_labeled, "metric": name,
+                         "value [95% CI]": format_metric(d, v), "metric n": v.n, "note": v.reason or ""})
+    title = (f"Model {spec.name!r} ({spec.task}), {sel.describe()}: {len(result.rows)} group(s)"
+             + (f" by {', '.join(keys)}" if keys else ""))
+    ctx.out(render(ctx.fmt, result.to_dict(), rows,
+                   keys + ["n", "labeled", "metric", "value [95% CI]", "metric n", "note"], title))
+    return 0
