@@ -1,0 +1,136 @@
+"""How numbers look to people: one set of formatters for the app and the PDF.
+
+Every page, table and chart label goes through these, so a rate reads the same
+(``81.2%``) on the dashboard, in its tooltip and in the executive report. A
+value that could not be computed (``None``, NaN) shows as an en dash, never as
+``0``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+MISSING = "–"
+
+#: Currency symbols shown before the amount; other codes follow it ("1,200 CHF").
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def _ok(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and not math.isfinite(v))
+
+
+def pct(v: float | None, digits: int = 1) -> str:
+    """A share as a percentage: ``0.8123 -> "81.2%"``."""
+    return f"{v * 100:.{digits}f}%" if _ok(v) else MISSING
+
+
+def num(v: float | None, digits: int = 3) -> str:
+    """A statistic on its own scale (AUC, MAE, ...): ``0.81234 -> "0.812"``."""
+    if not _ok(v):
+        return MISSING
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a != 0 and a < 10 ** -digits:
+        return f"{v:.2g}"
+    return f"{v:.{digits}f}"
+
+
+def count(v: float | int | None) -> str:
+    """A count with thousands separators: ``12345 -> "12,345"``."""
+    return f"{int(round(v)):,}" if _ok(v) else MISSING
+
+
+def compact(v: float | int | None) -> str:
+    """A large number in short form for tiles: ``1234567 -> "1.23M"``."""
+    if not _ok(v):
+        return MISSING
+    a = abs(v)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:.3g}"
+
+
+def ms(v: float | None) -> str:
+    """A latency in milliseconds: ``12.345 -> "12.3 ms"``."""
+    return f"{v:,.1f} ms" if _ok(v) else MISSING
+
+
+def money(v: float | None, currency: str = "USD", short: bool = False) -> str:
+    """An amount of money: ``-1234.5, "USD" -> "-$1,235"``; ``short`` gives ``"$1.2k"``."""
+    if not _ok(v):
+        return MISSING
+    sign = "-" if v < 0 else ""
+    body = compact(abs(v)) if short else (f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):,.2f}")
+    sym = _SYMBOLS.get(currency)
+    return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
+
+
+def days(v: float | None) -> str:
+    """A delay in days: ``13.6 -> "13.6 days"``."""
+    if not _ok(v):
+        return MISSING
+    return f"{v:.1f} day" if abs(v - 1) < 0.05 else f"{v:.1f} days"
+
+
+def p_value(v: float | None) -> str:
+    """A p-value: ``0.00001 -> "<0.001"``."""
+    if not _ok(v):
+        return MISSING
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def date(v: Any) -> str:
+    """A date (or datetime, or ISO text) as ``2026-03-02``."""
+    if v is None:
+        return MISSING
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)[:10]
+
+
+def by_kind(v: Any, kind: str, currency: str = "USD") -> str:
+    """Format ``v`` by a metric's ``fmt`` (pct, num, ms, count) or ``money``."""
+    if kind == "pct":
+        return pct(v)
+    if kind == "ms":
+        return ms(v)
+    if kind == "count":
+        return count(v)
+    if kind == "money":
+        return money(v, currency)
+    return num(v)
+
+
+def interval(lo: float | None, hi: float | None, kind: str = "num", currency: str = "USD") -> str:
+    """A confidence interval as ``[0.801, 0.823]`` (en dash when unknown)."""
+    if not (_ok(lo) and _ok(hi)):
+        return MISSING
+    return f"[{by_kind(lo, kind, currency)}, {by_kind(hi, kind, currency)}]"
+
+
+def delta(v: float | None, kind: str = "num", currency: str = "USD") -> str:
+    """A signed change: ``+1.2 pp`` for rates, ``+0.004`` for statistics."""
+    if not _ok(v):
+        return MISSING
+    sign = "+" if v > 0 else ("-" if v < 0 else "±")
+    a = abs(v)
+    if kind == "pct":
+        return f"{sign}{a * 100:.1f} pp"
+    if kind == "money":
+        return sign + money(a, currency)
+    if kind == "ms":
+        return f"{sign}{a:,.1f} ms"
+    if kind == "count":
+        return f"{sign}{int(round(a)):,}"
+    return f"{sign}{num(a)}"
+
+
+#: plotly d3-format strings per kind, for axes and hover labels.
+D3 = {"pct": ".1%", "num": ".3f", "ms": ",.1f", "count": ",d", "money": ",.0f"}

@@ -1,0 +1,1 @@
+"""Reusable pieces of the dashboard: the filter bar, the page frame, tiles, tables."""

@@ -1,0 +1,73 @@
+"""The frame every page runs in: filter bar, data-warning banner, errors as messages.
+
+A page is a function ``body(ctx)``; :func:`run_page` builds its :class:`PageContext`
+from the filter bar and catches every :class:`LastmileError` into one
+``st.error`` sentence (a bad workspace, an unknown column, an empty
+selection), so a user never sees a traceback for a problem of their input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from analytics.engine import Engine
+from analytics.errors import EmptySelectionError, LastmileError
+from analytics.facts import ModelFacts
+from analytics.selection import Selection
+from analytics.workspace import ModelSpec, Workspace
+
+from .. import resources, state
+from ..state import Filters
+from .filters import filter_bar
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs: the workspace, the engine, the filters and facts of the chosen model."""
+
+    workspace: Workspace
+    engine: Engine
+    filters: Filters
+    spec: ModelSpec
+    facts: ModelFacts | None
+    ws_key: tuple[str, float]
+
+    @property
+    def selection(self) -> Selection:
+        return self.filters.selection()
+
+    @property
+    def currency(self) -> str:
+        return self.spec.business.currency if self.spec.business else "USD"
+
+
+def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | None = None,
+             with_filters: bool = True) -> None:
+    """Draw the page ``title`` with the filter bar and run ``body``; errors become messages."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    try:
+        state.sync_from_url()
+        state.enter_page(title)
+        ws = resources.workspace()
+        flt = filter_bar(ws.model_names, with_model=with_filters)
+        state.write_url()
+        spec = ws.model(flt.model)
+        facts = resources.facts(resources.ws_key(), flt.model) if with_filters else None
+        ctx = PageContext(workspace=ws, engine=resources.engine(), filters=flt, spec=spec,
+                          facts=facts, ws_key=resources.ws_key())
+        if with_filters:
+            warnings = resources.data_warnings(ctx.ws_key, flt.model)
+            if warnings:
+                st.warning("**Data warnings** — " + " ".join(w.message for w in warnings),
+                           icon=":material/warning:")
+        body(ctx)
+    except EmptySelectionError as exc:
+        st.info(str(exc), icon=":material/filter_alt_off:")
+    except LastmileError as exc:
+        st.error(str(exc), icon=":material/error:")
+    state.write_url()

@@ -1,0 +1,73 @@
+"""Small building blocks shared by pages: KPI tiles, tooltips from the registry, empty states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics.charts import format as F
+from analytics.selection import Grouping, Selection
+
+from .. import resources
+
+
+def metric_def(name: str, task: str | None = None):
+    from analytics.metrics import get_metric
+    return get_metric(name, task)
+
+
+def metric_help(name: str, task: str | None = None) -> str:
+    """The tooltip of a statistic: what it measures and how its interval is computed."""
+    d = metric_def(name, task)
+    text = d.description
+    if d.interval_method:
+        text += f"\n\nInterval: {d.interval_method}"
+    return text
+
+
+def fmt_value(mv, kind: str, currency: str = "USD") -> str:
+    """A MetricValue as ``0.812 [0.804, 0.820]`` (or its reason when it is unknown)."""
+    if mv is None or mv.value is None:
+        return F.MISSING
+    return F.by_kind(mv.value, kind, currency)
+
+
+def kpi(col, label: str, value: str, *, delta: str | None = None, help: str | None = None,
+        delta_color: str = "normal", caption: str | None = None) -> None:
+    """One KPI tile: a value, an optional change and a line under it (e.g. the interval)."""
+    with col:
+        with st.container(border=True):
+            st.metric(label, value, delta=delta if delta not in (None, F.MISSING) else None,
+                      help=help, delta_color=delta_color)
+            if caption:
+                st.caption(caption)
+
+
+def chart(fig: go.Figure, key: str | None = None) -> None:
+    """Draw a plotly figure full width, without the plotly mode bar clutter."""
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False,
+                                                           "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
+
+
+def label_delay_days(ws_key, model: str) -> float | None:
+    """The typical delay between a prediction and its outcome, over the whole log."""
+    res = resources.metrics(ws_key, Selection.build(model), Grouping(), ("volume",))
+    return res.rows[0].label_delay_days if res.rows else None
+
+
+def no_labels_message(ws_key, model: str) -> str:
+    """The empty-state sentence for metrics that need labels."""
+    d = label_delay_days(ws_key, model)
+    late = f": labels arrive about {F.days(d)} after the prediction" if d is not None else ""
+    return (f"No labeled predictions in this range yet{late}. Widen the time range to earlier "
+            f"dates, or look at Operations for volume and latency, which need no labels.")
+
+
+def spinner(text: str = "Querying the logs…"):
+    return st.spinner(text, show_time=True)
+
+
+def reason_list(values: dict[str, Any]) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in values.items() if v)

@@ -1,0 +1,144 @@
+"""The only place with ``st.cache_resource`` / ``st.cache_data``: a thin adapter over the library.
+
+* The workspace and the :class:`~analytics.engine.Engine` are shared resources
+  (one per workspace file and modification time); the engine is thread-safe
+  (one DuckDB connection per thread, i.e. per browser session).
+* Results are cached as data, keyed on the workspace and the query spec
+  (:class:`Selection` / :class:`Grouping` are frozen dataclasses, hashed by
+  their fields). Streamlit hands every caller its own copy, so a page can never
+  change what another session sees. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+
+import streamlit as st
+
+from analytics.engine import Engine
+from analytics.selection import Grouping, Selection
+from analytics.workspace import Workspace, load_workspace
+
+from . import state
+
+_HASH = {Selection: dataclasses.astuple, Grouping: dataclasses.astuple}
+#: How long cached results stay fresh: logs grow while the app runs.
+TTL = _dt.timedelta(minutes=10)
+
+
+def _key() -> tuple[str, float]:
+    path = state.config_path()
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        mtime = 0.0
+    return path, mtime
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(path: str, mtime: float) -> Workspace:
+    return load_workspace(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(path: str, mtime: float) -> Engine:
+    return Engine(_workspace(path, mtime))
+
+
+def workspace() -> Workspace:
+    return _workspace(*_key())
+
+
+def engine() -> Engine:
+    return _engine(*_key())
+
+
+def ws_key() -> tuple[str, float]:
+    """What identifies the workspace in every cached result's key."""
+    return _key()
+
+
+# ------------------------------------------------------------------ cached results
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def facts(ws: tuple[str, float], model: str):
+    from analytics.facts import model_facts
+    return model_facts(_engine(*ws), model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def data_warnings(ws: tuple[str, float], model: str):
+    return _engine(*ws).data_warnings(model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=256, hash_funcs=_HASH)
+def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
+            names: tuple[str, ...] | None = None):
+    from analytics.metrics import compute_metrics
+    return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32)
+def portfolio_health(ws: tuple[str, float]):
+    from analytics.health import portfolio_health as _ph
+    return _ph(_engine(*ws))
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def model_health(ws: tuple[str, float], model: str):
+    from analytics.health import model_health as _mh
+    return _mh(_engine(*ws), model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def value(ws: tuple[str, float], selection: Selection, grouping: Grouping, assumptions=None):
+    from analytics.value import compute_value
+    return compute_value(_engine(*ws), selection, grouping, assumptions)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def threshold_curve(ws: tuple[str, float], selection: Selection, assumptions=None):
+    from analytics.value import threshold_curve as _tc
+    return _tc(_engine(*ws), selection, assumptions)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def compare(ws: tuple[str, float], selection: Selection, baseline: str, candidate: str,
+            paired: bool | None = None):
+    from analytics.compare import compare_versions
+    return compare_versions(_engine(*ws), selection, baseline, candidate, paired=paired)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def default_windows(ws: tuple[str, float], model: str):
+    from analytics.drift import default_reference
+    return default_reference(_engine(*ws), model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def drift(ws: tuple[str, float], model: str, reference: Selection, current: Selection):
+    from analytics.drift import compute_drift
+    return compute_drift(_engine(*ws), model, reference, current)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def drift_over_time(ws: tuple[str, float], model: str, reference: Selection, selection: Selection,
+                    period: str):
+    from analytics.drift import drift_over_time as _dot
+    return _dot(_engine(*ws), model, reference, selection, period=period)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def distribution(ws: tuple[str, float], model: str, feature: str, reference: Selection,
+                 current: Selection):
+    from analytics.drift import distribution as _dist
+    return _dist(_engine(*ws), model, feature, reference, current)
+
+
+def report_pdf(model: str | None, start, end, progress=None) -> bytes:
+    """The PDF report (not cached: it is built on demand, with progress feedback)."""
+    from analytics.report import build_report
+    return build_report(engine(), model, start=start, end=end, progress=progress)

@@ -1,0 +1,77 @@
+"""Operations: volume, latency percentiles, compute cost, label coverage and label delay over time."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import charts
+from analytics.charts import format as F
+from analytics.selection import Grouping
+
+from app import resources
+from app.components.page import PageContext, run_page
+from app.components.widgets import chart, kpi, metric_help, spinner
+
+OPS_METRICS = ("volume", "label_coverage", "latency_p50", "latency_p95", "latency_p99")
+
+
+def delay_frame(result) -> pl.DataFrame:
+    """Label delay per group (it is a property of each metrics row, not a metric)."""
+    return pl.DataFrame([{**r.group, "label_delay_days": r.label_delay_days, "n": r.n} for r in result.rows],
+                        infer_schema_length=None)
+
+
+def body(ctx: PageContext) -> None:
+    sel, period = ctx.selection, ctx.filters.period
+    with spinner():
+        total = resources.metrics(ctx.ws_key, sel, Grouping(), OPS_METRICS)
+        by_time = resources.metrics(ctx.ws_key, sel, Grouping(by=("period", "version"), period=period), OPS_METRICS)
+        overall_time = resources.metrics(ctx.ws_key, sel, Grouping(by=("period",), period=period), OPS_METRICS)
+    if not total.rows or total.rows[0].n == 0:
+        st.info("No predictions in this selection: widen the time range or clear a filter.")
+        return
+    row = total.rows[0]
+    cost = None
+    if ctx.spec.business and ctx.spec.business.cost_per_1k:
+        cost = row.n / 1000 * ctx.spec.business.cost_per_1k
+    c = st.columns(5)
+    kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"))
+    kpi(c[1], "Latency p95", F.ms(row.metrics["latency_p95"].value), help=metric_help("latency_p95"),
+        caption=f"p50 {F.ms(row.metrics['latency_p50'].value)} · p99 {F.ms(row.metrics['latency_p99'].value)}")
+    kpi(c[2], "Label coverage", F.pct(row.metrics["label_coverage"].value), help=metric_help("label_coverage"),
+        caption=f"{F.count(row.n_labeled)} labeled")
+    kpi(c[3], "Label delay", F.days(row.label_delay_days),
+        help="Median time from a prediction to its outcome, over the labeled predictions.")
+    kpi(c[4], "Compute cost", F.money(cost, ctx.currency) if cost is not None else F.MISSING,
+        help="Predictions / 1,000 × cost_per_1k from the workspace's [models.business].",
+        caption=None if cost is not None else "no cost_per_1k in the workspace")
+
+    frame = by_time.to_polars()
+    left, right = st.columns(2)
+    with left:
+        chart(charts.volume_chart(frame, title=f"Predictions per {period}"), key="ops_volume")
+    with right:
+        chart(charts.latency_chart(overall_time.to_polars(), title=f"Latency percentiles per {period}"),
+              key="ops_latency")
+    left, right = st.columns(2)
+    with left:
+        chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                      title="Label coverage (share of predictions with an outcome)"),
+              key="ops_coverage")
+    with right:
+        delays = delay_frame(overall_time)
+        if delays.is_empty() or delays["label_delay_days"].drop_nulls().is_empty():
+            chart(charts.empty_figure("No outcomes have arrived for this range yet."), key="ops_delay")
+        else:
+            chart(charts.metric_over_time(delays, "label_delay_days", label="label delay", by=None,
+                                          title="Label delay (days, median)"), key="ops_delay")
+    if cost is not None:
+        costs = frame.select("period", "version", (pl.col("n") / 1000 * ctx.spec.business.cost_per_1k).alias("cost"))
+        chart(charts.value_over_time(costs, y="cost", currency=ctx.currency, title=f"Compute cost per {period}"),
+              key="ops_cost")
+    with st.expander("Table"):
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+run_page("Operations", body, caption="Is the model serving well? Volume, latency, cost and how fast outcomes arrive.")

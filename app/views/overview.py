@@ -1,0 +1,76 @@
+"""Model overview: KPI tiles with intervals and change, the metric over time per version,
+label coverage, and the health verdict in plain words."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import charts
+from analytics.charts import format as F
+from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
+from analytics.selection import Grouping
+
+from app import resources, state
+from app.components.health import health_panel
+from app.components.metricview import latest
+from app.components.page import PageContext, run_page
+from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
+
+#: The tiles per task (after the primary metric).
+TILES = {
+    "binary": ("roc_auc", "precision", "recall", "base_rate"),
+    "multiclass": ("macro_f1", "accuracy", "weighted_f1", "macro_recall"),
+    "regression": ("mae", "rmse", "bias", "r2"),
+}
+K_METRIC = "ov_metric"
+
+
+def body(ctx: PageContext) -> None:
+    task, period = ctx.spec.task, ctx.filters.period
+    names = metric_names(task)
+    with spinner():
+        by_period = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period",), period=period))
+        health = resources.model_health(ctx.ws_key, ctx.spec.name)
+    if ctx.spec.description:
+        st.markdown(f"**{ctx.spec.name}** · {task} · {ctx.spec.description}")
+
+    tiles = TILES[task] + ("volume", "label_coverage")
+    cols = st.columns(len(tiles))
+    for col, m in zip(cols, tiles):
+        d = get_metric(m, task)
+        cur = latest(by_period, m)
+        if cur.value is None:
+            kpi(col, d.label, F.MISSING, help=metric_help(m, task), caption="no value in this range")
+            continue
+        better = {True: "normal", False: "inverse", None: "off"}[d.higher_is_better]
+        kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=F.delta(cur.delta, d.fmt),
+            delta_color=better, help=metric_help(m, task),
+            caption=f"{period} of {cur.period} · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}")
+    st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} before.")
+
+    health_panel(health)
+
+    choices = [m for m in names if m not in ("volume",)]
+    primary = PRIMARY_METRIC[task]
+    state.bind(K_METRIC, "metric", lambda v: v if v in choices else None)
+    seeded = {} if K_METRIC in st.session_state else {"index": choices.index(primary)}
+    metric = st.selectbox("Metric", choices, key=K_METRIC, **seeded,
+                          format_func=lambda m: get_metric(m, task).label, help=metric_help(primary, task))
+    state.set_param("metric", None if metric == primary else metric)
+    d = get_metric(metric, task)
+    with spinner():
+        by_version = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period", "version"), period=period),
+                                       (metric, "label_coverage"))
+    frame = by_version.to_polars()
+    if d.kind == "label" and frame[metric].drop_nulls().is_empty():
+        st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
+    else:
+        chart(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
+                                      title=f"{d.label} per {period} and version (95% interval bands)"),
+              key="ov_metric_chart")
+    chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                  title="Label coverage: share of predictions whose outcome is known"),
+          key="ov_coverage_chart")
+
+
+run_page("Model overview", body, caption="How is this model doing, and is it getting better or worse?")

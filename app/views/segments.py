@@ -1,0 +1,105 @@
+"""Segments: a metric by any segment (or pair of segments), weakest first, with intervals and n;
+pick a segment to see its own time series."""
+
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+import streamlit as st
+
+from analytics import charts
+from analytics.charts import format as F
+from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
+from analytics.selection import Grouping
+
+from app import resources, state
+from app.components.metricview import metric_table
+from app.components.page import PageContext, run_page
+from app.components.widgets import chart, metric_help, no_labels_message, spinner
+
+K_METRIC, K_BY, K_PICK = "seg_metric", "seg_by", "seg_pick"
+SEP = " × "
+
+
+def segment_label(row: dict, keys: list[str]) -> str:
+    return SEP.join(f"{k}={row[k]}" for k in keys)
+
+
+def body(ctx: PageContext) -> None:
+    task = ctx.spec.task
+    segs = list(ctx.spec.columns.segments)
+    if not segs:
+        st.info(f"Model {ctx.spec.name!r} declares no segment columns: add `segments = [...]` to its "
+                "[models.columns] in the workspace file.")
+        return
+    choices = [m for m in metric_names(task) if m != "volume"]
+    primary = PRIMARY_METRIC[task]
+    groupings = segs + [a + SEP + b for a, b in itertools.combinations(segs, 2)]
+    c1, c2 = st.columns(2)
+    state.bind(K_METRIC, "metric", lambda v: v if v in choices else None)
+    state.bind(K_BY, "by", lambda v: v if v in groupings else None)
+    with c1:
+        metric = st.selectbox("Metric", choices, key=K_METRIC,
+                              **({} if K_METRIC in st.session_state else {"index": choices.index(primary)}),
+                              format_func=lambda m: get_metric(m, task).label, help=metric_help(primary, task))
+    with c2:
+        by = st.selectbox("Segment (or pair)", groupings, key=K_BY,
+                          help="Slice by one segment column, or by a pair of them.")
+    state.set_param("metric", None if metric == primary else metric)
+    state.set_param("by", None if by == groupings[0] else by)
+    d = get_metric(metric, task)
+    keys = by.split(SEP)
+    with spinner():
+        overall = resources.metrics(ctx.ws_key, ctx.selection, Grouping(), (metric,))
+        res = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=tuple(keys)), (metric,))
+    ref = overall.rows[0].metrics[metric]
+    frame = res.to_polars()
+    if d.kind == "label" and frame[metric].drop_nulls().is_empty():
+        st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
+        return
+    # weakest first: worst value on top, unknown values last
+    frame = frame.sort(metric, descending=d.higher_is_better is False, nulls_last=True)
+    frame = frame.with_columns(pl.Series("segment", [segment_label(r, keys) for r in frame.iter_rows(named=True)]))
+    below = []
+    if ref.value is not None and d.higher_is_better is not None:
+        for r in frame.iter_rows(named=True):
+            lo, hi = r[f"{metric}_ci_low"], r[f"{metric}_ci_high"]
+            worse = (hi is not None and hi < ref.value) if d.higher_is_better else (lo is not None and lo > ref.value)
+            if worse:
+                below.append(r["segment"])
+    st.markdown(f"Overall {d.label}: **{F.by_kind(ref.value, d.fmt)}** "
+                f"(95% {F.interval(ref.ci_low, ref.ci_high, d.fmt)}, n = {F.count(ref.n)}).")
+    if below:
+        st.warning(f"Clearly worse than overall (the whole 95% interval is on the wrong side): {', '.join(below)}.",
+                   icon=":material/trending_down:")
+    chart(charts.bar_by_group(frame, metric, "segment", label=d.label, fmt=d.fmt, reference=ref.value,
+                              title=f"{d.label} by {by}, weakest first (95% intervals)"), key="seg_bars")
+    table = metric_table(frame, keys, [metric], {metric: d})
+    diff = [None if v is None or ref.value is None else v - ref.value for v in frame[metric].to_list()]
+    table = table.with_columns(pl.Series("vs overall", [F.delta(x, d.fmt) for x in diff]),
+                               pl.Series(f"{d.label} (value)", frame[metric].to_list()))
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={f"{d.label} (value)": st.column_config.NumberColumn(help="sortable raw value")})
+    st.download_button("Download CSV", frame.drop("segment").write_csv(), file_name=f"{ctx.spec.name}_segments.csv",
+                       mime="text/csv", icon=":material/download:")
+
+    st.subheader("One segment over time")
+    labels = frame["segment"].to_list()
+    state.bind(K_PICK, "segment", lambda v: v if v in labels else None)
+    pick = st.selectbox("Segment", labels, key=K_PICK, help="Its own time series, per version.")
+    state.set_param("segment", None if pick == labels[0] else pick)
+    row = frame.filter(pl.col("segment") == pick).row(0, named=True)
+    where = dict(ctx.filters.where)
+    for k in keys:
+        where[k] = (str(row[k]),)
+    sel = ctx.selection.replace(where=tuple(where.items()))
+    with spinner():
+        ts = resources.metrics(ctx.ws_key, sel, Grouping(by=("period", "version"), period=ctx.filters.period),
+                               (metric,))
+    chart(charts.metric_over_time(ts.to_polars(), metric, label=d.label, fmt=d.fmt,
+                                  title=f"{d.label} for {pick}, per {ctx.filters.period} and version"),
+          key="seg_series")
+
+
+run_page("Segments", body, caption="Where does the model do worst? Every slice with its interval and size.")

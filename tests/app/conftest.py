@@ -1,0 +1,70 @@
+"""AppTest fixtures: the dashboard over a generated workspace (or the bundled sample)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.engine import Engine
+from analytics.workspace import load_workspace
+
+from ..factories import make_workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = str(ROOT / "app" / "main.py")
+BUSINESS = {"currency": "USD", "tp": 100.0, "fp": -20.0, "fn": -50.0, "tn": 0.0, "cost_per_1k": 2.0}
+
+
+@pytest.fixture(scope="session")
+def app_ws(tmp_path_factory):
+    """A binary workspace with business values, segments, features and two versions."""
+    folder = tmp_path_factory.mktemp("appws")
+    g = make_workspace(folder, "binary", n=4000, seed=3, business=BUSINESS)
+    return g.config
+
+
+@pytest.fixture(scope="session")
+def app_engine(app_ws):
+    return Engine(load_workspace(app_ws))
+
+
+@pytest.fixture
+def app(app_ws, monkeypatch):
+    """A fresh AppTest session on the workspace (not yet run)."""
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    return AppTest.from_file(MAIN, default_timeout=60)
+
+
+def open_page(at: AppTest, page: str, **params) -> AppTest:
+    """Run the app once, then switch to ``views/<page>.py`` with URL parameters."""
+    at.query_params.update(params)
+    at.run()
+    if page != "portfolio":
+        at.switch_page(f"views/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    """Every plotly figure on the page, as its JSON spec."""
+    out = []
+    for el in at.get("plotly_chart"):
+        out.append(json.loads(el.proto.spec))
+    return out
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    """KPI tiles by label -> shown value."""
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(at: AppTest) -> str:
+    """All markdown, captions, info/warning/error text on the page."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)

@@ -1,0 +1,60 @@
+"""The frame every page shares: URL state, page switches, errors as messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from streamlit.testing.v1 import AppTest
+
+from .conftest import MAIN, open_page
+
+
+def test_url_parameters_seed_the_filter_bar_and_survive_page_switches(app):
+    at = open_page(app, "operations", version="v2", where=["region=EU"], **{"from": "2026-03-09", "to": "2026-03-29"})
+    assert at.multiselect(key="flt_versions").value == ["v2"]
+    assert at.multiselect(key="flt_seg_region").value == ["EU"]
+    assert at.date_input(key="flt_range").value == (dt.date(2026, 3, 9), dt.date(2026, 3, 29))
+    at.switch_page("views/segments.py").run()
+    assert at.multiselect(key="flt_versions").value == ["v2"]
+    assert at.multiselect(key="flt_seg_region").value == ["EU"]
+    assert at.query_params["version"] == "v2"
+    assert at.query_params["where"] == "region=EU"
+    assert at.query_params["from"] == "2026-03-09"
+
+
+def test_changing_a_filter_writes_the_url(app):
+    at = open_page(app, "operations")
+    assert "version" not in at.query_params
+    at.multiselect(key="flt_versions").set_value(["v1"]).run()
+    at.multiselect(key="flt_seg_channel").set_value(["web", "branch"]).run()
+    assert at.query_params["version"] == "v1"
+    assert sorted(at.query_params["where"]) == ["channel=branch", "channel=web"]
+    at.date_input(key="flt_range").set_value((dt.date(2026, 3, 10), dt.date(2026, 3, 20))).run()
+    assert (at.query_params["from"], at.query_params["to"]) == ("2026-03-10", "2026-03-20")
+
+
+def test_stale_url_values_are_dropped_not_fatal(app):
+    at = open_page(app, "operations", model="no_such_model", version=["v9", "v1"], where=["region=Mars"])
+    assert at.selectbox(key="flt_model").value == "binary_model"
+    assert at.multiselect(key="flt_versions").value == ["v1"]
+    assert at.multiselect(key="flt_seg_region").value == []
+    assert not at.error
+
+
+def test_a_broken_workspace_is_one_sentence_not_a_traceback(tmp_path, monkeypatch):
+    bad = tmp_path / "lastmile.toml"
+    bad.write_text("[[models]]\nname = 'm'\n")
+    monkeypatch.setenv("LASTMILE_CONFIG", str(bad))
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "missing required key 'task'" in at.error[0].value
+
+
+def test_sessions_do_not_share_filters(app_ws, monkeypatch):
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    a = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations", version="v1")
+    b = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations")
+    assert a.multiselect(key="flt_versions").value == ["v1"]
+    assert b.multiselect(key="flt_versions").value == []
+    assert a.metric[0].value != b.metric[0].value
