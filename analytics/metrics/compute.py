@@ -101,53 +101,89 @@ def compute_metrics(engine: Engine, selection: Selection, grouping: Grouping = G
     return result
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The engine queries one metrics computation runs (``queries`` by stage name)."""
+
+    defs: tuple[MetricDef, ...]
+    group_keys: tuple[str, ...]        # output names
+    internal_keys: tuple[str, ...]     # column names in the queries
+    queries: dict[str, ir.Table]
+
+
+def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
+                 metrics: Sequence[str] | None = None) -> Plan:
+    """Build (without running) the queries for ``metrics`` over ``table`` grouped by ``grouping``.
+
+    ``sums`` always; ``score``, ``latency`` and ``confusion`` when a requested
+    metric needs them; ``delay`` when the model has a label timestamp.
+    """
+    names = tuple(metrics) if metrics else metric_names(spec.task)
+    defs = tuple(get_metric(n, spec.task) for n in names)
+    key_exprs = grouping.keys(table, spec)
+    internal = tuple(f"lm_g{i}" for i in range(len(key_exprs)))
+    t = table.mutate(**dict(zip(internal, key_exprs.values()))) if internal else table
+    rows = Rows(t, internal, spec.task,
+                decision_from_score=spec.task == "binary" and not spec.columns.prediction)
+    aggs: dict[str, ir.Scalar] = {}
+    for d in defs:
+        if d.aggregates is not None:
+            aggs.update(d.aggregates(rows))
+    queries = {"sums": sums_query(rows, aggs)}
+    stages = {d.stage for d in defs}
+    if "score" in stages:
+        queries["score"] = score_query(rows)
+    if "latency" in stages and spec.columns.latency_ms:
+        queries["latency"] = quantile_query(t, internal, t[C.LATENCY], LATENCY_QUANTILES)
+    if "confusion" in stages and spec.task == "multiclass":
+        queries["confusion"] = confusion_query(rows)
+    if spec.columns.label_timestamp:
+        days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
+        queries["delay"] = quantile_query(t.filter(rows.labeled), internal, days, (0.5,), interval=False)
+    return Plan(defs, tuple(key_exprs), internal, queries)
+
+
 def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
                      metrics: Sequence[str] | None = None) -> MetricsResult:
     """Like :func:`compute_metrics` on an already filtered log-shaped table.
 
     Returns no rows (rather than raising) when the table is empty.
     """
-    names = tuple(metrics) if metrics else metric_names(spec.task)
-    defs = [get_metric(n, spec.task) for n in names]
-    key_exprs = grouping.keys(table, spec)
-    out_keys = tuple(key_exprs)
-    internal = tuple(f"lm_g{i}" for i in range(len(out_keys)))
-    t = table.mutate(**{k: e for k, e in zip(internal, key_exprs.values())}) if internal else table
-    rows = Rows(t, internal, spec.task)
-
-    aggs: dict[str, ir.Scalar] = {}
-    for d in defs:
-        if d.aggregates is not None:
-            aggs.update(d.aggregates(rows))
-    groups = _by_group(engine, spec, sums_query(rows, aggs), internal)
+    plan = plan_queries(spec, table, grouping, metrics)
+    keys = plan.internal_keys
+    names = tuple(d.name for d in plan.defs)
+    groups = _by_group(engine, spec, plan.queries["sums"], keys)
     groups = {k: v for k, v in groups.items() if (v.get("n") or 0) > 0}
     if not groups:
-        return MetricsResult(spec.name, spec.task, out_keys, (), names)
-
-    stages = {d.stage for d in defs}
-    if "score" in stages:
-        _merge(groups, "score", _by_group(engine, spec, score_query(rows), internal))
-    if "latency" in stages and spec.columns.latency_ms:
-        lat = _by_group(engine, spec, quantile_query(t, internal, t[C.LATENCY], LATENCY_QUANTILES), internal)
+        return MetricsResult(spec.name, spec.task, plan.group_keys, (), names)
+    if "score" in plan.queries:
+        stage = _by_group(engine, spec, plan.queries["score"], keys)
         for k, a in groups.items():
-            a["lat"] = lat.get(k, {"m": 0})
-    if "confusion" in stages and spec.task == "multiclass":
+            a["score"] = stage.get(k, {})
+    if "latency" in plan.queries:
+        stage = _by_group(engine, spec, plan.queries["latency"], keys)
+        for k, a in groups.items():
+            a["lat"] = stage.get(k, {"m": 0})
+    if "confusion" in plan.queries:
         cms: dict[GroupKey, dict] = {}
-        res = engine.execute(confusion_query(rows), spec).to_pylist()
-        for r in res:
-            cms.setdefault(_key(r, internal), {})[(r[C.LABEL], r[C.PRED])] = int(r["cnt"])
+        for r in engine.execute(plan.queries["confusion"], spec).to_pylist():
+            cms.setdefault(_key(r, keys), {})[(r[C.LABEL], r[C.PRED])] = int(r["cnt"])
         for k, a in groups.items():
             a["cm"] = cms.get(k, {})
             a["classes"] = spec.columns.classes
-    delays = _label_delays(engine, spec, rows) if spec.columns.label_timestamp else {}
+    delays: dict[GroupKey, float] = {}
+    if "delay" in plan.queries:
+        stage = _by_group(engine, spec, plan.queries["delay"], keys)
+        delays = {k: interpolate(int(a["m"]), 0.5, a["lo_0"], a["hi_0"]) for k, a in stage.items() if a.get("m")}
 
     out = []
     for k in sorted(groups, key=_sort_key):
         a = groups[k]
-        values = {d.name: _checked(d, d.finish(a)) for d in defs}
-        out.append(MetricsRow(group=_group_dict(out_keys, k), n=int(a["n"]), n_labeled=int(a.get("n_labeled") or 0),
-                              metrics=values, label_delay_days=delays.get(k)))
-    return MetricsResult(spec.name, spec.task, out_keys, tuple(out), names)
+        values = {d.name: _checked(d, d.finish(a)) for d in plan.defs}
+        out.append(MetricsRow(group=_group_dict(plan.group_keys, k), n=int(a["n"]),
+                              n_labeled=int(a.get("n_labeled") or 0), metrics=values,
+                              label_delay_days=delays.get(k)))
+    return MetricsResult(spec.name, spec.task, plan.group_keys, tuple(out), names)
 
 
 def _checked(d: MetricDef, v: MetricValue) -> MetricValue:
@@ -157,26 +193,12 @@ def _checked(d: MetricDef, v: MetricValue) -> MetricValue:
     return v
 
 
-def _label_delays(engine: Engine, spec: ModelSpec, rows: Rows) -> dict[GroupKey, float]:
-    """Exact median of (label timestamp - prediction timestamp) in days, labeled rows."""
-    t = rows.t
-    days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
-    q = quantile_query(t.filter(rows.labeled), rows.keys, days, (0.5,), interval=False)
-    res = _by_group(engine, spec, q, rows.keys)
-    return {k: interpolate(int(a["m"]), 0.5, a["lo_0"], a["hi_0"]) for k, a in res.items() if a.get("m")}
-
-
 def _key(row: dict, keys: Iterable[str]) -> GroupKey:
     return tuple(row[k] for k in keys)
 
 
 def _by_group(engine: Engine, spec: ModelSpec, expr: ir.Table, keys: Sequence[str]) -> dict[GroupKey, dict]:
     return {_key(r, keys): r for r in engine.execute(expr, spec).to_pylist()}
-
-
-def _merge(groups: dict[GroupKey, dict], name: str, stage: dict[GroupKey, dict]) -> None:
-    for k, a in groups.items():
-        a[name] = stage.get(k, {})
 
 
 def _sort_key(k: GroupKey):

@@ -42,6 +42,9 @@ class Rows:
     t: ir.Table
     keys: tuple[str, ...]
     task: str
+    #: binary: the decision comes from the score (no prediction column), so a row
+    #: without a valid score has no decision (the engine's lm_pred says 0 there)
+    decision_from_score: bool = False
 
     @property
     def labeled(self) -> ir.BooleanValue:
@@ -58,6 +61,8 @@ class Rows:
     @property
     def decided(self) -> ir.BooleanValue:
         """Labeled rows with a decision (binary/multiclass) or predicted value (regression)."""
+        if self.decision_from_score:
+            return self.labeled & self.t[C.SCORE].notnull()
         return self.labeled & self.pred.notnull()
 
     @property
