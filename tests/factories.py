@@ -77,7 +77,9 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
                    duplicate_outcomes: int = 0, unmatched_outcomes: int = 0,
                    nan_scores: int = 0, unlabeled_after_day: int | None = None,
                    one_class_segment: bool = False, files: int = 1,
-                   business: dict | None = None, extra_model: dict | None = None) -> Generated:
+                   business: dict | None = None, extra_model: dict | None = None,
+                   value_columns: tuple[str, ...] = (), value_nulls: int = 0,
+                   outcome_value_columns: tuple[str, ...] = ()) -> Generated:
     """Write a one-model workspace of ``task`` into ``folder``.
 
     - ``ties``: scores rounded to 1 decimal (many ties).
@@ -85,6 +87,10 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
     - ``unlabeled_after_day``: no outcomes for predictions made after that day.
     - ``one_class_segment``: segment ``region == "solo"`` only ever has label 0 (binary).
     - ``files``: split predictions across that many files.
+    - ``value_columns``: per-row money columns (floats) in the predictions, with
+      ``value_nulls`` nulls each; ``outcome_value_columns``: the same in the outcomes
+      (so null on unlabeled rows). Drawn from their own random stream: the other
+      columns do not change.
     """
     rng = np.random.default_rng(seed)
     folder = Path(folder)
@@ -137,6 +143,16 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
     else:
         raise ValueError(task)
 
+    vrng = np.random.default_rng([seed, 7919])
+    money: dict[str, np.ndarray] = {}
+    for col in tuple(value_columns) + tuple(outcome_value_columns):
+        vals = np.round(vrng.uniform(-200.0, 200.0, n), 2).astype(object)
+        if value_nulls:
+            vals[vrng.choice(n, value_nulls, replace=False)] = None
+        money[col] = vals
+    for col in value_columns:
+        pred[col] = money[col]
+
     labeled = rng.random(n) < label_share
     if unlabeled_after_day is not None:
         labeled &= offs < unlabeled_after_day * 24 * 3600
@@ -144,6 +160,8 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
 
     truth_y = np.array([y[i] if labeled[i] else None for i in range(n)], dtype=object)
     truth["y_true"] = truth_y
+    for col in outcome_value_columns:
+        truth[col] = np.array([money[col][i] if labeled[i] else None for i in range(n)], dtype=object)
     out_tab = None
     if outcomes:
         idx = np.flatnonzero(labeled)
@@ -156,7 +174,12 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
             o_ids.append(f"orphan{j}"); o_y.append(y[0]); o_ts.append(label_ts[0])
         (folder / "out").mkdir(exist_ok=True)
         ycol = pa.array(o_y, type=pa.string() if task == "multiclass" else None)
-        out_tab = pa.table({"pid": o_ids, "y": ycol, "label_ts": pa.array(o_ts, type=pa.timestamp("us"))})
+        out_cols = {"pid": o_ids, "y": ycol, "label_ts": pa.array(o_ts, type=pa.timestamp("us"))}
+        for col in outcome_value_columns:
+            # duplicated outcomes repeat the row's value; orphans get 0
+            o_vals = [money[col][i] for i in idx] + [money[col][i] for i in idx[:duplicate_outcomes]]
+            out_cols[col] = pa.array(o_vals + [0.0] * unmatched_outcomes, type=pa.float64())
+        out_tab = pa.table(out_cols)
         pq.write_table(out_tab, folder / "out" / "part-0.parquet")
         columns["label_timestamp"] = "label_ts"
     else:
@@ -169,6 +192,8 @@ def make_workspace(folder: Path, task: str = "binary", n: int = 2000, seed: int 
         elif k == "y":
             typ = pa.string() if task == "multiclass" else (pa.int64() if task == "binary" else pa.float64())
             arrays[k] = pa.array([None if x is None else x for x in v], type=typ)
+        elif k in money:
+            arrays[k] = pa.array(list(v), type=pa.float64())
         else:
             arrays[k] = pa.array(list(v) if v.dtype == object else v)
     table = pa.table(arrays)
