@@ -83,7 +83,8 @@ class DataWarning:
 class Source:
     """A resolved file, glob or folder of Parquet files."""
 
-    pattern: str          # what the backend reads
+    path: str               # as the workspace wrote it (other backends read this)
+    pattern: str            # what DuckDB reads (a folder becomes folder/**/*.parquet)
     files: tuple[str, ...]  # local files found (empty for remote paths)
     hive: bool
 
@@ -102,7 +103,7 @@ def resolve_source(path: str, model: str, role: str) -> Source:
     """
     what = f"the {role} of model {model!r}"
     if "://" in path:
-        return Source(pattern=path, files=(), hive="=" in path)
+        return Source(path=path, pattern=path, files=(), hive="=" in path)
     p = Path(path)
     if p.is_dir():
         pattern = str(p / "**" / "*.parquet")
@@ -118,7 +119,7 @@ def resolve_source(path: str, model: str, role: str) -> Source:
     for f in files:
         check_parquet_file(f, what)
     hive = any(_HIVE_DIR.match(part) for f in files[:50] for part in Path(f).parent.parts)
-    return Source(pattern=pattern, files=files, hive=hive)
+    return Source(path=path, pattern=pattern, files=files, hive=hive)
 
 
 def check_parquet_file(path: str, what: str = "a log") -> None:
@@ -204,8 +205,8 @@ class Engine:
             try:
                 if be.name == "duckdb":
                     t = be.read_parquet(src.pattern, hive_partitioning=src.hive, union_by_name=True)
-                else:
-                    t = be.read_parquet(src.pattern)
+                else:  # Spark and others read folders (with hive partitions) and globs natively
+                    t = be.read_parquet(src.path)
             except LastmileError:
                 raise
             except Exception as exc:  # noqa: BLE001

@@ -198,3 +198,15 @@ def test_the_log_compiles_for_a_second_dialect(tmp_path, task):
     assert "DATE_TRUNC('WEEK'" in sql
     # values are literals the compiler escapes, never raw text
     assert "'it''s; \"odd\"'" in sql
+
+
+def test_backend_and_its_options_come_from_the_workspace(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=30)
+    text = g.config.read_text()
+    g.config.write_text('[engine]\nbackend = "duckdb"\n[engine.options]\nthreads = 1\n' + text)
+    e = Engine(load_workspace(g.config))
+    assert e.backend.raw_sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+    g.config.write_text('[engine]\nbackend = "nosuchengine"\n' + text)
+    from analytics.errors import BackendError
+    with pytest.raises(BackendError, match="backend 'nosuchengine' is not available"):
+        Engine(load_workspace(g.config)).log("binary_model")
