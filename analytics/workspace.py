@@ -312,6 +312,9 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             problems.append(f"{label}: [models.{key}] must be a table.")
             val = {}
         sections[key] = MappingProxyType(dict(val))
+    if sections["drift"]:
+        from .drift import validate_drift_config  # lazy: the drift module owns its keys
+        problems.extend(f"{label} {p}" for p in validate_drift_config(sections["drift"]))
 
     if len(problems) > start or columns is None:
         return None

@@ -1,0 +1,548 @@
+"""Drift: has what the model sees (features), says (predictions) or meets (labels) changed?
+
+Each *target* -- every feature, the prediction and the label -- is compared
+between a reference window and a current window (or every period of a
+selection, :func:`drift_over_time`). The statistics are defined exactly as
+the reference implementations (see :mod:`analytics.drift.stats`) and computed
+in the engine from sorted aggregates (see :mod:`analytics.drift.queries`):
+nothing proportional to the log comes back to Python. The user's guide,
+with the methods, thresholds and default windows, is ``analytics/docs/drift.md``.
+
+Kinds: integer and float columns are *numeric* (even with few distinct
+values), string and boolean columns *categorical*. Numeric targets get
+``ks_statistic``, ``ks_p_value``, ``wasserstein``, ``wasserstein_normed``,
+``psi`` and ``js_distance``; categorical ones ``chi2_p_value``, ``psi`` and
+``js_distance``. Missing numeric values (NULL, NaN, +-inf) are left out of the
+statistics and counted (``missing_ref``, ``missing_cur``); missing categorical
+values are their own category ``(missing)``. Label drift uses labelled rows only.
+
+Decision (:func:`decide`), per target: while either window holds fewer than
+``large_n`` values, a test decides (KS or chi-square p-value below
+``p_value_threshold``); from ``large_n`` on, p-values flag differences too
+small to matter, so distances decide (numeric: ``wasserstein_normed >
+wasserstein_threshold`` or ``psi > psi_threshold``; categorical:
+``js_distance > js_threshold`` or ``psi > psi_threshold``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, Sequence
+
+import ibis
+import polars as pl
+
+from ..engine import C, Engine
+from ..errors import EmptySelectionError, SelectionError
+from ..output import jsonable
+from ..selection import PERIODS, Selection, parse_time, period_start
+from ..workspace import ModelSpec, _suggest
+from . import queries as q
+from .stats import chi2_p_value, js_distance, ks_p_value, psi
+
+__all__ = [
+    "DriftConfig", "FeatureDrift", "DriftResult", "compute_drift", "drift_over_time",
+    "distribution", "default_reference", "resolve_windows", "validate_drift_config", "decide",
+]
+
+#: Default length of the reference and current windows.
+DEFAULT_WINDOW = _dt.timedelta(days=28)
+#: A categorical target with more categories than this is not compared (reason given).
+MAX_CATEGORIES = 10_000
+_NUMERIC_STATS = ("psi", "js_distance", "ks_statistic", "ks_p_value", "wasserstein", "wasserstein_normed")
+_CATEGORICAL_STATS = ("psi", "js_distance", "chi2_p_value")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """``[models.drift]``: thresholds of the default decision and the default reference window."""
+
+    psi_threshold: float = 0.2
+    js_threshold: float = 0.1
+    wasserstein_threshold: float = 0.1
+    p_value_threshold: float = 0.01
+    large_n: int = 1000
+    bins: int = 10
+    reference_start: _dt.datetime | None = None
+    reference_end: _dt.datetime | None = None
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> "DriftConfig":
+        raw = dict(spec.drift)
+        kw: dict[str, Any] = {k: raw[k] for k in ("psi_threshold", "js_threshold", "wasserstein_threshold",
+                                                  "p_value_threshold") if k in raw}
+        kw.update({k: int(raw[k]) for k in ("large_n", "bins") if k in raw})
+        for k in ("reference_start", "reference_end"):
+            if k in raw:
+                kw[k] = parse_time(raw[k], f"[models.drift] {k}")
+        return cls(**kw)
+
+
+_CONFIG_KEYS = {f.name for f in fields(DriftConfig)}
+
+
+def validate_drift_config(raw: Mapping[str, Any]) -> list[str]:
+    """Problems in a ``[models.drift]`` table, one sentence each (empty if fine)."""
+    problems = []
+    for key, val in raw.items():
+        if key not in _CONFIG_KEYS:
+            problems.append(f"[models.drift]: unknown key {key!r}{_suggest(key, sorted(_CONFIG_KEYS))}.")
+            continue
+        if key in ("reference_start", "reference_end"):
+            if not isinstance(val, (str, _dt.date)):
+                problems.append(f"[models.drift]: {key} must be an ISO date or datetime.")
+                continue
+            try:
+                parse_time(val, key)
+            except SelectionError as exc:
+                problems.append(f"[models.drift]: {exc.message}")
+        elif key in ("large_n", "bins"):
+            low = 2 if key == "bins" else 0
+            if isinstance(val, bool) or not isinstance(val, int) or val < low:
+                problems.append(f"[models.drift]: {key} must be an integer >= {low}.")
+        else:
+            ok = isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val) and val > 0
+            if not ok or (key in ("p_value_threshold", "js_threshold") and val >= 1):
+                bound = "between 0 and 1" if key in ("p_value_threshold", "js_threshold") else "> 0"
+                problems.append(f"[models.drift]: {key} must be a number {bound}.")
+    start, end = raw.get("reference_start"), raw.get("reference_end")
+    if not problems and start is not None and end is not None \
+            and parse_time(start) >= parse_time(end):
+        problems.append("[models.drift]: reference_start must be before reference_end.")
+    return problems
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """Drift of one target between the reference and one current window.
+
+    Statistics that do not apply to the kind, or cannot be computed, are
+    ``None``; ``reason`` says why when one that applies is missing.
+    """
+
+    name: str
+    kind: str                      # numeric | categorical
+    method: str                    # what decided: ks | chi2 | wasserstein_psi | js_psi | none
+    drifted: bool
+    psi: float | None = None
+    js_distance: float | None = None
+    ks_statistic: float | None = None
+    ks_p_value: float | None = None
+    wasserstein: float | None = None
+    wasserstein_normed: float | None = None
+    chi2_p_value: float | None = None
+    n_ref: int = 0                 # values compared (numeric: non-missing; label: labelled)
+    n_cur: int = 0
+    reason: str | None = None
+    missing_ref: int = 0           # numeric values left out (NULL, NaN, inf)
+    missing_cur: int = 0
+    rule: str = ""                 # the decision rule, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        stats = _NUMERIC_STATS if self.kind == "numeric" else _CATEGORICAL_STATS
+        out: dict[str, Any] = {"kind": self.kind, "method": self.method, "drifted": self.drifted}
+        out.update({s: getattr(self, s) for s in stats})
+        out.update(n_ref=self.n_ref, n_cur=self.n_cur, rule=self.rule, reason=self.reason)
+        if self.kind == "numeric":
+            out.update(missing_ref=self.missing_ref, missing_cur=self.missing_cur)
+        return out
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """Drift of every feature, the prediction and the label of one model."""
+
+    model: str
+    features: dict[str, FeatureDrift]
+    prediction: FeatureDrift | None
+    label: FeatureDrift | None
+    reference_n: int
+    current_n: int
+    reference: Selection | None = None
+    current: Selection | None = None
+    config: DriftConfig = field(default_factory=DriftConfig)
+
+    @property
+    def drifted_features(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.features.items() if f.drifted)
+
+    def targets(self) -> list[tuple[str, FeatureDrift]]:
+        """``(role, result)`` for every target: features, then prediction, then label."""
+        out = [("feature", f) for f in self.features.values()]
+        out += [(role, f) for role, f in (("prediction", self.prediction), ("label", self.label)) if f]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        def window(sel: Selection | None, n: int) -> dict[str, Any]:
+            d: dict[str, Any] = {"n": n}
+            if sel is not None:
+                d.update(start=sel.start, end=sel.end, versions=list(sel.versions),
+                         where={k: list(v) for k, v in sel.where})
+            return d
+
+        return jsonable({
+            "model": self.model,
+            "features": {n: f.to_dict() for n, f in self.features.items()},
+            "prediction": self.prediction.to_dict() if self.prediction else None,
+            "label": self.label.to_dict() if self.label else None,
+            "reference": window(self.reference, self.reference_n),
+            "current": window(self.current, self.current_n),
+        })
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per target (columns: role, feature and every FeatureDrift field)."""
+        rows = [{"role": role, "feature": f.name, **{k.name: getattr(f, k.name) for k in fields(f) if k.name != "name"}}
+                for role, f in self.targets()]
+        return pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+
+
+_FRAME_SCHEMA = {
+    "role": pl.Utf8, "feature": pl.Utf8, "kind": pl.Utf8, "method": pl.Utf8, "drifted": pl.Boolean,
+    **{s: pl.Float64 for s in ("psi", "js_distance", "ks_statistic", "ks_p_value", "wasserstein",
+                               "wasserstein_normed", "chi2_p_value")},
+    "n_ref": pl.Int64, "n_cur": pl.Int64, "reason": pl.Utf8, "missing_ref": pl.Int64,
+    "missing_cur": pl.Int64, "rule": pl.Utf8,
+}
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something whose distribution is compared: a feature, the prediction or the label."""
+
+    name: str           # as shown (the user's column name where there is one)
+    role: str           # feature | prediction | label
+    kind: str           # numeric | categorical
+    column: str         # column of the canonical log
+    labeled_only: bool = False
+
+    def value(self, t):
+        col = t[self.column]
+        if self.kind == "numeric":
+            return q.numeric_value(col)
+        if self.labeled_only:  # unlabelled is not a category: those rows are left out
+            return q.segment_text(col)
+        return q.category_value(col)
+
+
+def _column_kind(typ) -> str:
+    if typ.is_integer() or typ.is_floating() or typ.is_decimal():
+        return "numeric"
+    return "categorical"
+
+
+def targets(engine: Engine, spec: ModelSpec, features: Sequence[str] | None = None,
+            prediction: bool = True, label: bool = True) -> list[Target]:
+    """The targets of a model: its features (or the chosen ones), the prediction and the label."""
+    schema = engine.log(spec).schema()
+    declared = spec.columns.features
+    chosen = declared if features is None else tuple(features)
+    for f in chosen:
+        if f not in declared:
+            raise SelectionError(f"Model {spec.name!r} has no feature {f!r}{_suggest(f, declared)}; "
+                                 f"its features are: {', '.join(declared) or 'none declared'}.")
+    out = [Target(f, "feature", _column_kind(schema[f]), f) for f in chosen]
+    c = spec.columns
+    if prediction:
+        if spec.task == "binary" and c.score:
+            out.append(Target(c.score, "prediction", "numeric", C.SCORE))
+        elif spec.task == "regression":
+            out.append(Target(c.prediction, "prediction", "numeric", C.PRED))
+        else:
+            out.append(Target(c.prediction or "predicted class", "prediction", "categorical", C.PRED))
+    if label and c.label:
+        kind = "numeric" if spec.task == "regression" else "categorical"
+        out.append(Target(c.label, "label", kind, C.LABEL, labeled_only=True))
+    return out
+
+
+# --------------------------------------------------------------------------- decision
+
+
+def decide(kind: str, n_ref: int, n_cur: int, stats: Mapping[str, float | None],
+           cfg: DriftConfig) -> tuple[str, str, bool]:
+    """``(method, rule, drifted)`` by the documented default (see the module docstring)."""
+    small = min(n_ref, n_cur) < cfg.large_n
+    if kind == "numeric":
+        if small:
+            p = stats.get("ks_p_value")
+            return "ks", f"ks_p_value < {cfg.p_value_threshold:g}", p is not None and p < cfg.p_value_threshold
+        wn, ps = stats.get("wasserstein_normed"), stats.get("psi")
+        drifted = (wn is not None and wn > cfg.wasserstein_threshold) or (ps is not None and ps > cfg.psi_threshold)
+        return ("wasserstein_psi",
+                f"wasserstein_normed > {cfg.wasserstein_threshold:g} or psi > {cfg.psi_threshold:g}", drifted)
+    if small:
+        p = stats.get("chi2_p_value")
+        return "chi2", f"chi2_p_value < {cfg.p_value_threshold:g}", p is not None and p < cfg.p_value_threshold
+    js, ps = stats.get("js_distance"), stats.get("psi")
+    drifted = (js is not None and js > cfg.js_threshold) or (ps is not None and ps > cfg.psi_threshold)
+    return "js_psi", f"js_distance > {cfg.js_threshold:g} or psi > {cfg.psi_threshold:g}", drifted
+
+
+def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str, Any],
+            reasons: list[str], missing_ref: int = 0, missing_cur: int = 0) -> FeatureDrift:
+    if n_ref == 0 or n_cur == 0:
+        which = "reference" if n_ref == 0 else "current"
+        what = "labelled rows" if t.labeled_only else "values"
+        reasons = [f"no {what} in the {which} window"] + reasons
+        method, rule, drifted = "none", "", False
+    else:
+        method, rule, drifted = decide(t.kind, n_ref, n_cur, stats, cfg)
+    return FeatureDrift(name=t.name, kind=t.kind, method=method, drifted=bool(drifted), n_ref=n_ref,
+                        n_cur=n_cur, reason="; ".join(reasons) or None, missing_ref=missing_ref,
+                        missing_cur=missing_cur, rule=rule, **stats)
+
+
+# --------------------------------------------------------------------------- the evaluation
+
+
+@dataclass(frozen=True)
+class _Evaluation:
+    """Per target, per current key: a FeatureDrift; plus row counts per window."""
+
+    by_target: dict[Target, dict[Any, FeatureDrift]]
+    ref_rows: int
+    cur_rows: dict[Any, int]
+
+
+def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Selection, key,
+              tgts: Sequence[Target], cfg: DriftConfig, current_label: str) -> _Evaluation:
+    """Every target against the reference, for every key of the current selection at once."""
+    ref_t, cur_t = reference.apply(engine), current.apply(engine)
+    st = q.stacked(ref_t, cur_t, key, **{f"v{i}": t.value for i, t in enumerate(tgts)})
+    counts = engine.execute(q.window_counts_query(st, [f"v{i}" for i in range(len(tgts))]), spec).to_pylist()
+    ref_row = next((r for r in counts if r[q.IS_REF]), None)
+    cur_rows = {r[q.KEY]: r for r in counts if not r[q.IS_REF]}
+    if ref_row is None:
+        raise EmptySelectionError(f"The reference window ({reference.describe()}) of model {spec.name!r} "
+                                  "holds no rows; choose other reference bounds.")
+    if not cur_rows:
+        raise EmptySelectionError(f"The {current_label} ({current.describe()}) of model {spec.name!r} "
+                                  "holds no rows; choose other bounds.")
+    out: dict[Target, dict[Any, FeatureDrift]] = {}
+    for i, t in enumerate(tgts):
+        n_ref = int(ref_row[f"v_{i}"])
+        n_cur = {k: int(r[f"v_{i}"]) for k, r in cur_rows.items()}
+        miss_ref = int(ref_row["n"]) - n_ref if t.kind == "numeric" and not t.labeled_only else 0
+        miss_cur = {k: int(r["n"]) - n_cur[k] if t.kind == "numeric" and not t.labeled_only else 0
+                    for k, r in cur_rows.items()}
+        one = q.stacked(ref_t, cur_t, key, **{q.X: t.value})
+        if n_ref == 0 or not any(n_cur.values()):
+            stats_by_key: dict[Any, tuple[dict, list[str]]] = {k: ({}, []) for k in cur_rows}
+        elif t.kind == "numeric":
+            stats_by_key = _numeric_stats(engine, spec, ref_t, one, t, n_ref, cfg)
+        else:
+            stats_by_key = _categorical_stats(engine, spec, one, t)
+        out[t] = {k: _result(t, cfg, n_ref, n_cur[k], *stats_by_key.get(k, ({}, [])),
+                             missing_ref=miss_ref, missing_cur=miss_cur[k]) for k in cur_rows}
+    return _Evaluation(out, int(ref_row["n"]), {k: int(r["n"]) for k, r in cur_rows.items()})
+
+
+def _edges(summary: Mapping[str, Any], bins: int) -> list[float]:
+    """Distinct reference quantile edges, ascending (equal edges merged)."""
+    return sorted({float(summary[f"e{j}"]) for j in range(1, bins) if summary[f"e{j}"] is not None})
+
+
+def _numeric_stats(engine: Engine, spec: ModelSpec, ref_t, one, t: Target, n_ref: int,
+                   cfg: DriftConfig) -> dict[Any, tuple[dict, list[str]]]:
+    summary = engine.execute(q.reference_summary_query(ref_t, t.value, cfg.bins), spec).to_pylist()[0]
+    edges = _edges(summary, cfg.bins)
+    rows = engine.execute(q.numeric_query(one, n_ref, summary["x_max"], summary["g_max"], edges),
+                          spec).to_pylist()
+    nb = len(edges) + 1
+    ref_bins = next(r for r in rows if r[q.IS_REF])
+    rb = [ref_bins[f"b{i}"] for i in range(nb)]
+    var = summary["var"]
+    std = math.sqrt(var) if var is not None and var > 0 else None
+    out = {}
+    for r in rows:
+        if r[q.IS_REF]:
+            continue
+        reasons = []
+        d, p = ks_p_value(int(r["ks_num"]), n_ref, int(r["n"]))
+        w = max(float(r["wasserstein"]), 0.0)  # the pieces sum to >= 0; clip rounding below 0
+        if std is not None:
+            wn = w / std
+        else:
+            wn = None
+            reasons.append("wasserstein_normed: the reference has a single value" if n_ref < 2 else
+                           "wasserstein_normed: the reference values are all equal (standard deviation 0)")
+        cb = [r[f"b{i}"] for i in range(nb)]
+        stats = dict(ks_statistic=d, ks_p_value=p, wasserstein=w, wasserstein_normed=wn,
+                     psi=psi(rb, cb), js_distance=js_distance(rb, cb))
+        out[r[q.KEY]] = (stats, reasons)
+    return out
+
+
+def _categorical_stats(engine: Engine, spec: ModelSpec, one, t: Target) -> dict[Any, tuple[dict, list[str]]]:
+    one = one.filter(one[q.X].notnull())
+    limit = 20 * MAX_CATEGORIES
+    rows = engine.execute(q.categorical_query(one, limit + 1), spec).to_pylist()
+    ref: dict[str, int] = {}
+    cur: dict[Any, dict[str, int]] = {}
+    for r in rows:
+        if r[q.IS_REF]:
+            ref[r[q.X]] = int(r["c"])
+        else:
+            cur.setdefault(r[q.KEY], {})[r[q.X]] = int(r["c"])
+    out = {}
+    for k, cc in cur.items():
+        cats = sorted(set(ref) | set(cc))
+        if len(rows) > limit or len(cats) > MAX_CATEGORIES:
+            out[k] = ({}, [f"more than {MAX_CATEGORIES:,} categories: not compared"])
+            continue
+        rc = [ref.get(c, 0) for c in cats]
+        kc = [cc.get(c, 0) for c in cats]
+        out[k] = (dict(chi2_p_value=chi2_p_value(rc, kc), psi=psi(rc, kc), js_distance=js_distance(rc, kc)), [])
+    return out
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, current: Selection,
+                  features: Sequence[str] | None = None, config: DriftConfig | None = None) -> DriftResult:
+    """Drift of each feature (all declared ones, or ``features``), the prediction and the label."""
+    spec = engine.spec(model)
+    cfg = config or DriftConfig.from_spec(spec)
+    tgts = targets(engine, spec, features)
+    ev = _evaluate(engine, spec, reference, current, ibis.literal(0), tgts, cfg, "current window")
+    res = {t: by_key[0] for t, by_key in ev.by_target.items()}
+    feats = {t.name: f for t, f in res.items() if t.role == "feature"}
+    pred = next((f for t, f in res.items() if t.role == "prediction"), None)
+    lab = next((f for t, f in res.items() if t.role == "label"), None)
+    return DriftResult(model=spec.name, features=feats, prediction=pred, label=lab,
+                       reference_n=ev.ref_rows, current_n=ev.cur_rows[0],
+                       reference=reference, current=current, config=cfg)
+
+
+def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection, selection: Selection,
+                    period: str = "week", features: Sequence[str] | None = None,
+                    config: DriftConfig | None = None) -> pl.DataFrame:
+    """Drift of every target in each period of ``selection`` against ``reference``.
+
+    One row per (period, target): ``period`` (date that starts it), ``role``,
+    ``feature`` and the :class:`FeatureDrift` fields. All periods are served by
+    the same queries (one pass per target over the sorted values).
+    """
+    if period not in PERIODS:
+        raise SelectionError(f"Period {period!r} is not one of day, week, month.")
+    spec = engine.spec(model)
+    cfg = config or DriftConfig.from_spec(spec)
+    tgts = targets(engine, spec, features)
+    ev = _evaluate(engine, spec, reference, selection, lambda t: period_start(t[C.TS], period),
+                   tgts, cfg, "selection")
+    rows = []
+    for t, by_key in ev.by_target.items():
+        for k, f in by_key.items():
+            rows.append({"period": k, "role": t.role, "feature": t.name,
+                         **{x.name: getattr(f, x.name) for x in fields(f) if x.name != "name"}})
+    frame = pl.DataFrame(rows, schema={"period": pl.Date, **_FRAME_SCHEMA})
+    return frame.sort(["period", "role", "feature"])
+
+
+def distribution(engine: Engine, model: str | ModelSpec, feature: str, reference: Selection,
+                 current: Selection, config: DriftConfig | None = None) -> pl.DataFrame:
+    """The two distributions a chart compares, on the bins PSI and Jensen-Shannon use.
+
+    ``feature`` is a feature name, or the prediction's / label's name (or the
+    words ``prediction`` / ``label``). Columns: ``bin`` (a category, or a
+    numeric interval as text), ``lower``, ``upper`` (numeric: the bin's edges,
+    NULL for infinite), ``ref_count``, ``cur_count``, ``ref_share``, ``cur_share``.
+    """
+    spec = engine.spec(model)
+    cfg = config or DriftConfig.from_spec(spec)
+    every = targets(engine, spec)
+    t = next((x for x in every if x.role == "feature" and x.name == feature), None) \
+        or next((x for x in every if x.role != "feature" and feature in (x.name, x.role)), None)
+    if t is None:
+        names = [x.name for x in every]
+        raise SelectionError(f"Model {spec.name!r} has no feature {feature!r}{_suggest(feature, names)}; "
+                             f"choose from: {', '.join(names)}.")
+    ref_t, cur_t = reference.apply(engine), current.apply(engine)
+    one = q.stacked(ref_t, cur_t, ibis.literal(0), **{q.X: t.value})
+    one = one.filter(one[q.X].notnull())
+    if t.kind == "numeric":
+        summary = engine.execute(q.reference_summary_query(ref_t, t.value, cfg.bins), spec).to_pylist()[0]
+        if not summary["n"]:
+            raise EmptySelectionError(f"The reference window ({reference.describe()}) of model {spec.name!r} "
+                                      f"holds no values of {t.name!r}.")
+        edges = _edges(summary, cfg.bins)
+        b = one.mutate(_bin=q._bin_index(one[q.X], edges))
+        rows = engine.execute(b.group_by([q.IS_REF, "_bin"]).aggregate(c=b.count()), spec).to_pylist()
+        bounds = [None] + edges + [None]
+        labels = [f"({'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+                  for lo, hi in zip(bounds[:-1], bounds[1:])]
+        keys = list(range(len(edges) + 1))
+        counts = {(r[q.IS_REF], r["_bin"]): int(r["c"]) for r in rows}
+        data = {"bin": labels, "lower": bounds[:-1], "upper": bounds[1:]}
+    else:
+        rows = engine.execute(q.categorical_query(one, MAX_CATEGORIES + 1), spec).to_pylist()
+        keys = sorted({r[q.X] for r in rows})
+        counts = {(r[q.IS_REF], r[q.X]): int(r["c"]) for r in rows}
+        data = {"bin": keys, "lower": [None] * len(keys), "upper": [None] * len(keys)}
+    rc = [counts.get((True, k), 0) for k in keys]
+    cc = [counts.get((False, k), 0) for k in keys]
+    data.update(ref_count=rc, cur_count=cc,
+                ref_share=[x / sum(rc) if sum(rc) else None for x in rc],
+                cur_share=[x / sum(cc) if sum(cc) else None for x in cc])
+    return pl.DataFrame(data, schema={"bin": pl.Utf8, "lower": pl.Float64, "upper": pl.Float64,
+                                      "ref_count": pl.Int64, "cur_count": pl.Int64,
+                                      "ref_share": pl.Float64, "cur_share": pl.Float64})
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def _day(ts: _dt.datetime) -> _dt.datetime:
+    return _dt.datetime(ts.year, ts.month, ts.day)
+
+
+def resolve_windows(engine: Engine, model: str | ModelSpec, reference_start=None, reference_end=None,
+                    current_start=None, current_end=None, versions: Sequence[str] = (),
+                    where=()) -> tuple[Selection, Selection]:
+    """Reference and current selections from the bounds given, the others by default.
+
+    Defaults (``analytics/docs/drift.md``): the reference starts at
+    ``[models.drift] reference_start`` or the first day of data and lasts 28
+    days (or ends at ``reference_end``); the current window ends after the last
+    day of data and lasts 28 days. With nothing given and under 8 weeks of
+    data, the reference is the first half of the days and the current the rest.
+    """
+    spec = engine.spec(model)
+    cfg = DriftConfig.from_spec(spec)
+    rs, re_ = parse_time(reference_start, "--reference-start"), parse_time(reference_end, "--reference-end")
+    cs, ce = parse_time(current_start, "--current-start"), parse_time(current_end, "--current-end")
+    explicit = any(x is not None for x in (rs, re_, cs, ce, cfg.reference_start, cfg.reference_end))
+    if None in (rs, re_, cs, ce):
+        t = engine.log(spec)
+        row = engine.execute(t.aggregate(lo=t[C.TS].min(), hi=t[C.TS].max()), spec).to_pylist()[0]
+        if row["lo"] is None:
+            raise EmptySelectionError(f"Model {spec.name!r} has no predictions: no window to compare.")
+        first, after = _day(row["lo"]), _day(row["hi"]) + _dt.timedelta(days=1)
+        if not explicit and after - first < 2 * DEFAULT_WINDOW:
+            mid = first + _dt.timedelta(days=max((after - first).days // 2, 1))
+            rs, re_, cs, ce = first, mid, mid, after
+        rs = rs or cfg.reference_start or first
+        re_ = re_ or cfg.reference_end or rs + DEFAULT_WINDOW
+        ce = ce or after
+        cs = cs or ce - DEFAULT_WINDOW
+    ref = Selection.build(spec.name, rs, re_, versions, where)
+    cur = Selection.build(spec.name, cs, ce, versions, where)
+    return ref, cur
+
+
+def default_reference(engine: Engine, model: str | ModelSpec, versions: Sequence[str] = (),
+                      where=()) -> tuple[Selection, Selection]:
+    """The documented default ``(reference, current)`` windows (see :func:`resolve_windows`)."""
+    return resolve_windows(engine, model, versions=versions, where=where)

@@ -1,0 +1,225 @@
+"""Drift statistics against scipy / numpy on generated logs (ties, few values,
+constants, unseen categories, missing values), both KS regimes, per period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats as ss
+from scipy.spatial.distance import jensenshannon
+
+from analytics.drift import (DriftConfig, compute_drift, decide, default_reference, distribution,
+                             drift_over_time, resolve_windows)
+from analytics.drift.stats import PSI_EPSILON
+from analytics.engine import Engine
+from analytics.errors import EmptySelectionError, SelectionError
+from analytics.selection import Selection
+from analytics.workspace import load_workspace
+
+from .factories import write_toml
+
+REF_START = dt.datetime(2026, 3, 2)   # a Monday
+CUR_START = dt.datetime(2026, 3, 9)
+END = dt.datetime(2026, 3, 23)
+FEATURES = ["x_float", "x_int", "x_const", "x_nan", "cat", "flag"]
+
+
+def _write(folder, n_ref, n_cur, seed):
+    """A binary model: one week of reference rows, two weeks of shifted current rows."""
+    rng = np.random.default_rng(seed)
+    n = n_ref + n_cur
+    ref = np.arange(n) < n_ref
+    span = np.where(ref, 7, 14) * 86_400
+    offs = rng.integers(0, span)
+    ts = np.where(ref, REF_START.timestamp(), CUR_START.timestamp()) + offs
+    x_float = np.round(rng.normal(np.where(ref, 0.0, 0.15), 1.0), 1)      # many ties
+    x_int = rng.integers(0, np.where(ref, 4, 5))                           # few values; 4 only in current
+    x_const = np.full(n, 5.0)
+    x_nan = rng.gamma(2.0, np.where(ref, 1.0, 1.1))
+    x_nan[rng.random(n) < 0.05] = np.nan
+    nulls = rng.random(n) < 0.03
+    cat = np.where(ref, rng.choice(["a", "b", "c", "only_ref"], n, p=[.4, .3, .2, .1]),
+                   rng.choice(["a", "b", "c", "only_cur"], n, p=[.35, .3, .25, .1])).astype(object)
+    cat[rng.random(n) < 0.02] = None
+    flag = rng.random(n) < np.where(ref, 0.3, 0.36)
+    score = np.round(rng.beta(2, 5 - ~ref), 2)
+    y = (rng.random(n) < score).astype(np.int64)
+    labeled = rng.random(n) < 0.8
+    table = pa.table({
+        "id": [f"r{i}" for i in range(n)],
+        "ts": pa.array((ts * 1e6).astype(np.int64), pa.timestamp("us")),
+        "region": rng.choice(["EU", "NA"], n),
+        "x_float": x_float, "x_int": x_int.astype(np.int64), "x_const": x_const,
+        "x_nan": pa.array(np.where(nulls, None, x_nan).tolist(), pa.float64()),
+        "cat": pa.array(cat.tolist(), pa.string()), "flag": flag,
+        "score": score, "y": pa.array(np.where(labeled, y, None).tolist(), pa.int64()),
+    })
+    pq.write_table(table, folder / "pred.parquet")
+    cfg = write_toml(folder / "lastmile.toml", [{
+        "name": "m", "task": "binary", "predictions": "pred.parquet",
+        "columns": {"id": "id", "timestamp": "ts", "score": "score", "label": "y",
+                    "segments": ["region"], "features": FEATURES}}])
+    return cfg, table.to_pandas()
+
+
+@pytest.fixture(scope="module", params=[(700, 1300), (12_000, 15_000)], ids=["exact", "asymptotic"])
+def ws(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("drift")
+    cfg, frame = _write(folder, *request.param, seed=len(request.param))
+    engine = Engine(load_workspace(cfg))
+    ref = Selection.build("m", REF_START, CUR_START)
+    cur = Selection.build("m", CUR_START, END)
+    return engine, frame, ref, cur, compute_drift(engine, "m", ref, cur)
+
+
+def _windows(frame, col, start=CUR_START, end=END):
+    r = frame[(frame.ts >= REF_START) & (frame.ts < CUR_START)][col]
+    c = frame[(frame.ts >= start) & (frame.ts < end)][col]
+    return r, c
+
+
+def _deciles_psi_js(a, b):
+    """Reference implementation: inverted-CDF deciles of a, merged, right-closed bins."""
+    edges = np.unique(np.quantile(a, np.arange(1, 10) / 10, method="inverted_cdf"))
+    ra = np.bincount(np.searchsorted(edges, a, side="left"), minlength=len(edges) + 1)
+    rb = np.bincount(np.searchsorted(edges, b, side="left"), minlength=len(edges) + 1)
+    p, q = ra / ra.sum(), rb / rb.sum()
+    pe, qe = np.where(p > 0, p, PSI_EPSILON), np.where(q > 0, q, PSI_EPSILON)
+    return float(np.sum((qe - pe) * np.log(qe / pe))), float(jensenshannon(p, q, base=2))
+
+
+@pytest.mark.parametrize("col", ["x_float", "x_int", "x_nan", "score"])
+def test_numeric_matches_scipy(ws, col):
+    _, frame, _, _, res = ws
+    got = res.prediction if col == "score" else res.features[col]
+    r, c = _windows(frame, col)
+    a, b = r.dropna().to_numpy(float), c.dropna().to_numpy(float)
+    assert (got.kind, got.n_ref, got.n_cur) == ("numeric", len(a), len(b))
+    assert (got.missing_ref, got.missing_cur) == (r.isna().sum(), c.isna().sum())
+    ks = ss.ks_2samp(a, b)
+    assert got.ks_statistic == pytest.approx(ks.statistic, rel=1e-12, abs=1e-15)
+    assert got.ks_p_value == pytest.approx(ks.pvalue, rel=1e-9, abs=1e-300)
+    w = ss.wasserstein_distance(a, b)
+    assert got.wasserstein == pytest.approx(w, rel=1e-9)
+    assert got.wasserstein_normed == pytest.approx(w / np.std(a, ddof=1), rel=1e-9)
+    p, j = _deciles_psi_js(a, b)
+    assert got.psi == pytest.approx(p, rel=1e-9)
+    assert got.js_distance == pytest.approx(j, rel=1e-9)
+
+
+def test_ks_regime(ws):
+    """The asymptotic fixture is past scipy's exact limit, the small one within it."""
+    _, frame, _, _, res = ws
+    f = res.features["x_float"]
+    assert (max(f.n_ref, f.n_cur) > 10_000) == (len(frame) > 20_000)
+
+
+@pytest.mark.parametrize("col", ["cat", "flag"])
+def test_categorical_matches_scipy(ws, col):
+    _, frame, _, _, res = ws
+    got = res.features[col]
+    r, c = _windows(frame, col)
+    r, c = r.astype(object).where(r.notna(), "(missing)"), c.astype(object).where(c.notna(), "(missing)")
+    r, c = r.map(lambda v: str(v).lower()), c.map(lambda v: str(v).lower())
+    cats = sorted(set(r) | set(c))
+    rc = np.array([(r == k).sum() for k in cats])
+    cc = np.array([(c == k).sum() for k in cats])
+    assert got.kind == "categorical" and (got.n_ref, got.n_cur) == (len(r), len(c))
+    assert got.chi2_p_value == pytest.approx(ss.chi2_contingency(np.array([rc, cc]), correction=False).pvalue,
+                                             rel=1e-9, abs=1e-300)
+    p, q = rc / rc.sum(), cc / cc.sum()
+    pe, qe = np.where(p > 0, p, PSI_EPSILON), np.where(q > 0, q, PSI_EPSILON)
+    assert got.psi == pytest.approx(np.sum((qe - pe) * np.log(qe / pe)), rel=1e-9)
+    assert got.js_distance == pytest.approx(jensenshannon(p, q, base=2), rel=1e-9)
+    if col == "cat":  # categories seen in one window only are counted, not dropped
+        assert "only_ref" in cats and "only_cur" in cats and "(missing)" in cats
+
+
+def test_label_drift_uses_labelled_rows(ws):
+    _, frame, _, _, res = ws
+    r, c = _windows(frame, "y")
+    assert res.label.kind == "categorical"
+    assert (res.label.n_ref, res.label.n_cur) == (r.notna().sum(), c.notna().sum())
+    rc = np.bincount(r.dropna().astype(int), minlength=2)
+    cc = np.bincount(c.dropna().astype(int), minlength=2)
+    assert res.label.chi2_p_value == pytest.approx(
+        ss.chi2_contingency(np.array([rc, cc]), correction=False).pvalue, rel=1e-9)
+
+
+def test_constant_feature(ws):
+    f = ws[4].features["x_const"]
+    assert f.wasserstein == 0.0 and f.ks_statistic == 0.0 and f.ks_p_value == 1.0
+    assert f.wasserstein_normed is None and "standard deviation 0" in f.reason
+    assert f.psi == pytest.approx(0.0) and not f.drifted
+
+
+def test_contract_json_shape(ws):
+    d = json.loads(json.dumps(ws[4].to_dict()))
+    num, cat = d["features"]["x_float"], d["features"]["cat"]
+    assert {"kind", "method", "drifted", "psi", "js_distance", "ks_statistic", "ks_p_value",
+            "wasserstein", "wasserstein_normed"} <= set(num) and "chi2_p_value" not in num
+    assert {"kind", "method", "drifted", "psi", "js_distance", "chi2_p_value"} <= set(cat)
+    assert "ks_statistic" not in cat and "wasserstein" not in cat
+    assert d["prediction"]["kind"] == "numeric" and d["label"]["kind"] == "categorical"
+    assert d["reference"]["n"] + d["current"]["n"] == len(ws[1])
+
+
+def test_drift_over_time_matches_per_window(ws):
+    engine, frame, ref, _, _ = ws
+    sel = Selection.build("m", REF_START, END)
+    frame_t = drift_over_time(engine, "m", ref, sel, period="week", features=["x_float", "cat"])
+    assert sorted(set(frame_t["period"].to_list())) == [dt.date(2026, 3, 2), dt.date(2026, 3, 9),
+                                                        dt.date(2026, 3, 16)]
+    for row in frame_t.filter(frame_t["feature"] == "x_float").to_dicts():
+        start = dt.datetime.combine(row["period"], dt.time())
+        r, c = _windows(frame, "x_float", start, start + dt.timedelta(days=7))
+        a, b = r.dropna().to_numpy(float), c.dropna().to_numpy(float)
+        assert row["ks_statistic"] == pytest.approx(ss.ks_2samp(a, b).statistic, rel=1e-12, abs=1e-15)
+        assert row["wasserstein"] == pytest.approx(ss.wasserstein_distance(a, b), rel=1e-9, abs=1e-12)
+    first = frame_t.filter(frame_t["period"] == dt.date(2026, 3, 2))
+    assert first.filter(first["feature"] == "x_float")["wasserstein"][0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_distribution_bins(ws):
+    engine, frame, ref, cur, res = ws
+    d = distribution(engine, "m", "x_int", ref, cur)
+    r, c = _windows(frame, "x_int")
+    assert d["ref_count"].sum() == len(r) and d["cur_count"].sum() == len(c)
+    assert d["cur_count"][-1] == (c > 3).sum()   # a value above every reference value
+    cats = distribution(engine, "m", "cat", ref, cur)
+    assert "only_cur" in cats["bin"].to_list()
+
+
+def test_empty_windows_are_named(ws):
+    engine, _, ref, cur, _ = ws
+    empty = Selection.build("m", "2025-01-01", "2025-02-01")
+    with pytest.raises(EmptySelectionError, match="reference window"):
+        compute_drift(engine, "m", empty, cur)
+    with pytest.raises(EmptySelectionError, match="current window"):
+        compute_drift(engine, "m", ref, empty)
+    with pytest.raises(SelectionError, match="no feature 'x_flot'.*x_float"):
+        compute_drift(engine, "m", ref, cur, features=["x_flot"])
+
+
+def test_default_windows(ws):
+    engine = ws[0]
+    ref, cur = default_reference(engine, "m")  # three weeks of data: split in halves
+    assert ref.start == REF_START and ref.end == cur.start and cur.end == END
+    ref, cur = resolve_windows(engine, "m", reference_start="2026-03-02", current_end="2026-03-20")
+    assert ref.end == REF_START + dt.timedelta(days=28) and cur.start == dt.datetime(2026, 2, 20)
+
+
+def test_decision_rule():
+    cfg = DriftConfig()
+    assert decide("numeric", 100, 100, {"ks_p_value": 0.001}, cfg)[::2] == ("ks", True)
+    assert decide("numeric", 5000, 5000, {"ks_p_value": 1e-9, "wasserstein_normed": 0.05, "psi": 0.05},
+                  cfg)[::2] == ("wasserstein_psi", False)
+    assert decide("numeric", 5000, 5000, {"wasserstein_normed": None, "psi": 0.3}, cfg)[2]
+    assert decide("categorical", 50, 50, {"chi2_p_value": 0.2}, cfg)[::2] == ("chi2", False)
+    assert decide("categorical", 5000, 5000, {"js_distance": 0.2, "psi": 0.0}, cfg)[::2] == ("js_psi", True)
+    assert not decide("categorical", 5000, 5000, {"js_distance": 0.2}, DriftConfig(js_threshold=0.3))[2]
