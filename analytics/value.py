@@ -227,7 +227,11 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
     if spec.task == "binary":
         score = t[C.SCORE] if spec.columns.score else ibis.null().cast(f64)
         scored = score.notnull()
-        keys.update(lm_d=t[C.PRED], lm_y=t[C.LABEL], lm_scored=scored)
+        decision = t[C.PRED]
+        if not spec.columns.prediction:
+            # as in the metrics: a decision taken from the score needs a valid score
+            decision = ibis.ifelse(scored, decision, ibis.null().cast(decision.type()))
+        keys.update(lm_d=decision, lm_y=t[C.LABEL], lm_scored=scored)
         if bins:
             keys["lm_bin"] = score_bin(score, bins)
         aggs["lm_ps"] = score.sum()

@@ -80,13 +80,14 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
     """The value table, row by row, by the documented definitions."""
     score = df["score"].to_numpy(dtype=float)
     th = a.threshold if threshold is None else threshold
-    dec = np.where(np.isnan(score), 0, (score >= th).astype(int))
+    dec = np.where(np.isnan(score), -1, (score >= th).astype(int))  # no score: no decision
     y = df["y"].fillna(-1).to_numpy(dtype=int)
-    lab = df["labeled"].to_numpy()
+    labeled = df["labeled"].to_numpy()
+    lab = labeled & (dec >= 0)  # valued rows: labeled, with a decision
     val, vnull = outcome_value(df, a, dec, y)
     means = {}
     for col in a.columns():
-        c = pd.to_numeric(df[col], errors="coerce")[lab]
+        c = pd.to_numeric(df[col], errors="coerce")[labeled]  # every labeled row
         means[col] = c.mean()
     v1, _ = outcome_value(df, a, dec, np.ones(len(df), int), means)
     v0, _ = outcome_value(df, a, dec, np.zeros(len(df), int), means)
@@ -94,7 +95,8 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
     cost = a.cost_per_1k / 1000.0 + (pd.to_numeric(df[a.cost_column], errors="coerce").fillna(0.0).to_numpy()
                                       if a.cost_column else 0.0)
     w = df.assign(_val=np.where(lab, val, 0.0), _vnull=np.where(lab, vnull, 0), _cost=cost,
-                  _ev=np.where(~lab, ev, 0.0), _lab=lab.astype(int))
+                  _ev=np.where(~labeled, ev, 0.0), _lab=labeled.astype(int),
+                  _valued=lab.astype(int))
     if a.baseline in ("all_negative", "all_positive"):
         bd = 1 if a.baseline == "all_positive" else 0
         b, bnull = outcome_value(df, a, np.full(len(df), bd), y)
@@ -103,7 +105,8 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
     groups = w.groupby(keys) if keys else [((), w)]
     for k, sub in groups:
         k = k if isinstance(k, tuple) else (k,)
-        r = {"n": len(sub), "n_labeled": int(sub["_lab"].sum()), "value": sub["_val"].sum(),
+        r = {"n": len(sub), "n_labeled": int(sub["_lab"].sum()), "excluded": int((sub["_lab"] - sub["_valued"]).sum()),
+             "value": sub["_val"].sum(),
              "compute_cost": sub["_cost"].sum(), "value_nulls": int(sub["_vnull"].sum()),
              "pending_n": int((~sub["labeled"]).sum()), "pending_ev": sub["_ev"].sum()}
         if a.baseline in ("all_negative", "all_positive"):
@@ -116,7 +119,7 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
             for kk, vv in zip(keys, k):
                 if kk != "version":
                     peer = peer[peer[kk] == vv]
-            r["baseline"] = peer["_val"].sum() / peer["_lab"].sum() * r["n_labeled"]
+            r["baseline"] = peer["_val"].sum() / peer["_valued"].sum() * sub["_valued"].sum()
             del other
         rows[tuple(str(x) for x in k)] = r
     return rows
@@ -138,6 +141,7 @@ def check_against(res, ref, keys):
         assert close(row.pending_share, r["pending_n"] / r["n"])
         assert close(row.pending_expected_value, r["pending_ev"]), (k, row.pending_expected_value, r["pending_ev"])
         assert row.value_nulls == r["value_nulls"]
+        assert row.excluded_n == r["excluded"]
 
 
 # ------------------------------------------------------------------ binary
@@ -174,7 +178,7 @@ def test_null_per_row_values_count_as_zero_and_are_reported(money_ws):
     (row,) = res.rows
     df = ref_frame(g)
     lab = df["labeled"]
-    dec = np.where(df.score.isna(), 0, (df.score >= 0.4).astype(int))
+    dec = np.where(df.score.isna(), -1, (df.score >= 0.4).astype(int))
     # tn = "gain", fn = "loss" (both with nulls): labeled rows whose applicable value is null
     gain_nulls = int((lab & (dec == 0) & (df.y == 0) & df.gain.isna()).sum())
     loss_nulls = int((lab & (dec == 0) & (df.y == 1) & df.loss.isna()).sum())
@@ -263,7 +267,8 @@ def test_threshold_curve_equals_brute_force_at_every_bin_edge(money_ws):
         v_pos, _ = outcome_value(sub, a, np.ones(len(sub), int), y)   # each row's value if decided 1
         v_neg, _ = outcome_value(sub, a, np.zeros(len(sub), int), y)  # ... and if decided 0
         unscored = np.isnan(score)
-        brute = np.array([np.where(~unscored & (score >= t), v_pos, v_neg)[lab].sum() for t in edges])
+        lab = lab & ~unscored  # rows without a score have no decision at any threshold
+        brute = np.array([np.where(score >= t, v_pos, v_neg)[lab].sum() for t in edges])
         assert vc.thresholds == tuple(edges)
         np.testing.assert_allclose(vc.values, brute, rtol=REL, atol=1e-7)
         k = int(np.argmax(brute))
