@@ -1,0 +1,787 @@
+"""Champion versus challenger: two versions of a model, side by side, with a verdict.
+
+``compare_versions(engine, selection, baseline, candidate)`` takes every metric
+of the model's task from the metric registry (:mod:`analytics.metrics`) for
+both versions over the same time bounds and segment filters, tests each
+difference (candidate minus baseline), and gives a verdict: ``promote``,
+``keep`` or ``inconclusive`` (rule below; :file:`analytics/docs/compare.md`
+is the user's description).
+
+Two designs:
+
+* **Unpaired** (a traffic split: each request is scored by one version). Tests
+  use the registry's value, standard error and n of each side: two-proportion
+  z test for rates (pooled p-value, unpooled Wald interval); DeLong for ROC AUC
+  (independent samples: ``se = sqrt(se_b^2 + se_c^2)``); Welch's t for mean
+  errors and losses (Welch-Satterthwaite degrees of freedom); and for every
+  other metric (F1, PR AUC, RMSE, R², latency percentiles...) a normal
+  approximation from the two standard errors.
+* **Paired** (shadow scoring: the same ids scored by both versions). Detected
+  when the labeled ids of the two versions overlap by at least
+  ``paired_overlap`` (default 50%) of the smaller version's labeled ids, or
+  forced. Every metric is then computed by the registry on the *common*
+  labeled ids only, and the pairs are joined on the id in the engine:
+  McNemar for accuracy (exact binomial when fewer than 25 discordant pairs,
+  chi-square without continuity correction otherwise), paired DeLong for ROC
+  AUC (placement values computed in the engine), paired t for per-row errors
+  (Brier, log loss, absolute and signed error), and the disagreement rate
+  (share of common ids where the two decisions differ). Metrics without a
+  paired test fall back to the normal approximation, which ignores the
+  (positive) correlation and so is conservative.
+
+Verdict rule, on the primary metric (``[models.compare] primary_metric``,
+default the registry's ``PRIMARY_METRIC`` of the task):
+
+1. fewer than ``min_n`` (default 500) labeled rows on either side, or the
+   primary metric not computable -> ``inconclusive``;
+2. ``p < alpha`` (default 0.05) and the candidate better -> ``promote``;
+   but when the candidate loses significantly on some segment (per-segment
+   tests of the primary metric, Benjamini-Hochberg adjusted over all segment
+   values with at least ``segment_min_n`` labeled rows a side) and
+   ``block_on_segment_loss`` (default true) -> ``inconclusive``;
+3. ``p < alpha`` and the candidate worse -> ``keep``;
+4. otherwise -> ``inconclusive``.
+
+Sequential monitoring (``sequential=True``): the always-valid p-value of
+:mod:`analytics.sequential`, computed from daily aggregates.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+from scipy import stats
+
+from . import sequential as seq
+from .engine import C, Engine
+from .errors import EmptySelectionError, SelectionError, UnknownMetricError
+from .selection import Grouping, Selection, period_start
+from .workspace import ModelSpec
+
+VERDICTS = ("promote", "keep", "inconclusive")
+
+#: ``[models.compare]`` keys and their defaults (None: derived from the task).
+DEFAULTS: dict[str, Any] = {
+    "primary_metric": None,
+    "min_n": 500,
+    "alpha": 0.05,
+    "paired_overlap": 0.5,
+    "segment_min_n": 100,
+    "block_on_segment_loss": True,
+    "sequential_metric": None,
+    "sequential_tau": seq.DEFAULT_TAU_REL,
+}
+
+#: Per-row values the engine can compute, by task (paired t and sequential monitoring).
+ROW_METRICS = {
+    "binary": ("accuracy", "brier", "log_loss", "positive_rate"),
+    "multiclass": ("accuracy",),
+    "regression": ("mae", "bias"),
+}
+#: Metric watched sequentially when the primary metric is not a per-row mean.
+SEQUENTIAL_DEFAULT = {"binary": "brier", "multiclass": "accuracy", "regression": "mae"}
+#: McNemar: exact binomial test below this many discordant pairs, chi-square above.
+MCNEMAR_EXACT_BELOW = 25
+
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """The verdict's parameters (``[models.compare]`` merged over :data:`DEFAULTS`)."""
+
+    primary_metric: str
+    min_n: int = 500
+    alpha: float = 0.05
+    paired_overlap: float = 0.5
+    segment_min_n: int = 100
+    block_on_segment_loss: bool = True
+    sequential_metric: str | None = None
+    sequential_tau: float = seq.DEFAULT_TAU_REL
+
+
+def validate_compare_config(raw: Mapping[str, Any]) -> list[str]:
+    """Problems with a ``[models.compare]`` table (one sentence each; empty if fine)."""
+    from .workspace import _suggest
+    problems = []
+    for key in raw:
+        if key not in DEFAULTS:
+            problems.append(f"[models.compare]: unknown key {key!r}{_suggest(key, DEFAULTS)}.")
+    for key in ("primary_metric", "sequential_metric"):
+        if key in raw:
+            v = raw[key]
+            if not isinstance(v, str) or not v:
+                problems.append(f"[models.compare]: {key} must be a metric name.")
+                continue
+            try:
+                from .metrics import METRICS
+            except ImportError:  # registry not available: names are checked at use
+                continue
+            if v not in METRICS:
+                problems.append(f"[models.compare]: {key} {v!r} is not a metric{_suggest(v, METRICS)}.")
+    if "sequential_metric" in raw and isinstance(raw["sequential_metric"], str):
+        allowed = {m for ms in ROW_METRICS.values() for m in ms}
+        if raw["sequential_metric"] not in allowed:
+            problems.append(f"[models.compare]: sequential_metric must be one of {', '.join(sorted(allowed))}.")
+    for key, lo, hi in (("alpha", 0.0, 0.5), ("paired_overlap", 0.0, 1.0), ("sequential_tau", 0.0, math.inf)):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v <= hi:
+                problems.append(f"[models.compare]: {key} must be a number in ({lo:g}, {hi:g}].")
+    for key in ("min_n", "segment_min_n"):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                problems.append(f"[models.compare]: {key} must be a whole number >= 1.")
+    if "block_on_segment_loss" in raw and not isinstance(raw["block_on_segment_loss"], bool):
+        problems.append("[models.compare]: block_on_segment_loss must be true or false.")
+    return problems
+
+
+def compare_settings(spec: ModelSpec, **overrides) -> CompareSettings:
+    """The settings for ``spec``: defaults, then ``[models.compare]``, then non-None overrides."""
+    from .metrics import PRIMARY_METRIC, get_metric
+    merged = dict(DEFAULTS)
+    merged.update({k: v for k, v in spec.compare.items() if k in DEFAULTS})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    if not merged["primary_metric"]:
+        merged["primary_metric"] = PRIMARY_METRIC[spec.task]
+    get_metric(merged["primary_metric"], spec.task)  # UnknownMetricError if wrong for the task
+    return CompareSettings(**merged)
+
+
+# ---------------------------------------------------------------- tests (pure)
+
+
+@dataclass(frozen=True)
+class Test:
+    """A difference (candidate minus baseline) with its interval and two-sided p-value."""
+
+    delta: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: str
+    reason: str | None = None
+
+
+def _none(method: str, reason: str, delta: float | None = None) -> Test:
+    return Test(delta, None, None, None, method, reason)
+
+
+def _zcrit(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def z_test(delta: float, se: float, alpha: float = 0.05, method: str = "normal approximation") -> Test:
+    """Normal test of ``delta`` with standard error ``se``."""
+    if se is None or not math.isfinite(se) or se <= 0:
+        return _none(method, "the difference has no standard error (no variation)", delta)
+    z = _zcrit(alpha)
+    return Test(delta, delta - z * se, delta + z * se, float(2 * stats.norm.sf(abs(delta / se))), method)
+
+
+def two_proportion(x1: float, n1: int, x2: float, n2: int, alpha: float = 0.05) -> Test:
+    """Two-proportion z test: pooled standard error for the p-value (the same as a
+    chi-square test of the 2x2 table without continuity correction), unpooled
+    (Wald) for the interval."""
+    method = "two-proportion z test"
+    if n1 < 1 or n2 < 1:
+        return _none(method, "one side has no rows")
+    p1, p2 = x1 / n1, x2 / n2
+    d = p2 - p1
+    pool = (x1 + x2) / (n1 + n2)
+    se0 = math.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    z = _zcrit(alpha)
+    p = 1.0 if se0 == 0 else float(2 * stats.norm.sf(abs(d / se0)))
+    return Test(d, d - z * se, d + z * se, p, method)
+
+
+def welch(m1: float, se1: float, n1: int, m2: float, se2: float, n2: int, alpha: float = 0.05) -> Test:
+    """Welch's t test from each side's mean, standard error (sd/sqrt(n)) and n,
+    as ``scipy.stats.ttest_ind(equal_var=False)``."""
+    method = "Welch t test"
+    if n1 < 2 or n2 < 2 or se1 is None or se2 is None:
+        return _none(method, "each side needs at least two rows with a standard error", m2 - m1)
+    v = se1 ** 2 + se2 ** 2
+    d = m2 - m1
+    if v <= 0:
+        return _none(method, "no variation on either side", d)
+    df = v ** 2 / (se1 ** 4 / (n1 - 1) + se2 ** 4 / (n2 - 1))
+    se = math.sqrt(v)
+    tc = float(stats.t.ppf(1 - alpha / 2, df))
+    return Test(d, d - tc * se, d + tc * se, float(2 * stats.t.sf(abs(d / se), df)), method)
+
+
+def paired_t(n: int, sum_d: float, sumsq_d: float, alpha: float = 0.05) -> Test:
+    """Paired t test of the mean per-row difference, from its count, sum and sum of
+    squares (as ``scipy.stats.ttest_rel(candidate, baseline)``)."""
+    method = "paired t test"
+    if n < 2:
+        return _none(method, "fewer than two pairs")
+    d = sum_d / n
+    var = max((sumsq_d - sum_d * sum_d / n) / (n - 1), 0.0)
+    if var == 0:
+        return _none(method, "the paired differences do not vary", d)
+    se = math.sqrt(var / n)
+    tc = float(stats.t.ppf(1 - alpha / 2, n - 1))
+    return Test(d, d - tc * se, d + tc * se, float(2 * stats.t.sf(abs(d / se), n - 1)), method)
+
+
+def mcnemar(b: int, c: int, n: int, alpha: float = 0.05) -> Test:
+    """McNemar's test on paired decisions: ``b`` pairs where only the baseline is
+    right, ``c`` where only the candidate is. ``delta = (c - b) / n`` (accuracy
+    difference) with a Wald interval for paired proportions. The p-value is the
+    exact two-sided binomial test when ``b + c < 25``, else chi-square with one
+    degree of freedom and no continuity correction (statsmodels' ``mcnemar``
+    with ``exact=True`` / ``exact=False, correction=False``)."""
+    if n < 1:
+        return _none("McNemar test", "no pairs")
+    d = (c - b) / n
+    k = b + c
+    if k < MCNEMAR_EXACT_BELOW:
+        method = "McNemar test (exact binomial)"
+        p = 1.0 if k == 0 else min(1.0, 2 * float(stats.binom.cdf(min(b, c), k, 0.5)))
+    else:
+        method = "McNemar test (chi-square)"
+        p = float(stats.chi2.sf((b - c) ** 2 / k, 1))
+    se = math.sqrt(max(k - (c - b) ** 2 / n, 0.0)) / n
+    z = _zcrit(alpha)
+    return Test(d, d - z * se, d + z * se, p, method)
+
+
+@dataclass(frozen=True)
+class PlacementMoments:
+    """Sums over one class of the placement values of two scores (a, b) on the same rows."""
+
+    n: int
+    sa: float
+    sb: float
+    saa: float
+    sbb: float
+    sab: float
+
+    def cov(self) -> tuple[float, float, float]:
+        """Sample (co)variances (ddof=1): var a, var b, cov a b."""
+        if self.n < 2:
+            return 0.0, 0.0, 0.0
+        k = self.n - 1
+        return ((self.saa - self.sa ** 2 / self.n) / k, (self.sbb - self.sb ** 2 / self.n) / k,
+                (self.sab - self.sa * self.sb / self.n) / k)
+
+
+def paired_delong(pos: PlacementMoments, neg: PlacementMoments, alpha: float = 0.05) -> Test:
+    """DeLong's test for two correlated ROC AUCs (DeLong, DeLong & Clarke-Pearson 1988).
+
+    ``pos`` holds the placements ``V10`` of the positives (share of negatives
+    scored lower, ties half) under the baseline (a) and candidate (b) scores;
+    ``neg`` the placements ``V01`` of the negatives (share of positives scored
+    higher). AUC = mean V10 = mean V01;
+    ``Var(AUC_b - AUC_a) = (S10_aa + S10_bb - 2 S10_ab) / m + (S01_aa + S01_bb - 2 S01_ab) / n``.
+    """
+    method = "paired DeLong test"
+    if pos.n < 1 or neg.n < 1:
+        return _none(method, "the common ids hold only one class")
+    auc_a, auc_b = pos.sa / pos.n, pos.sb / pos.n
+    a10, b10, ab10 = pos.cov()
+    a01, b01, ab01 = neg.cov()
+    var = (a10 + b10 - 2 * ab10) / pos.n + (a01 + b01 - 2 * ab01) / neg.n
+    d = auc_b - auc_a
+    if var <= 0:
+        return _none(method, "the two scores rank the common ids identically", d)
+    return z_test(d, math.sqrt(var), alpha, method)
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adj = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        adj[i] = min(running, 1.0)
+    return adj
+
+
+def unpaired_test(mdef, base, cand, alpha: float = 0.05) -> Test:
+    """The test of one metric between two independent samples, from the registry's
+    :class:`MetricValue` of each side; the registry's ``MetricDef.test`` picks it:
+    ``proportion`` (two-proportion z), ``auc`` (DeLong, independent samples),
+    ``mean`` (Welch), anything else the normal approximation from the two se's.
+    Counts (``fmt == "count"``) get no interval."""
+    if base.value is None or cand.value is None:
+        why = base.reason if base.value is None else cand.reason
+        side = "baseline" if base.value is None else "candidate"
+        return _none("-", f"not computable for the {side}: {why or 'no value'}")
+    d = cand.value - base.value
+    if mdef.fmt == "count":
+        return _none("count", "a count, not an estimate: no interval", d)
+    if mdef.test == "proportion":
+        return two_proportion(round(base.value * base.n), base.n, round(cand.value * cand.n), cand.n, alpha)
+    if base.se is None or cand.se is None:
+        return _none("-", "no standard error on one side (too few rows)", d)
+    if mdef.test == "mean":
+        return welch(base.value, base.se, base.n, cand.value, cand.se, cand.n, alpha)
+    method = "DeLong test (independent samples)" if mdef.test == "auc" else "normal approximation"
+    return z_test(d, math.sqrt(base.se ** 2 + cand.se ** 2), alpha, method)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric of both versions and the test of their difference."""
+
+    name: str
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: str
+    n_baseline: int
+    n_candidate: int
+    higher_is_better: bool | None
+    reason: str | None = None
+
+    @property
+    def candidate_better(self) -> bool | None:
+        """True/False when the metric has a direction and a non-zero difference."""
+        if self.delta is None or self.higher_is_better is None or self.delta == 0:
+            return None
+        return (self.delta > 0) == self.higher_is_better
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
+                "ci_low": self.ci_low, "ci_high": self.ci_high, "p_value": self.p_value,
+                "method": self.method, "n_baseline": self.n_baseline, "n_candidate": self.n_candidate,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class SegmentLoss:
+    """A segment value where the candidate is significantly worse on the primary metric."""
+
+    column: str
+    value: str
+    metric: str
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    p_value: float | None
+    p_adjusted: float | None
+    n_baseline: int
+    n_candidate: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.column, "value": self.value, "metric": self.metric,
+                "baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
+                "p_value": self.p_value, "p_adjusted": self.p_adjusted,
+                "n_baseline": self.n_baseline, "n_candidate": self.n_candidate}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The answer of :func:`compare_versions`; ``to_dict()`` is the contract's JSON."""
+
+    model: str
+    task: str
+    baseline: str
+    candidate: str
+    paired: bool
+    metrics: dict[str, MetricComparison]
+    verdict: str
+    primary_metric: str
+    n_baseline: int
+    n_candidate: int
+    reasons: tuple[str, ...]
+    losing_segments: tuple[SegmentLoss, ...]
+    settings: CompareSettings
+    selection: Selection
+    overlap: float | None = None
+    n_common: int | None = None
+    disagreement_rate: float | None = None
+    sequential: seq.SequentialResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"model": self.model, "baseline": self.baseline, "candidate": self.candidate,
+               "paired": self.paired,
+               "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+               "verdict": self.verdict, "primary_metric": self.primary_metric,
+               "n": {"baseline": self.n_baseline, "candidate": self.n_candidate},
+               "alpha": self.settings.alpha, "min_n": self.settings.min_n,
+               "overlap": self.overlap, "reasons": list(self.reasons),
+               "losing_segments": [s.to_dict() for s in self.losing_segments],
+               "sequential": self.sequential.to_dict() if self.sequential else None,
+               "selection": self.selection.describe()}
+        if self.paired:
+            out["n_common"] = self.n_common
+            out["disagreement_rate"] = self.disagreement_rate
+        return out
+
+
+# ---------------------------------------------------------------- engine side
+
+
+def row_value(task: str, name: str, y: ir.Value, pred: ir.Value, score: ir.Value | None) -> ir.Value:
+    """The per-row value whose mean is metric ``name`` (NULL where it does not apply):
+    correctness for accuracy, the squared error of the probability for Brier, the
+    clipped log loss, the decision for positive rate, absolute and signed
+    (prediction minus actual) error for MAE and bias."""
+    if name == "accuracy":
+        return ibis.ifelse(pred.isnull() | y.isnull(), ibis.null().cast("float64"),
+                           (pred == y).cast("float64"))
+    if task == "binary" and name == "positive_rate":
+        return pred.cast("float64")
+    if task == "binary" and name in ("brier", "log_loss") and score is not None:
+        yf = y.cast("float64")
+        if name == "brier":
+            return (score - yf) ** 2
+        from .metrics.queries import EPS
+        p = score.clip(lower=EPS, upper=1 - EPS)
+        return -(yf * p.ln() + (1 - yf) * (1 - p).ln())
+    if task == "regression" and name in ("mae", "bias"):
+        e = pred - y
+        return e.abs() if name == "mae" else e
+    raise UnknownMetricError(f"Metric {name!r} has no per-row value for a {task} model; "
+                             f"choose from: {', '.join(ROW_METRICS[task])}.")
+
+
+def _pairs(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str, candidate: str) -> ir.Table:
+    """Labeled rows of the baseline inner-joined to the candidate's rows of the same id."""
+    t = selection.apply(engine)
+    t = t.filter(t[C.LABELED])
+    tb = t.filter(t[C.VERSION] == ibis.literal(baseline))
+    tc = t.filter(t[C.VERSION] == ibis.literal(candidate))
+    has_score = spec.task == "binary" and C.SCORE in t.columns
+    xb = tb.select(pid=tb[C.ID], ts=tb[C.TS], y=tb[C.LABEL], pb=tb[C.PRED],
+                   **({"sb": tb[C.SCORE]} if has_score else {}))
+    xc = tc.select(cid=tc[C.ID], pc=tc[C.PRED], **({"sc": tc[C.SCORE]} if has_score else {}))
+    return xb.inner_join(xc, xb.pid == xc.cid)
+
+
+def _overlap(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str,
+             candidate: str) -> tuple[int, int, int]:
+    """Distinct labeled ids of the baseline, of the candidate, and of both (one query)."""
+    t = selection.apply(engine)
+    t = t.filter(t[C.LABELED] & t[C.VERSION].isin([ibis.literal(baseline), ibis.literal(candidate)]))
+    per_id = t.group_by(i=t[C.ID]).aggregate(hb=(t[C.VERSION] == ibis.literal(baseline)).any(),
+                                             hc=(t[C.VERSION] == ibis.literal(candidate)).any())
+    agg = per_id.aggregate(nb=per_id.hb.cast("int64").sum(), nc=per_id.hc.cast("int64").sum(),
+                           both=(per_id.hb & per_id.hc).cast("int64").sum())
+    r = engine.execute(agg, spec).to_pylist()[0]
+    return int(r["nb"] or 0), int(r["nc"] or 0), int(r["both"] or 0)
+
+
+def _placement_moments(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> tuple[PlacementMoments, PlacementMoments]:
+    """Placement values of both scores on the common ids, in the engine, summed by class.
+
+    For each score, rows are counted per distinct score value and class; a
+    cumulative window over the sorted values gives, for every value, the
+    negatives strictly below and the positives strictly above (ties count
+    half). Joined back to the pairs, the per-class sums, sums of squares and
+    cross-products give DeLong's covariance matrices.
+    """
+    p = pairs.filter(pairs.sb.notnull() & pairs.sc.notnull())
+    placed = {}
+    for side in ("sb", "sc"):
+        g = p.group_by(s=p[side]).aggregate(npos=(p.y == 1).cast("int64").sum(),
+                                            nneg=(p.y == 0).cast("int64").sum())
+        w = ibis.cumulative_window(order_by=g.s)
+        g = g.mutate(pos_le=g.npos.sum().over(w), neg_le=g.nneg.sum().over(w),
+                     ptot=g.npos.sum().over(), ntot=g.nneg.sum().over())
+        placed[side] = g.select(
+            s=g.s,
+            v10=((g.neg_le - g.nneg).cast("float64") + 0.5 * g.nneg) / g.ntot.cast("float64"),
+            v01=((g.ptot - g.pos_le).cast("float64") + 0.5 * g.npos) / g.ptot.cast("float64"))
+    a, b = placed["sb"], placed["sc"]
+    j = p.inner_join(a, p.sb == a.s).select(y=p.y, sc=p.sc, va10=a.v10, va01=a.v01)
+    j = j.inner_join(b, j.sc == b.s).select(
+        y=j.y, va=ibis.ifelse(j.y == 1, j.va10, j.va01), vb=ibis.ifelse(j.y == 1, b.v10, b.v01))
+    agg = j.group_by("y").aggregate(n=j.count(), sa=j.va.sum(), sb=j.vb.sum(), saa=(j.va * j.va).sum(),
+                                    sbb=(j.vb * j.vb).sum(), sab=(j.va * j.vb).sum())
+    rows = {int(r["y"]): r for r in engine.execute(agg, spec).to_pylist()}
+    empty = PlacementMoments(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    def mom(k):
+        r = rows.get(k)
+        return empty if r is None else PlacementMoments(int(r["n"]), r["sa"], r["sb"], r["saa"], r["sbb"], r["sab"])
+    return mom(1), mom(0)
+
+
+def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> dict[str, Any]:
+    """One aggregate over the pairs: McNemar counts, decision disagreements and
+    count / sum / sum of squares of each per-row difference."""
+    p = pairs
+    sb = p.sb if "sb" in p.columns else None
+    sc = p.sc if "sc" in p.columns else None
+    aggs: dict[str, Any] = {"n": p.count()}
+    if spec.task in ("binary", "multiclass"):
+        both = p.pb.notnull() & p.pc.notnull()
+        ok_b, ok_c = p.pb == p.y, p.pc == p.y
+        aggs["n_dec"] = both.cast("int64").sum()
+        aggs["mc_b"] = (both & ok_b & ~ok_c).cast("int64").sum()
+        aggs["mc_c"] = (both & ~ok_b & ok_c).cast("int64").sum()
+        aggs["disagree"] = (both & (p.pb != p.pc)).cast("int64").sum()
+    for name in ROW_METRICS[spec.task]:
+        if name in ("accuracy", "positive_rate"):
+            continue
+        d = row_value(spec.task, name, p.y, p.pc, sc) - row_value(spec.task, name, p.y, p.pb, sb)
+        aggs[f"{name}__n"] = d.count()
+        aggs[f"{name}__s"] = d.sum()
+        aggs[f"{name}__q"] = (d * d).sum()
+    return engine.execute(p.aggregate(**aggs), spec).to_pylist()[0]
+
+
+def _daily(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str, candidate: str,
+           metric: str, pairs: ir.Table | None, settings: CompareSettings) -> seq.SequentialResult:
+    """Daily aggregates of the sequential metric, then the always-valid p-values."""
+    if pairs is not None:
+        p = pairs
+        d = (row_value(spec.task, metric, p.y, p.pc, p.sc if "sc" in p.columns else None)
+             - row_value(spec.task, metric, p.y, p.pb, p.sb if "sb" in p.columns else None))
+        x = p.mutate(day=period_start(p.ts, "day"), d=d).filter(lambda r: r.d.notnull())
+        agg = x.group_by("day").aggregate(n=x.count(), s=x.d.sum(), q=(x.d * x.d).sum()).order_by("day")
+        rows = engine.execute(agg, spec).to_pylist()
+        return seq.paired([r["day"] for r in rows], [(r["n"], r["s"], r["q"]) for r in rows],
+                          alpha=settings.alpha, tau_rel=settings.sequential_tau, metric=metric)
+    t = selection.replace(versions=(baseline, candidate)).apply(engine)
+    t = t.filter(t[C.LABELED])
+    v = row_value(spec.task, metric, t[C.LABEL], t[C.PRED], t[C.SCORE] if C.SCORE in t.columns else None)
+    x = t.mutate(day=period_start(t[C.TS], "day"), x=v).filter(lambda r: r.x.notnull())
+    agg = x.group_by(["day", x[C.VERSION].name("ver")]).aggregate(
+        n=x.count(), s=x.x.sum(), q=(x.x * x.x).sum())
+    by_day: dict[_dt.date, list[float]] = {}
+    for r in engine.execute(agg, spec).to_pylist():
+        slot = by_day.setdefault(r["day"], [0.0] * 6)
+        off = 0 if r["ver"] == baseline else 3
+        slot[off:off + 3] = [r["n"], r["s"], r["q"]]
+    days = sorted(by_day)
+    return seq.two_sample(days, [tuple(by_day[d]) for d in days], alpha=settings.alpha,
+                          tau_rel=settings.sequential_tau, metric=metric)
+
+
+# ---------------------------------------------------------------- the comparison
+
+
+def _values_by_version(result) -> dict[str, Any]:
+    return {str(r.group.get("version")): r for r in result.rows}
+
+
+def _segment_losses(engine: Engine, spec: ModelSpec, table: ir.Table, baseline: str, candidate: str,
+                    settings: CompareSettings) -> tuple[SegmentLoss, ...]:
+    """Per segment value: the unpaired test of the primary metric; BH over all tested
+    values; the significant ones where the candidate is worse."""
+    from .metrics import get_metric
+    from .metrics.compute import compute_on_table
+    name = settings.primary_metric
+    mdef = get_metric(name, spec.task)
+    higher = mdef.higher_is_better
+    tested = []
+    for col in spec.columns.segments:
+        res = compute_on_table(engine, spec, table, Grouping(by=("version", col)), metrics=(name,))
+        cells: dict[str, dict[str, Any]] = {}
+        for r in res.rows:
+            cells.setdefault(str(r.group[col]), {})[str(r.group["version"])] = r
+        for value, sides in sorted(cells.items()):
+            rb, rc = sides.get(baseline), sides.get(candidate)
+            if rb is None or rc is None or min(rb.n_labeled, rc.n_labeled) < settings.segment_min_n:
+                continue
+            test = unpaired_test(mdef, rb.metrics[name], rc.metrics[name], settings.alpha)
+            if test.p_value is not None:
+                tested.append((col, value, rb, rc, test))
+    if not tested:
+        return ()
+    adj = benjamini_hochberg([t[4].p_value for t in tested])
+    out = []
+    for (col, value, rb, rc, test), pa in zip(tested, adj):
+        worse = higher is not None and test.delta is not None and test.delta != 0 \
+            and (test.delta > 0) != higher
+        if worse and pa < settings.alpha:
+            out.append(SegmentLoss(col, value, name, rb.metrics[name].value, rc.metrics[name].value,
+                                   test.delta, test.p_value, pa, rb.n_labeled, rc.n_labeled))
+    return tuple(sorted(out, key=lambda s: s.p_adjusted))
+
+
+def decide(primary: MetricComparison, settings: CompareSettings, losing: Sequence[SegmentLoss],
+           baseline: str, candidate: str) -> tuple[str, list[str]]:
+    """The verdict rule (see the module docstring) and its reasons in plain words."""
+    reasons: list[str] = []
+    name, alpha = primary.name, settings.alpha
+    n_min = min(primary.n_baseline, primary.n_candidate)
+    seg_text = "; ".join(f"{s.column} = {s.value} ({s.metric} {_num(s.baseline)} -> {_num(s.candidate)}, "
+                         f"adjusted p = {s.p_adjusted:.3g})" for s in losing)
+    if n_min < settings.min_n:
+        verdict = "inconclusive"
+        reasons.append(f"Too few labeled rows: {baseline} has {primary.n_baseline:,}, {candidate} has "
+                       f"{primary.n_candidate:,}; the verdict needs at least {settings.min_n:,} on each side.")
+    elif primary.p_value is None:
+        verdict = "inconclusive"
+        reasons.append(f"The primary metric {name} cannot be compared: {primary.reason}.")
+    elif primary.p_value < alpha and primary.candidate_better:
+        if losing and settings.block_on_segment_loss:
+            verdict = "inconclusive"
+            reasons.append(f"{candidate} is better on {name} overall ({_num(primary.baseline)} -> "
+                           f"{_num(primary.candidate)}, p = {primary.p_value:.3g}) but significantly "
+                           f"worse on some segments, so it is not promoted.")
+        else:
+            verdict = "promote"
+            reasons.append(f"{candidate} is significantly better on {name}: {_num(primary.baseline)} -> "
+                           f"{_num(primary.candidate)} (difference {_num(primary.delta)}, "
+                           f"{_ci(primary)}, p = {primary.p_value:.3g} < {alpha}).")
+    elif primary.p_value < alpha and primary.candidate_better is False:
+        verdict = "keep"
+        reasons.append(f"{candidate} is significantly worse on {name}: {_num(primary.baseline)} -> "
+                       f"{_num(primary.candidate)} (difference {_num(primary.delta)}, {_ci(primary)}, "
+                       f"p = {primary.p_value:.3g} < {alpha}); keep {baseline}.")
+    else:
+        verdict = "inconclusive"
+        reasons.append(f"No significant difference on {name}: {_num(primary.baseline)} vs "
+                       f"{_num(primary.candidate)} ({_ci(primary)}, p = {_num(primary.p_value)} >= {alpha}).")
+    if losing:
+        reasons.append(f"{candidate} loses on: {seg_text}.")
+    return verdict, reasons
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+def _ci(m: MetricComparison) -> str:
+    if m.ci_low is None:
+        return "no interval"
+    return f"interval [{_num(m.ci_low)}, {_num(m.ci_high)}]"
+
+
+def compare_versions(engine: Engine, selection: Selection, baseline: str, candidate: str,
+                     paired: bool | None = None, *, primary_metric: str | None = None,
+                     alpha: float | None = None, min_n: int | None = None,
+                     sequential: bool = False, segments: bool = True,
+                     metrics: Sequence[str] | None = None) -> Comparison:
+    """Compare ``candidate`` against ``baseline`` over ``selection`` (which must not
+    restrict versions): every metric of the task, tested; the verdict; losing
+    segments; optionally the sequential (always-valid) monitoring by day.
+
+    ``paired``: None detects shadow scoring from the id overlap; True forces
+    the paired analysis (SelectionError when the versions share no labeled id);
+    False forces the unpaired one. ``metrics`` limits the metrics compared
+    (default: every metric of the task; the primary metric is always included);
+    ``segments=False`` skips the per-segment search.
+    """
+    from .metrics import get_metric, metric_names
+    from .metrics.compute import compute_on_table
+    spec = engine.spec(selection.model)
+    if selection.versions:
+        raise SelectionError("compare takes its two versions from baseline and candidate; "
+                             "the selection must not restrict versions.")
+    if baseline == candidate:
+        raise SelectionError(f"Baseline and candidate are the same version {baseline!r}; pick two different versions.")
+    selection.check(engine)
+    engine.check_versions(spec, (baseline, candidate))
+    settings = compare_settings(spec, primary_metric=primary_metric, alpha=alpha, min_n=min_n)
+
+    pairs = None
+    overlap = n_common = None
+    if spec.columns.id:
+        pairs = _pairs(engine, spec, selection, baseline, candidate)
+        ids_b, ids_c, n_common = _overlap(engine, spec, selection, baseline, candidate)
+        smaller = min(ids_b, ids_c)
+        overlap = n_common / smaller if smaller else 0.0
+        if paired is None:
+            paired = n_common > 0 and overlap >= settings.paired_overlap
+        if paired and n_common == 0:
+            raise SelectionError(
+                f"Versions {baseline!r} and {candidate!r} of model {spec.name!r} share no labeled "
+                f"{spec.columns.id!r} in {selection.describe()}, so they cannot be compared paired; "
+                "drop --paired to compare them as independent samples.")
+    elif paired:
+        raise SelectionError(f"Model {spec.name!r} declares no id column, so versions cannot be paired.")
+    paired = bool(paired)
+
+    # every metric from the registry, on the common labeled ids when paired
+    table = selection.replace(versions=(baseline, candidate)).apply(engine)
+    if paired:
+        table = table.filter(table[C.ID].isin(pairs.pid))
+    names = metric_names(spec.task) if metrics is None else tuple(
+        dict.fromkeys([settings.primary_metric] + [get_metric(m, spec.task).name for m in metrics]))
+    result = compute_on_table(engine, spec, table, Grouping(by=("version",)), metrics=names)
+    rows = _values_by_version(result)
+    for v in (baseline, candidate):
+        r = rows.get(v)
+        if r is None or r.n == 0:
+            raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no predictions in "
+                                      f"{selection.describe()}.")
+        if r.n_labeled == 0:
+            raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no labeled predictions in "
+                                      f"{selection.describe()}; nothing to compare yet.")
+    rb, rc = rows[baseline], rows[candidate]
+
+    tests: dict[str, Test] = {}
+    disagreement = None
+    if paired:
+        agg = _paired_aggregates(engine, spec, pairs)
+        if "n_dec" in agg:
+            tests["accuracy"] = mcnemar(int(agg["mc_b"]), int(agg["mc_c"]), int(agg["n_dec"]), settings.alpha)
+            disagreement = agg["disagree"] / agg["n_dec"] if agg["n_dec"] else None
+        for name in ROW_METRICS[spec.task]:
+            if f"{name}__n" in agg:
+                tests[name] = paired_t(int(agg[f"{name}__n"]), agg[f"{name}__s"] or 0.0,
+                                       agg[f"{name}__q"] or 0.0, settings.alpha)
+        if spec.task == "binary" and "sb" in pairs.columns and "roc_auc" in names:
+            pos, neg = _placement_moments(engine, spec, pairs)
+            tests["roc_auc"] = paired_delong(pos, neg, settings.alpha)
+
+    compared: dict[str, MetricComparison] = {}
+    for name in names:
+        mb, mc = rb.metrics.get(name), rc.metrics.get(name)
+        if mb is None or mc is None:
+            continue
+        mdef = get_metric(name, spec.task)
+        test = tests.get(name) if paired else None
+        if test is None or (mb.value is None or mc.value is None):
+            test = unpaired_test(mdef, mb, mc, settings.alpha)
+            if paired and test.p_value is not None:
+                test = Test(test.delta, test.ci_low, test.ci_high, test.p_value,
+                            test.method + " (independence assumed: conservative for paired data)")
+        delta = None if mb.value is None or mc.value is None else mc.value - mb.value
+        compared[name] = MetricComparison(
+            name=name, baseline=mb.value, candidate=mc.value, delta=delta,
+            ci_low=test.ci_low, ci_high=test.ci_high, p_value=test.p_value, method=test.method,
+            n_baseline=mb.n, n_candidate=mc.n, higher_is_better=mdef.higher_is_better, reason=test.reason)
+
+    pm_name = settings.primary_metric
+    pm = compared.get(pm_name)
+    if pm is None:
+        raise UnknownMetricError(f"Primary metric {pm_name!r} is not computed for {spec.task} models.")
+    # the sample size rule counts labeled rows of each side
+    pm = MetricComparison(**{**pm.__dict__, "n_baseline": rb.n_labeled, "n_candidate": rc.n_labeled})
+    losing = _segment_losses(engine, spec, table, baseline, candidate, settings) if segments else ()
+    verdict, reasons = decide(pm, settings, losing, baseline, candidate)
+
+    seq_result = None
+    if sequential:
+        smetric = settings.sequential_metric or (
+            pm_name if pm_name in ROW_METRICS[spec.task] else SEQUENTIAL_DEFAULT[spec.task])
+        seq_result = _daily(engine, spec, selection, baseline, candidate, smetric,
+                            pairs if paired else None, settings)
+        if seq_result.p_value is not None:
+            state = "significant" if seq_result.significant else "not significant"
+            reasons.append(f"Sequential monitoring of {smetric} (mSPRT): always-valid p = "
+                           f"{seq_result.p_value:.3g}, {state} at {settings.alpha}.")
+    return Comparison(
+        model=spec.name, task=spec.task, baseline=baseline, candidate=candidate, paired=paired,
+        metrics=compared, verdict=verdict, primary_metric=pm_name, n_baseline=rb.n_labeled,
+        n_candidate=rc.n_labeled, reasons=tuple(reasons), losing_segments=losing, settings=settings,
+        selection=selection, overlap=overlap, n_common=n_common if paired else None,
+        disagreement_rate=disagreement, sequential=seq_result)
