@@ -1,0 +1,41 @@
+"""`lastmile report`: the executive PDF report of one model (--model) or of every model (--all)."""
+
+import sys
+import time
+
+from ..cli import add_common
+
+
+def add_parser(sub):
+    p = sub.add_parser("report", help="write the executive PDF report of a model, or of every model with --all")
+    add_common(p, formats=False)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", metavar="M", help="model name")
+    which.add_argument("--all", action="store_true", help="a portfolio report of every model")
+    p.add_argument("--start", metavar="ISO", help="first prediction time included (default: 28 days before --end)")
+    p.add_argument("--end", metavar="ISO", help="first prediction time excluded (default: the day after the last prediction)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    p.add_argument("--paper", choices=("a4", "letter"), default="a4", type=str.lower, help="paper size (default a4)")
+    p.add_argument("--no-charts", action="store_true", help="tables only: no charts, no browser needed")
+    return p
+
+
+def run(args, ctx) -> int:
+    from ..report import build_report, check_output_path, write_report
+
+    out = check_output_path(args.output)  # an unwritable path fails before any work
+    t0 = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        sys.stderr.write(f"[{time.perf_counter() - t0:5.1f}s] {msg}\n")
+        sys.stderr.flush()
+
+    models = [args.model] if args.model else list(ctx.workspace.model_names)
+    for m in models:
+        ctx.workspace.model(m)  # unknown model: one clear error, before any work
+        ctx.warn_data(m)
+    pdf = build_report(ctx.engine, args.model, start=args.start, end=args.end, paper=args.paper,
+                       charts=not args.no_charts, progress=progress)
+    write_report(out, pdf)
+    ctx.out(f"Wrote {out} ({len(pdf) / 1024:,.0f} KiB) in {time.perf_counter() - t0:.1f} s.")
+    return 0

@@ -1,0 +1,418 @@
+"""The report's sections: each a builder ``(ModelInput) -> dict`` for its template.
+
+A builder gathers numbers from the library's own functions -- the metrics
+registry, value, compare, health, drift and segments modules -- and never
+recomputes a metric; it only chooses what to show and queues charts (drawn
+later, in one batch, by :class:`~analytics.report.svg.ChartSet`). Every dict
+has ``template`` (the partial under ``templates/sections/``) and ``title``;
+a section that has nothing to show carries ``empty`` (the sentence that says
+why) instead of an empty table or chart.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..charts import format as fmt
+from ..metrics import PRIMARY_METRIC, compute_metrics, get_metric, metric_names
+from ..selection import Grouping, Selection
+
+#: Users' documentation (one Markdown file per area) shown in the method notes.
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+#: Threads building one model's sections concurrently (queries overlap compilation).
+WORKERS = 3
+#: Chart width in CSS pixels (the content width of A4 and Letter at 96 px/in is ~690-720).
+WIDTH = 720
+
+
+@dataclass
+class ModelReport:
+    """One model's built sections (and the facts the portfolio summary needs)."""
+
+    model: str
+    description: str
+    task: str
+    sections: list[dict]
+    summary: dict[str, Any]
+    metrics_used: list[str]
+    areas: list[str]
+
+
+def chart_period(days: float) -> str:
+    """Granularity of over-time charts and tables for a window of ``days``."""
+    if days <= 21:
+        return "day"
+    if days <= 200:
+        return "week"
+    return "month"
+
+
+def _history(mi) -> Selection:
+    """The report period together with the previous one (the over-time window)."""
+    return mi.selection.replace(start=mi.previous.start) if mi.previous is not None else mi.selection
+
+
+def _window_days(sel: Selection) -> float:
+    if sel.start is None or sel.end is None:
+        return 0.0
+    return (sel.end - sel.start).total_seconds() / 86400
+
+
+def _metric_cells(d, v) -> dict:
+    """A registry value formatted by its definition's format (as the app shows it)."""
+    return {"value": fmt.by_kind(v.value, d.fmt) if v is not None else fmt.MISSING,
+            "interval": fmt.interval(v.ci_low, v.ci_high, d.fmt) if v is not None else fmt.MISSING,
+            "n": fmt.count(v.n) if v is not None and v.value is not None else fmt.MISSING,
+            "reason": v.reason if v is not None else None}
+
+
+def _direction(change: float | None, higher_is_better: bool | None) -> str:
+    if change is None or higher_is_better is None or change == 0:
+        return ""
+    return "good" if (change > 0) == higher_is_better else "bad"
+
+
+# ------------------------------------------------------------------ sections
+
+
+def cover(mi, kpis: dict, tiles: list[dict], verdict: dict | None) -> dict:
+    """Model, description, verdict, headline tiles, period, previous period, data range, versions."""
+    end_shown = mi.selection.end - _dt.timedelta(days=1) if mi.selection.end else None
+    prev = mi.previous
+    return {
+        "template": "cover.html.j2", "title": mi.model,
+        "model": mi.model, "description": mi.spec.description, "task": mi.spec.task,
+        "period": f"{fmt.date(mi.selection.start)} to {fmt.date(end_shown)}",
+        "period_days": round(_window_days(mi.selection)),
+        "bounds": f"--start {fmt.date(mi.selection.start)} --end {fmt.date(mi.selection.end)}",
+        "previous": (f"{fmt.date(prev.start)} to {fmt.date(prev.end - _dt.timedelta(days=1))}"
+                     if prev is not None else "none (the period starts with the data)"),
+        "data_range": (f"{fmt.date(mi.span.first)} to {fmt.date(mi.span.last)}, {fmt.count(mi.span.n)} predictions"
+                       if mi.span.first else "no predictions"),
+        "versions": ", ".join(kpis.get("versions", ())) or fmt.MISSING,
+        "generated_at": mi.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "tiles": tiles, "verdict": verdict,
+    }
+
+
+def kpis(mi) -> dict:
+    """Every registry metric of the task for the period, with its interval and the change
+    against the previous period of equal length (``compute_metrics``, no grouping)."""
+    task = mi.spec.task
+    names = metric_names(task)
+    cur = compute_metrics(mi.engine, mi.selection).rows
+    prev = compute_metrics(mi.engine, mi.previous).rows if mi.previous is not None else ()
+    cur_row = cur[0] if cur else None
+    prev_row = prev[0] if prev else None
+    by_version = compute_metrics(mi.engine, mi.selection, Grouping(by=("version",)),
+                                 metrics=["volume", PRIMARY_METRIC[task]]).rows
+    rows = []
+    for name in names:
+        d = get_metric(name, task)
+        v = cur_row.metrics.get(name) if cur_row else None
+        p = prev_row.metrics.get(name) if prev_row else None
+        change = (v.value - p.value) if (v is not None and p is not None and v.value is not None
+                                          and p.value is not None) else None
+        rows.append({"name": name, "label": d.label, **_metric_cells(d, v),
+                     "previous": fmt.by_kind(p.value, d.fmt) if p is not None else fmt.MISSING,
+                     "change": fmt.delta(change, d.fmt), "direction": _direction(change, d.higher_is_better)})
+    primary = get_metric(PRIMARY_METRIC[task], task)
+    pv = cur_row.metrics.get(primary.name) if cur_row else None
+    cov = cur_row.metrics.get("label_coverage") if cur_row else None
+    versions = sorted(by_version, key=lambda r: -r.n)
+    return {
+        "template": "kpis.html.j2", "title": "Key figures",
+        "rows": rows, "n": cur_row.n if cur_row else 0, "n_labeled": cur_row.n_labeled if cur_row else 0,
+        "has_previous": prev_row is not None,
+        "label_delay": fmt.days(cur_row.label_delay_days) if cur_row else fmt.MISSING,
+        "primary": {"label": primary.label, **_metric_cells(primary, pv)},
+        "coverage": _metric_cells(get_metric("label_coverage", task), cov),
+        "versions": tuple(r.group["version"] for r in versions),
+        "version_rows": [{"version": r.group["version"], "n": fmt.count(r.n),
+                          "share": fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING,
+                          **_metric_cells(primary, r.metrics.get(primary.name))} for r in versions],
+        "primary_value": pv.value if pv is not None else None,
+        "volume": cur_row.n if cur_row else 0,
+        "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
+    }
+
+
+def over_time(mi, earlier: dict) -> dict:
+    """The primary metric and the volume per version over the period and the previous one."""
+    task = mi.spec.task
+    primary = get_metric(PRIMARY_METRIC[task], task)
+    window = _history(mi)
+    period = chart_period(_window_days(window))
+    res = compute_metrics(mi.engine, window, Grouping(by=("version", "period"), period=period),
+                          metrics=["volume", primary.name])
+    frame = res.to_polars()
+    out = {"template": "over_time.html.j2", "title": "Performance over time", "period": period,
+           "metric": primary.label, "window": f"{fmt.date(window.start)} to {fmt.date(window.end)}",
+           "chart": None, "volume_chart": None, "empty": None}
+    if frame.is_empty():
+        out["empty"] = "There are no predictions in this window."
+        return out
+    from ..charts import metric_over_time, volume_chart
+
+    out["volume_chart"] = mi.charts.add(volume_chart(frame, title=f"Predictions per {period}", height=220),
+                                        alt=f"Predictions per {period} and version", width=WIDTH, height=220)
+    if frame[primary.name].drop_nulls().is_empty():
+        reasons = sorted({r for r in frame[f"{primary.name}_reason"].to_list() if r})
+        out["empty"] = (f"{primary.label} cannot be drawn over time: no {period} has enough labeled predictions"
+                        + (f" ({reasons[0]})" if reasons else "") + ". Outcomes may not have arrived yet.")
+    else:
+        # periods without the metric (no labels yet) are left out rather than drawn as gaps in the band
+        known = frame.filter(frame[primary.name].is_not_null())
+        out["chart"] = mi.charts.add(
+            metric_over_time(known, primary.name, label=primary.label, fmt=primary.fmt, by="version",
+                             title=f"{primary.label} per {period} and version (95% interval)", height=300),
+            alt=f"{primary.label} per {period} and version", width=WIDTH, height=300)
+    return out
+
+
+def label_coverage(mi, earlier: dict) -> dict:
+    """Labeled share and label delay per period (the registry's ``label_coverage``)."""
+    window = _history(mi)
+    period = chart_period(_window_days(window))
+    res = compute_metrics(mi.engine, window, Grouping(by=("period",), period=period),
+                          metrics=["volume", "label_coverage"])
+    d = get_metric("label_coverage", mi.spec.task)
+    rows = [{"period": fmt.date(r.group["period"]), "n": fmt.count(r.n), "n_labeled": fmt.count(r.n_labeled),
+             **_metric_cells(d, r.metrics.get("label_coverage")),
+             "delay": fmt.days(r.label_delay_days)} for r in sorted(res.rows, key=lambda r: str(r.group["period"]))]
+    no_labels = all(r.n_labeled == 0 for r in res.rows)
+    return {"template": "coverage.html.j2", "title": "Label coverage", "period": period, "rows": rows,
+            "no_labels": no_labels,
+            "empty": None if res.rows else "There are no predictions in this window."}
+
+
+def value(mi, earlier: dict) -> dict:
+    """Value, baseline, compute cost, net value and ROI, in total and per version (value module)."""
+    out = {"template": "value.html.j2", "title": "Value and ROI", "rows": [], "total": None, "empty": None,
+           "notes": [], "summary": {}, "tiles": []}
+    business = mi.spec.business
+    if business is None:
+        out["empty"] = ("No business values are configured for this model, so its value is unknown. Add a "
+                        "[models.business] table to lastmile.toml (value of each outcome, compute cost).")
+        return out
+    from ..value import compute_value
+
+    cur = business.currency
+    total = compute_value(mi.engine, mi.selection)
+    per_version = compute_value(mi.engine, mi.selection, Grouping(by=("version",)))
+
+    def cells(r) -> dict:
+        return {"n": fmt.count(r.n), "n_labeled": fmt.count(r.n_labeled),
+                "value": fmt.money(r.value, cur), "baseline": fmt.money(r.baseline_value, cur),
+                "lift": fmt.money(r.lift, cur), "cost": fmt.money(r.compute_cost, cur),
+                "net": fmt.money(r.net_value, cur), "roi": roi_text(r.roi),
+                "pending": fmt.money(r.pending_expected_value, cur),
+                "pending_share": fmt.pct(r.pending_share),
+                "reasons": [x for x in (r.value_reason, r.baseline_reason, r.roi_reason) if x]}
+
+    out["rows"] = [{"version": r.group.get("version"), **cells(r)}
+                   for r in sorted(per_version.rows, key=lambda r: -r.n)]
+    t = total.rows[0] if total.rows else None
+    if t is None or t.n == 0:
+        out["empty"] = "There are no predictions in the report period, so there is no value to report."
+        return out
+    out["total"] = cells(t)
+    out["currency"] = cur
+    out["baseline_policy"] = total.assumptions.baseline
+    out["threshold"] = total.threshold_used
+    out["notes"] = list(total.warnings) + sorted({x for r in per_version.rows for x in
+                                                   (r.pending_assumption,) if x})
+    net = fmt.money(t.net_value, cur)
+    out["summary"] = {"net_value": net}
+    out["tiles"] = [{"label": "Net value", "value": fmt.money(t.net_value, cur, short=True),
+                     "sub": f"ROI {out['total']['roi']}, vs {total.assumptions.baseline.replace('_', ' ')}"}]
+    if t.n_labeled == 0:
+        out["empty"] = ("No prediction in the period has a known outcome yet, so realized value cannot be "
+                        "computed; the pending column estimates it from the scores.")
+    return out
+
+
+def roi_text(roi: float | None) -> str:
+    """ROI (net value / compute cost) as a multiple of the cost: ``2.5 -> "2.5x"``."""
+    if roi is None:
+        return fmt.MISSING
+    return f"{roi:,.0f}×" if abs(roi) >= 100 else f"{roi:,.1f}×"
+
+
+def _champion_and_challengers(kpis_section: dict, limit: int = 2) -> tuple[str | None, list[str]]:
+    """Champion: the version with most traffic in the period; challengers: the next ones."""
+    versions = list(kpis_section.get("versions", ()))
+    return (versions[0] if versions else None), versions[1:1 + limit]
+
+
+def _compare_entry(mi, champion: str, cand: str) -> dict:
+    """One champion-challenger comparison, formatted (``empty`` when it cannot be made)."""
+    from ..compare import compare_versions
+    from ..errors import EmptySelectionError
+
+    task = mi.spec.task
+    entry = {"baseline": champion, "candidate": cand, "chart": None}
+    try:
+        c = compare_versions(mi.engine, mi.selection, champion, cand)
+    except EmptySelectionError as exc:
+        entry["empty"] = str(exc)
+        return entry
+    rows, forest = [], []
+    for name, m in c.metrics.items():
+        d = get_metric(name, task)
+        better = m.candidate_better
+        significant = m.p_value is not None and m.p_value < c.settings.alpha
+        rows.append({"label": d.label, "baseline": fmt.by_kind(m.baseline, d.fmt),
+                     "candidate": fmt.by_kind(m.candidate, d.fmt), "delta": fmt.delta(m.delta, d.fmt),
+                     "interval": fmt.interval(m.ci_low, m.ci_high, d.fmt), "p": fmt.p_value(m.p_value),
+                     "method": m.method, "primary": name == c.primary_metric,
+                     "direction": ("good" if better else "bad") if significant and better is not None else ""})
+        if d.kind == "label" and m.delta is not None:
+            forest.append({"metric": name, "label": d.label, "delta": m.delta, "ci_low": m.ci_low,
+                           "ci_high": m.ci_high, "better": better})
+    entry.update({
+        "verdict": c.verdict, "paired": c.paired, "reasons": list(c.reasons),
+        "primary": get_metric(c.primary_metric, task).label,
+        "n_baseline": fmt.count(c.n_baseline), "n_candidate": fmt.count(c.n_candidate),
+        "overlap": fmt.pct(c.overlap) if c.overlap is not None else None,
+        "rows": rows, "empty": None,
+        "losing": [{"segment": f"{s.column} = {s.value}", "baseline": fmt.num(s.baseline),
+                    "candidate": fmt.num(s.candidate), "delta": fmt.delta(s.delta),
+                    "p": fmt.p_value(s.p_adjusted)} for s in c.losing_segments],
+        "highlight": f"{cand} vs {champion}: {c.verdict}. {c.reasons[0] if c.reasons else ''}",
+    })
+    if forest:
+        from ..charts import compare_forest
+
+        entry["chart"] = mi.charts.add(
+            compare_forest(forest, title=f"{cand} minus {champion}, label metrics (95% interval)"),
+            alt=f"Difference {cand} minus {champion} per metric", width=WIDTH,
+            height=max(220, 26 * len(forest) + 90))
+    return entry
+
+
+def comparison(mi, earlier: dict) -> dict:
+    """Champion against each challenger (compare module): every metric tested, and the verdict.
+
+    The comparisons run concurrently (each on its own engine connection).
+    """
+    out = {"template": "compare.html.j2", "title": "Version comparison", "comparisons": [], "empty": None,
+           "highlights": []}
+    champion, challengers = _champion_and_challengers(earlier["kpis"])
+    if champion is None or not challengers:
+        out["empty"] = ("Only one version served predictions in the report period"
+                        + (f" ({champion})" if champion else "") + ", so there is nothing to compare.")
+        return out
+    with ThreadPoolExecutor(max_workers=len(challengers), thread_name_prefix="lastmile-compare") as pool:
+        entries = list(pool.map(lambda cand: _compare_entry(mi, champion, cand), challengers))
+    out["comparisons"] = entries
+    out["highlights"] = [e["highlight"] for e in entries if e.get("highlight")]
+    return out
+
+
+def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
+    """Definitions of every metric shown (registry) and the users' docs of each area used."""
+    from ..metrics import METRICS
+
+    defs = [METRICS[n] for n in dict.fromkeys(metrics_used) if n in METRICS]
+    docs = []
+    for area in areas:
+        path = DOCS / f"{area}.md"
+        if path.is_file():
+            docs.append({"area": area, "html": markdown_html(path.read_text(encoding="utf-8"))})
+    return {"template": "methods.html.j2", "title": "Method notes",
+            "metrics": [{"label": d.label, "name": d.name, "description": d.description,
+                         "interval": d.interval_method} for d in defs],
+            "docs": docs, "empty": None}
+
+
+def markdown_html(text: str) -> str:
+    """Users' Markdown docs as HTML (CommonMark plus tables), raw HTML disabled."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+
+
+# ------------------------------------------------------------------ assembly
+
+#: The sections of a model, in reading order after the cover and the key figures:
+#: (key, area, builder). A builder takes the model's input and the sections built
+#: before it (by key); ``area`` names the docs/<area>.md the method notes include.
+SECTIONS: list[tuple[str, str, Callable]] = [
+    ("value", "value", value),
+    ("over_time", "metrics", over_time),
+    ("compare", "compare", comparison),
+    ("coverage", "metrics", label_coverage),
+]
+
+
+class _Earlier:
+    """Sections built (or being built) before the current one, by key; waits for each."""
+
+    def __init__(self, futures: dict[str, Future]):
+        self._futures = futures
+
+    def __getitem__(self, key: str) -> dict:
+        return self._futures[key].result()
+
+
+def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> ModelReport:
+    """All sections of one model, in order.
+
+    The builders run on a small thread pool: each thread has its own engine
+    connection (see :class:`~analytics.engine.Engine`), so one section's query
+    executes while another's is compiled. A builder that needs an earlier
+    section (the comparison needs the versions ranked by traffic) waits for it;
+    earlier sections are submitted first, so the wait cannot deadlock.
+    """
+    futures: dict[str, Future] = {}
+    earlier = _Earlier(futures)
+
+    def run(key: str, builder: Callable, *args):
+        say(f"{mi.model}: {key.replace('_', ' ')}")
+        return builder(mi, *args)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-report") as pool:
+        futures["kpis"] = pool.submit(run, "key figures", kpis)
+        for key, _area, builder in SECTIONS:
+            futures[key] = pool.submit(run, key, builder, earlier)
+        built = [f.result() for f in futures.values()]
+    k = built[0]
+    areas = ["metrics"] + [area for _key, area, _b in SECTIONS]
+    used = [r["name"] for r in k["rows"]]
+    c = cover(mi, k, tiles=[], verdict=None)
+    summary = {"model": mi.model, "task": mi.spec.task, "volume": fmt.count(k["volume"]), "period": c["period"],
+               "primary_label": k["primary"]["label"], "primary": k["primary"]["value"],
+               "primary_interval": k["primary"]["interval"]}
+    for s in built:
+        summary.update(s.get("summary", {}))
+    c["verdict"] = next((s["verdict"] for s in built if s.get("verdict")), None)
+    c["tiles"] = [
+        {"label": "Predictions", "value": fmt.compact(k["volume"]), "sub": f"{fmt.count(k['n_labeled'])} labeled"},
+        {"label": "Label coverage", "value": k["coverage"]["value"], "sub": f"median delay {k['label_delay']}"},
+        {"label": k["primary"]["label"], "value": k["primary"]["value"], "sub": f"95% {k['primary']['interval']}"},
+    ] + [t for s in built for t in s.get("tiles", ())]
+    c["highlights"] = [h for s in built for h in s.get("highlights", ())]
+    built.insert(0, c)
+    return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task, sections=built,
+                       summary=summary, metrics_used=used, areas=list(dict.fromkeys(areas)))
+
+
+def report_context(engine, models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,
+                   paper: str, charts: bool) -> dict:
+    """The template context of the whole document."""
+    used = [n for m in models for n in m.metrics_used]
+    areas = [a for m in models for a in m.areas]
+    return {
+        "portfolio": portfolio,
+        "title": "Model portfolio report" if portfolio else f"Model report: {models[0].model}",
+        "models": models,
+        "summary_rows": [m.summary for m in models],
+        "generated_at": generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "charts_on": charts,
+        "methods": method_notes(used, list(dict.fromkeys(areas))),
+    }

@@ -1,0 +1,179 @@
+"""Plotly figures to vector SVG through kaleido, with ONE browser per report.
+
+kaleido 1.x drives a headless Chromium. Starting it (and loading plotly.js into
+its page) costs a few seconds, so a report starts the browser once, in a
+background thread, as soon as it knows it will draw charts: the start-up then
+overlaps the report's queries. Figures are collected while the sections are
+built (:meth:`ChartSet.add` returns a placeholder) and rendered in one batch at
+the end (:meth:`ChartSet.render`), after which each placeholder holds its SVG.
+
+The browser is looked up explicitly (:func:`find_browser`): an explicit path, or
+the usual Chromium/Chrome names on ``PATH``. kaleido never downloads one here
+(``kaleido.get_chrome()`` is never called); a missing browser is a
+:class:`~analytics.errors.DependencyError` that says how to install it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import shutil
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DependencyError
+
+#: Executable names tried on ``PATH`` when no browser path is given, in order.
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+#: Seconds allowed for the browser to start, and for any one figure to render.
+TIMEOUT = 60.0
+#: Fonts of the charts: the same families the report's CSS uses (embedded in the PDF).
+CHART_FONT = "Liberation Sans, DejaVu Sans, sans-serif"
+INSTALL_HINT = ("install it with `apt-get install chromium` (Debian/Ubuntu) or your system's "
+                "package manager, or use --no-charts for a report with tables only")
+
+
+def find_browser(path: str | os.PathLike | None = None) -> str:
+    """The Chromium executable that draws the charts.
+
+    ``path`` names it explicitly (it must exist and be executable); otherwise the
+    first of :data:`BROWSER_NAMES` found on ``PATH`` is used.
+    """
+    if path is not None:
+        p = os.fspath(path)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+        raise DependencyError(f"Charts need Chromium, but there is no executable browser at {p!r}; {INSTALL_HINT}.")
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise DependencyError(f"Charts need Chromium, which was not found on PATH; {INSTALL_HINT}.")
+
+
+@dataclass(eq=False)
+class Chart:
+    """A figure waiting for its SVG (``svg`` is set by :meth:`ChartSet.render`)."""
+
+    figure: Any
+    width: int
+    height: int
+    alt: str
+    svg: str | None = None
+
+
+def _style(fig: Any, width: int, height: int) -> Any:
+    """A copy of ``fig`` in the report's look (fonts, white background, size).
+
+    Only presentation changes: the data, axes and titles set by the chart
+    function (shared with the app) are kept.
+    """
+    out = copy.deepcopy(fig)
+    out.update_layout(width=width, height=height, font=dict(family=CHART_FONT, size=11, color="#1f2937"),
+                      paper_bgcolor="white", plot_bgcolor="white")
+    out.update_xaxes(gridcolor="#e5e7eb", linecolor="#9ca3af", zerolinecolor="#d1d5db")
+    out.update_yaxes(gridcolor="#e5e7eb", linecolor="#9ca3af", zerolinecolor="#d1d5db")
+    # interval bands are filled outlines: draw them without the markers scatter traces default to
+    out.update_traces(selector=dict(type="scatter", fill="toself"), mode="lines")
+    return out
+
+
+class _Browser:
+    """One kaleido browser living in a background thread's event loop."""
+
+    def __init__(self, browser: str):
+        from kaleido import Kaleido  # heavy import: only when charts are drawn
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lastmile-kaleido", daemon=True)
+        self._thread.start()
+        self._browser = browser
+
+        async def _open():
+            k = Kaleido(path=browser, mathjax=False, n=1)
+            await k.open()
+            return k
+
+        self._kaleido: Future = asyncio.run_coroutine_threadsafe(_open(), self._loop)
+
+    def _ready(self):
+        try:
+            return self._kaleido.result(TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - any start failure means no usable browser
+            raise DependencyError(f"Charts need Chromium, but the browser at {self._browser!r} did not start "
+                                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
+                                  f"{INSTALL_HINT}.") from None
+
+    def svgs(self, charts: list[Chart]) -> list[str]:
+        k = self._ready()
+
+        async def _all():
+            out = []
+            for c in charts:
+                out.append(await k.calc_fig(_style(c.figure, c.width, c.height),
+                                            opts={"format": "svg", "width": c.width, "height": c.height}))
+            return out
+
+        data = asyncio.run_coroutine_threadsafe(_all(), self._loop).result(TIMEOUT * max(1, len(charts)))
+        return [d.decode("utf-8") if isinstance(d, bytes) else str(d) for d in data]
+
+    def close(self) -> None:
+        try:
+            if self._kaleido.done() and self._kaleido.exception() is None:
+                asyncio.run_coroutine_threadsafe(self._kaleido.result().close(), self._loop).result(TIMEOUT)
+            else:
+                self._kaleido.cancel()
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(TIMEOUT)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+
+@dataclass
+class ChartSet:
+    """The charts of one report: collected while sections are built, drawn in one batch.
+
+    ``enabled=False`` (``--no-charts``) collects nothing: :meth:`add` returns
+    ``None`` and templates show tables only. With charts on, the browser is
+    started at construction (in the background) so that its start-up overlaps
+    the queries; use the set as a context manager so the browser always stops.
+    """
+
+    enabled: bool = True
+    browser_path: str | os.PathLike | None = None
+    charts: list[Chart] = field(default_factory=list)
+    _browser: _Browser | None = None
+
+    def __post_init__(self):
+        if self.enabled:
+            self._browser = _Browser(find_browser(self.browser_path))
+
+    def add(self, figure: Any, alt: str, width: int = 720, height: int = 300) -> Chart | None:
+        """Queue ``figure`` (a plotly Figure) for drawing; ``None`` when charts are off."""
+        if not self.enabled or figure is None:
+            return None
+        chart = Chart(figure=figure, width=width, height=height, alt=alt)
+        self.charts.append(chart)
+        return chart
+
+    def render(self) -> None:
+        """Draw every queued chart to SVG with the one browser."""
+        pending = [c for c in self.charts if c.svg is None]
+        if pending and self._browser is not None:
+            for c, svg in zip(pending, self._browser.svgs(pending)):
+                c.svg = svg
+
+    def close(self) -> None:
+        if self._browser is not None:
+            browser, self._browser = self._browser, None
+            browser.close()
+
+    def __enter__(self) -> "ChartSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
