@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import Sequence
 
 import ibis
 
 from .engine import C, Engine
-from .selection import segment_text
+from .selection import Grouping, Selection, segment_text
 
 #: At most this many values of one segment column are offered as filter choices.
 MAX_SEGMENT_VALUES = 200
@@ -58,3 +59,27 @@ def model_facts(engine: Engine, model: str) -> ModelFacts:
                       n_labeled=int(span["n_labeled"] or 0), first_ts=span["first"],
                       last_ts=span["last"], versions=engine.versions(spec),
                       segment_values=tuple(segs))
+
+
+def metrics_sql(engine: Engine, selection: Selection, grouping: Grouping,
+                metrics: Sequence[str] | None = None) -> str:
+    """The SQL of the main aggregate query behind ``compute_metrics`` (for the audit view).
+
+    It is the registry's ``sums`` stage: counts and sums per group, from which most
+    metrics are finished. ROC AUC, average precision and percentiles add the
+    ``score`` and ``quantiles`` stages of :mod:`analytics.metrics.queries`.
+    """
+    from .metrics import get_metric, metric_names
+    from .metrics.queries import Rows, sums_query
+
+    spec = selection.check(engine)
+    table = selection.apply(engine)
+    keys = grouping.keys(table, spec)
+    t = table.mutate(**keys) if keys else table
+    rows = Rows(t, tuple(keys), spec.task)
+    aggs: dict = {}
+    for name in metrics or metric_names(spec.task):
+        d = get_metric(name, spec.task)
+        if d.aggregates is not None:
+            aggs.update(d.aggregates(rows))
+    return engine.to_sql(sums_query(rows, aggs))

@@ -93,16 +93,11 @@ def model_health(ws: tuple[str, float], model: str):
     return _mh(_engine(*ws), model)
 
 
-@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
-def value(ws: tuple[str, float], selection: Selection, grouping: Grouping, assumptions=None):
-    from analytics.value import compute_value
-    return compute_value(_engine(*ws), selection, grouping, assumptions)
-
-
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
-def threshold_curve(ws: tuple[str, float], selection: Selection, assumptions=None):
-    from analytics.value import threshold_curve as _tc
-    return _tc(_engine(*ws), selection, assumptions)
+def value_inputs(ws: tuple[str, float], selection: Selection, grouping: Grouping, bins: int):
+    """The value aggregates of a selection: every what-if is evaluated on them without a query."""
+    from analytics.value import value_summary
+    return value_summary(_engine(*ws), selection, grouping, bins=bins)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)

@@ -54,14 +54,20 @@ def _url_params() -> dict[str, Param]:
     qp = st.query_params
     out: dict[str, Param] = {}
     for key in qp.keys():
-        vals = [v for v in qp.get_all(key)]
-        out[key] = vals if len(vals) > 1 or key in ("version", "where") else (vals[0] if vals else "")
+        vals = list(qp.get_all(key))
+        out[key] = vals if len(vals) > 1 else (vals[0] if vals else "")
     return out
 
 
 def _norm(params: dict[str, Param]) -> dict[str, Param]:
-    """Drop empty values; one-element lists of multi-valued keys stay lists."""
-    return {k: v for k, v in params.items() if v not in ("", [], None)}
+    """Drop empty values; a one-element list is its element (as the URL shows it)."""
+    out: dict[str, Param] = {}
+    for k, v in params.items():
+        if isinstance(v, (list, tuple)):
+            v = list(v) if len(v) > 1 else (v[0] if v else "")
+        if v not in ("", None):
+            out[k] = v
+    return out
 
 
 def sync_from_url() -> None:
@@ -84,13 +90,17 @@ def enter_page(page: str) -> None:
     """Note which page runs; on a page change, re-seed the widgets from the parameters.
 
     Widgets drawn by a page belong to that page (Streamlit gives them page-specific
-    ids), so the filter bar of the new page starts from this session's parameters.
+    ids), so the filter bar of the new page starts from this session's parameters;
+    the previous page's own parameters (its metric, feature, ...) are dropped.
     """
     ss = st.session_state
-    if ss.get("_lm_page") != page:
+    previous = ss.get("_lm_page")
+    if previous != page:
         for key in list(ss.get(_WIDGETS, {})):
             if key in ss:
                 del ss[key]
+        if previous is not None:  # the previous page's own choices do not carry over
+            ss[_PARAMS] = {k: v for k, v in ss.get(_PARAMS, {}).items() if k in FILTER_PARAMS}
         ss["_lm_page"] = page
 
 
@@ -144,18 +154,19 @@ def link_params(**changes: Param | None) -> dict[str, Param]:
 # ------------------------------------------------------------------ widgets bound to parameters
 
 
-def bind(key: str, param: str, parse: Callable[[Any], Any]) -> None:
+def bind(key: str, param: str, parse: Callable[[Any], Any], multi: bool = False) -> None:
     """Seed widget ``key`` from parameter ``param`` (``parse`` turns the text into a valid widget value).
 
     Only seeds when the widget has no value yet, so a user's choice is never overwritten.
-    ``parse`` returns ``None`` to leave the widget at its own default.
+    ``parse`` gets a list of texts when ``multi`` (else one text or None) and returns
+    ``None`` to leave the widget at its own default.
     """
     ss = st.session_state
     reg = dict(ss.get(_WIDGETS, {}))
     reg[key] = param
     ss[_WIDGETS] = reg
     if key not in ss:
-        raw = get_all(param) if param in ("version", "where") else get(param)
+        raw = get_all(param) if multi else get(param)
         value = parse(raw)
         if value is not None:
             ss[key] = value

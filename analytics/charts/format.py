@@ -24,7 +24,7 @@ def _ok(v: Any) -> bool:
 
 def pct(v: float | None, digits: int = 1) -> str:
     """A share as a percentage: ``0.8123 -> "81.2%"``."""
-    return f"{v * 100:.{digits}f}%" if _ok(v) else MISSING
+    return f"{v * 100:,.{digits}f}%" if _ok(v) else MISSING
 
 
 def num(v: float | None, digits: int = 3) -> str:

@@ -64,7 +64,8 @@ def filter_bar(models: tuple[str, ...], with_model: bool = True) -> Filters:
     start = None if start == first else start
     end = None if end == last else end
 
-    state.bind(K_VERSIONS, "version", lambda vs: [v for v in vs if v in facts.versions] or None)
+    state.bind(K_VERSIONS, "version", lambda vs: [v for v in vs if v in facts.versions] or None,
+               multi=True)
     versions = ()
     if len(facts.versions) > 1:
         versions = tuple(sb.multiselect("Versions", facts.versions, key=K_VERSIONS,
@@ -79,7 +80,8 @@ def filter_bar(models: tuple[str, ...], with_model: bool = True) -> Filters:
             for col in segs:
                 key = K_SEG + col
                 choices = facts.values_of(col)
-                state.bind(key, "where", lambda _, c=col, ch=choices: [v for v in wanted.get(c, []) if v in ch] or None)
+                state.bind(key, "where", lambda _, c=col, ch=choices: [v for v in wanted.get(c, []) if v in ch] or None,
+                           multi=True)
                 chosen = st.multiselect(col, choices, key=key, placeholder="All",
                                         help=f"Only predictions whose {col} is one of these.")
                 if chosen:

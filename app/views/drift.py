@@ -1,6 +1,116 @@
-"""drift page (being built)."""
+"""Drift: the feature table (method, statistic, drifted), the reference-versus-current
+distribution of a chosen feature, and drift over time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import polars as pl
 import streamlit as st
 
-from app.components.page import run_page
+from analytics import charts
+from analytics.charts import format as F
 
-run_page("Drift", lambda ctx: st.info("This page is being built."))
+from app import resources, state
+from app.components.page import PageContext, run_page
+from app.components.widgets import chart, kpi, spinner
+
+K_REF, K_FEATURE = "dr_ref", "dr_feature"
+STAT_HELP = {
+    "PSI": "Population stability index on the reference's bins: above 0.2 is usually a real shift.",
+    "JS distance": "Jensen-Shannon distance between the binned distributions (0 = same, 1 = disjoint).",
+    "KS": "Two-sample Kolmogorov-Smirnov statistic (largest gap between the two CDFs) and its p-value.",
+    "Wasserstein (norm.)": "Earth mover's distance divided by the reference's standard deviation.",
+    "χ² p": "Chi-square test of homogeneity of the category counts (no continuity correction).",
+}
+
+
+def feature_table(res) -> pl.DataFrame:
+    rows = []
+    for role, f in res.targets():
+        rows.append({
+            "target": f.name if role == "feature" else f"{f.name} ({role})", "kind": f.kind,
+            "drifted": "yes" if f.drifted else "no", "decided by": f.method,
+            "PSI": F.num(f.psi), "JS distance": F.num(f.js_distance),
+            "KS": F.num(f.ks_statistic) + (f"  (p {F.p_value(f.ks_p_value)})" if f.ks_statistic is not None else ""),
+            "Wasserstein (norm.)": F.num(f.wasserstein_normed), "χ² p": F.p_value(f.chi2_p_value),
+            "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "note": f.reason or f.rule,
+        })
+    frame = pl.DataFrame(rows)
+    return frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
+
+
+def _to_datetime(d: _dt.date) -> _dt.datetime:
+    return _dt.datetime(d.year, d.month, d.day)
+
+
+def body(ctx: PageContext) -> None:
+    spec = ctx.spec
+    if not spec.columns.features:
+        st.info(f"Model {spec.name!r} declares no feature columns; drift of its predictions and labels is below. "
+                "Add `features = [...]` to [models.columns] to watch its inputs.")
+    default_ref, default_cur = resources.default_windows(ctx.ws_key, spec.name)
+    first = ctx.facts.first_ts.date()
+    last = ctx.facts.last_ts.date()
+
+    def parse_ref(_):
+        a = state.parse_date(state.get("ref_from")) or default_ref.start.date()
+        b = state.parse_date(state.get("ref_to")) or (default_ref.end.date() - _dt.timedelta(days=1))
+        return (max(first, a), min(last, b)) if a <= b else None
+
+    state.bind(K_REF, "ref_from", parse_ref)
+    seeded = {} if K_REF in st.session_state else {
+        "value": (default_ref.start.date(), default_ref.end.date() - _dt.timedelta(days=1))}
+    ref_range = st.date_input("Reference window", key=K_REF, min_value=first, max_value=last, format="YYYY-MM-DD",
+                              help="The period the model was built or validated on: what 'normal' looks like.",
+                              **seeded)
+    if not isinstance(ref_range, (tuple, list)) or len(ref_range) != 2:
+        st.info("Pick the first and the last day of the reference window.")
+        return
+    state.set_param("ref_from", ref_range[0].isoformat())
+    state.set_param("ref_to", ref_range[1].isoformat())
+    flt = ctx.filters
+    ref = ctx.selection.replace(start=_to_datetime(ref_range[0]),
+                                end=_to_datetime(ref_range[1]) + _dt.timedelta(days=1))
+    if flt.start or flt.end:
+        cur = ctx.selection
+        cur_text = "the time range of the filter bar"
+    else:
+        cur = ctx.selection.replace(start=default_cur.start, end=default_cur.end)
+        cur_text = "the last 28 days (set a time range in the filter bar to change it)"
+    st.caption(f"Reference: {ref.describe()}. Current: {cur.describe()}, {cur_text}.")
+    with spinner("Comparing distributions…"):
+        res = resources.drift(ctx.ws_key, spec.name, ref, cur)
+    c = st.columns(3)
+    kpi(c[0], "Drifted features", f"{len(res.drifted_features)} of {len(res.features)}",
+        help="Decided per feature by a test (small samples) or by distances (large samples): see each row's note.",
+        caption=", ".join(res.drifted_features) or "none")
+    pred = res.prediction
+    kpi(c[1], "Prediction drift", ("yes" if pred.drifted else "no") if pred else F.MISSING,
+        help="Has the distribution of the model's output changed?",
+        caption=f"PSI {F.num(pred.psi)}" if pred else None)
+    lab = res.label
+    kpi(c[2], "Label drift", ("yes" if lab.drifted else "no") if lab else F.MISSING,
+        help="Has the distribution of the outcomes changed (labeled rows only)?",
+        caption=f"PSI {F.num(lab.psi)}" if lab else None)
+    st.dataframe(feature_table(res), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.TextColumn(k, help=v) for k, v in STAT_HELP.items()})
+
+    targets = [f.name if role == "feature" else role for role, f in res.targets()]
+    state.bind(K_FEATURE, "feature", lambda v: v if v in targets else None)
+    default = (res.drifted_features or targets)[0]
+    feature = st.selectbox("Distribution of", targets, key=K_FEATURE,
+                           **({} if K_FEATURE in st.session_state else {"index": targets.index(default)}))
+    state.set_param("feature", feature)
+    with spinner():
+        dist = resources.distribution(ctx.ws_key, spec.name, feature, ref, cur)
+    chart(charts.distribution_chart(dist, bucket="bin", title=f"{feature}: reference vs current (share of rows)"),
+          key="dr_dist")
+    with spinner("Drift per period…"):
+        over = resources.drift_over_time(ctx.ws_key, spec.name, ref, ctx.selection, flt.period)
+    over = over.with_columns(pl.col("period").cast(pl.Utf8))
+    chart(charts.drift_over_time_chart(over, threshold=res.config.psi_threshold,
+                                       title=f"PSI per {flt.period} against the reference"), key="dr_time")
+
+
+run_page("Drift", body, caption="Has what the model sees, says or meets changed since the reference period?")

@@ -8,6 +8,7 @@ import streamlit as st
 from analytics import charts
 from analytics.charts import format as F
 from analytics.selection import Grouping
+from analytics.value import evaluate
 
 from app import resources
 from app.components.page import PageContext, run_page
@@ -32,9 +33,12 @@ def body(ctx: PageContext) -> None:
         st.info("No predictions in this selection: widen the time range or clear a filter.")
         return
     row = total.rows[0]
-    cost = None
-    if ctx.spec.business and ctx.spec.business.cost_per_1k:
-        cost = row.n / 1000 * ctx.spec.business.cost_per_1k
+    costs = None
+    if ctx.spec.business:
+        with spinner():
+            inputs = resources.value_inputs(ctx.ws_key, sel, Grouping(by=("period", "version"), period=period), 0)
+        costs = evaluate(inputs).to_polars().select("period", "version", "compute_cost")
+    cost = float(costs["compute_cost"].sum()) if costs is not None else None
     c = st.columns(5)
     kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"))
     kpi(c[1], "Latency p95", F.ms(row.metrics["latency_p95"].value), help=metric_help("latency_p95"),
@@ -44,8 +48,8 @@ def body(ctx: PageContext) -> None:
     kpi(c[3], "Label delay", F.days(row.label_delay_days),
         help="Median time from a prediction to its outcome, over the labeled predictions.")
     kpi(c[4], "Compute cost", F.money(cost, ctx.currency) if cost is not None else F.MISSING,
-        help="Predictions / 1,000 × cost_per_1k from the workspace's [models.business].",
-        caption=None if cost is not None else "no cost_per_1k in the workspace")
+        help="cost_per_1k × predictions / 1,000 (plus any per-row cost column), from [models.business].",
+        caption=None if cost is not None else "no [models.business] in the workspace")
 
     frame = by_time.to_polars()
     left, right = st.columns(2)
@@ -66,9 +70,8 @@ def body(ctx: PageContext) -> None:
         else:
             chart(charts.metric_over_time(delays, "label_delay_days", label="label delay", by=None,
                                           title="Label delay (days, median)"), key="ops_delay")
-    if cost is not None:
-        costs = frame.select("period", "version", (pl.col("n") / 1000 * ctx.spec.business.cost_per_1k).alias("cost"))
-        chart(charts.value_over_time(costs, y="cost", currency=ctx.currency, title=f"Compute cost per {period}"),
+    if costs is not None:
+        chart(charts.value_over_time(costs, y="compute_cost", currency=ctx.currency, title=f"Compute cost per {period}"),
               key="ops_cost")
     with st.expander("Table"):
         st.dataframe(frame, hide_index=True, width="stretch")

@@ -1,6 +1,136 @@
-"""value page (being built)."""
+"""Value: value, cost, net value and ROI by version and over time; what-if editing of the
+value per outcome and of the threshold, with the threshold curve and the best threshold.
+
+The page queries two aggregate summaries once (per period and version; per version with
+the score histogram) and evaluates every what-if on them in Python: moving a slider
+never re-reads the logs.
+"""
+
+from __future__ import annotations
+
+import polars as pl
 import streamlit as st
 
-from app.components.page import run_page
+from analytics import charts
+from analytics.charts import format as F
+from analytics.selection import Grouping
+from analytics.value import Assumptions, curve, evaluate
 
-run_page("Value", lambda ctx: st.info("This page is being built."))
+from app import resources
+from app.components.page import PageContext, run_page
+from app.components.widgets import chart, kpi, spinner
+
+HELP = {
+    "value": "Sum over labeled predictions of what each outcome is worth (tp, fp, fn, tn in the workspace).",
+    "baseline": "What the same predictions would have been worth under the baseline policy "
+                "(e.g. all_negative: approve everyone).",
+    "lift": "Value minus baseline value: what the model adds.",
+    "cost": "Compute cost: cost_per_1k × predictions / 1,000 (plus the per-row cost column if any).",
+    "net": "Lift minus compute cost.",
+    "roi": "Net value / compute cost.",
+    "pending": "Predictions whose outcome is not known yet; their expected value assumes calibrated scores.",
+}
+
+
+def version_table(result, currency: str) -> pl.DataFrame:
+    rows = []
+    for r in result.rows:
+        rows.append({"version": r.group.get("version", "all"), "predictions": F.count(r.n),
+                     "labeled": F.count(r.n_labeled), "value": F.money(r.value, currency),
+                     "baseline": F.money(r.baseline_value, currency), "lift": F.money(r.lift, currency),
+                     "compute cost": F.money(r.compute_cost, currency),
+                     "net value": F.money(r.net_value, currency),
+                     "ROI": F.pct(r.roi, 0) if r.roi is not None else (r.roi_reason or F.MISSING),
+                     "pending": F.count(r.pending_n),
+                     "pending, expected": F.money(r.pending_expected_value, currency)})
+    return pl.DataFrame(rows)
+
+
+def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
+    """Widgets for the editable numbers; returns the edited assumptions."""
+    changes = {}
+    cols = st.columns(5)
+    for col, key, label in zip(cols, ("tp", "fp", "fn", "tn"),
+                               ("True positive", "False positive", "False negative", "True negative")):
+        v = getattr(defaults, key)
+        with col:
+            if isinstance(v, str):
+                st.text_input(label, value=f"per-row: {v}", disabled=True, key=f"val_{key}",
+                              help=f"Taken from the column {v!r} on each row.")
+            elif task == "binary":
+                changes[key] = st.number_input(label, value=float(v), step=1.0, key=f"val_{key}",
+                                               help=f"Value of each {label.lower()} ({defaults.currency}).")
+    with cols[4]:
+        changes["cost_per_1k"] = st.number_input("Cost per 1,000", value=float(defaults.cost_per_1k), min_value=0.0,
+                                                 step=0.1, key="val_cost", help=HELP["cost"])
+    if task == "binary" and spec.columns.score:
+        changes["threshold"] = st.slider("Decision threshold", 0.0, 1.0, float(defaults.threshold), 0.01,
+                                         key="val_threshold",
+                                         help="Score at or above which a prediction counts as positive.")
+    if task == "regression" and defaults.cost_per_unit_error is not None:
+        changes["cost_per_unit_error"] = st.number_input("Cost per unit of error", value=float(defaults.cost_per_unit_error),
+                                                         min_value=0.0, key="val_cpue")
+    return defaults.replace(**changes)
+
+
+def body(ctx: PageContext) -> None:
+    spec, task, cur = ctx.spec, ctx.spec.task, ctx.currency
+    if spec.business is None:
+        st.info(f"Model {spec.name!r} has no [models.business] table in the workspace, so its value is unknown. "
+                "Add the value of each outcome and the compute cost (see analytics/docs/value.md); "
+                "meanwhile, try numbers in the what-if below.", icon=":material/payments:")
+    with spinner():
+        by_time = resources.value_inputs(ctx.ws_key, ctx.selection, Grouping(by=("period", "version"),
+                                                                             period=ctx.filters.period), 0)
+        by_version = resources.value_inputs(ctx.ws_key, ctx.selection, Grouping(by=("version",)), 1000)
+    defaults = by_version.defaults
+    configured = evaluate(by_version, defaults) if spec.business else None
+    if configured is not None:
+        total_value = sum(r.value or 0 for r in configured.rows)
+        net = [r.net_value for r in configured.rows]
+        total_net = sum(net) if all(x is not None for x in net) else None
+        total_cost = sum(r.compute_cost for r in configured.rows)
+        lift = [r.lift for r in configured.rows]
+        total_lift = sum(lift) if all(x is not None for x in lift) else None
+        c = st.columns(5)
+        kpi(c[0], "Value", F.money(total_value, cur), help=HELP["value"])
+        kpi(c[1], "Lift over baseline", F.money(total_lift, cur), help=HELP["lift"],
+            caption=f"baseline: {defaults.baseline}")
+        kpi(c[2], "Compute cost", F.money(total_cost, cur), help=HELP["cost"])
+        kpi(c[3], "Net value", F.money(total_net, cur), help=HELP["net"])
+        roi = total_net / total_cost if total_net is not None and total_cost else None
+        kpi(c[4], "ROI", F.pct(roi, 0), help=HELP["roi"])
+        for w in configured.warnings:
+            st.warning(w, icon=":material/info:")
+        st.dataframe(version_table(configured, cur), hide_index=True, width="stretch")
+        over_time = evaluate(by_time, defaults).to_polars()
+        chart(charts.value_over_time(over_time, currency=cur,
+                                     title=f"Net value per {ctx.filters.period} and version ({cur})"),
+              key="val_time")
+
+    st.subheader("What if?")
+    st.caption("Change what each outcome is worth, the compute cost or the threshold: the numbers below are "
+               "recomputed from the aggregates already loaded, without querying the logs again.")
+    assumed = what_if(defaults, task, spec)
+    result = evaluate(by_version, assumed)
+    st.dataframe(version_table(result, assumed.currency), hide_index=True, width="stretch")
+    if task == "binary" and by_version.bins:
+        tc = curve(by_version, assumed)
+        curves = [(v, vc.thresholds, vc.values, vc.best_threshold, vc.current_threshold)
+                  for v, vc in tc.versions.items() if vc.reason is None]
+        chart(charts.threshold_curve_chart(curves, currency=assumed.currency,
+                                           title="Value against the decision threshold (labeled predictions)"),
+              key="val_curve")
+        lines = []
+        for v, vc in tc.versions.items():
+            if vc.reason:
+                lines.append(f"- **{v}**: {vc.reason}.")
+            else:
+                lines.append(f"- **{v}**: best threshold **{vc.best_threshold:.3f}** "
+                             f"worth {F.money(vc.best_value, assumed.currency)}; at {vc.current_threshold:.2f} "
+                             f"{F.money(vc.value_at_current, assumed.currency)}: "
+                             f"{F.money(vc.left_on_table, assumed.currency)} left on the table.")
+        st.markdown("\n".join(lines))
+
+
+run_page("Value", body, caption="What is the model worth after its running cost, and what threshold would earn most?")
