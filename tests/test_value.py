@@ -147,16 +147,18 @@ def check_against(res, ref, keys):
 # ------------------------------------------------------------------ binary
 
 
-@pytest.mark.parametrize("baseline", ["all_negative", "all_positive", "none", "v1"])
 @pytest.mark.parametrize("keys", [(), ("version",), ("period", "region")])
-def test_binary_value_matches_brute_force(money_ws, baseline, keys):
+def test_binary_value_matches_brute_force(money_ws, keys):
     g, engine = money_ws
     spec = engine.spec("binary_model")
-    a = Assumptions.from_spec(spec).replace(baseline=baseline)
-    res = compute_value(engine, Selection.build("binary_model"), Grouping(by=keys), a)
-    ref_keys = list(keys)
-    check_against(res, brute_binary(ref_frame(g), a, ref_keys), ref_keys)
-    assert res.currency == "USD" and res.threshold_used == 0.4
+    df = ref_frame(g)
+    sel, grouping = Selection.build("binary_model"), Grouping(by=keys)
+    inputs = value_summary(engine, sel, grouping, bins=0)
+    for baseline in ("all_negative", "all_positive", "none", "v1"):
+        a = Assumptions.from_spec(spec).replace(baseline=baseline)
+        res = compute_value(engine, sel, grouping, a) if baseline == "v1" else evaluate(inputs, a)
+        check_against(res, brute_binary(df, a, list(keys)), list(keys))
+        assert res.currency == "USD" and res.threshold_used == 0.4
 
 
 def test_constant_values_and_filters(tmp_path):
