@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -63,6 +63,8 @@ from .workspace import Business, ModelSpec, Value
 POLICIES = ("all_negative", "all_positive", "none")
 #: Bins of the score histogram (thresholds are the bin edges k / bins).
 DEFAULT_BINS = 1000
+#: Two-sided 95% normal quantile.
+Z95 = 1.959963984540054
 
 PENDING_ASSUMPTION = {
     "binary": ("estimate, not realized: assumes the scores are calibrated probabilities "
@@ -173,9 +175,12 @@ class ValueInputs:
     ``lm_y``, ``lm_scored``[, score bin ``lm_bin``]) with ``lm_n`` rows and, for
     each per-row column i of ``columns``: ``lm_s{i}`` sum (nulls as 0), ``lm_z{i}``
     null count; binary: ``lm_ps`` sum of scores, ``lm_ps{i}`` sum of score*column,
-    ``lm_pz{i}`` sum of scores where the column is null; multiclass: ``lm_pc{j}``
-    sum of normalized class-j scores; regression: ``lm_abs``/``lm_over``/``lm_under``
-    error sums (``lm_d`` is "has a prediction", ``lm_y`` "is labeled").
+    ``lm_pz{i}`` sum of scores where the column is null, and ``lm_g{u}_{v}`` the Gram
+    matrix sum(p(1-p) B_u B_v) of the basis B = (1, columns with nulls as 0, column
+    null indicators) for the pending-value variance; multiclass: ``lm_pc{j}`` sum of
+    normalized class-j scores and ``lm_pp{i}_{j}`` sums of their products;
+    regression: ``lm_abs``/``lm_over``/``lm_under`` error sums (``lm_d`` is "has a
+    prediction", ``lm_y`` "is labeled").
     """
 
     model: str
@@ -244,6 +249,10 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
             keys["lm_scored"] = ok
             for j, p in enumerate(probs):
                 aggs[f"lm_pc{j}"] = ibis.ifelse(ok, p / total, ibis.literal(0.0)).sum()
+            norm = [ibis.ifelse(ok, p / total, ibis.literal(0.0)) for p in probs]
+            for i in range(len(norm)):
+                for j in range(i, len(norm)):
+                    aggs[f"lm_pp{i}_{j}"] = (norm[i] * norm[j]).sum()
         else:
             keys["lm_scored"] = ibis.literal(False)
     else:
@@ -260,6 +269,16 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
         if spec.task == "binary":
             aggs[f"lm_ps{i}"] = (score * x.fill_null(0.0)).sum()
             aggs[f"lm_pz{i}"] = ibis.ifelse(x.isnull(), score, ibis.literal(0.0)).sum()
+    if spec.task == "binary":
+        w = score * (1.0 - score)
+        basis = [None] + [t[c].fill_null(0.0) for c in cols] \
+            + [ibis.ifelse(t[c].isnull(), 1.0, 0.0) for c in cols]
+        for u in range(len(basis)):
+            for v in range(u, len(basis)):
+                term = w
+                for b in (basis[u], basis[v]):
+                    term = term if b is None else term * b
+                aggs[f"lm_g{u}_{v}"] = term.sum()
     return t.group_by(**keys).aggregate(**aggs)
 
 
@@ -329,6 +348,10 @@ class ValueRow:
     pending_n: int
     pending_share: float | None
     pending_expected_value: float | None
+    #: 95% interval of the pending value from the outcomes' randomness alone, given
+    #: calibrated scores (normal approximation); calibration error is not in it
+    pending_ci_low: float | None = None
+    pending_ci_high: float | None = None
     pending_reason: str | None = None
     pending_assumption: str | None = None
     value_reason: str | None = None
@@ -445,6 +468,28 @@ def _expected_part(inputs: ValueInputs, v: Value, means: dict, weight_one: bool)
     return pl.lit(float(v)) * p
 
 
+def _basis_coefs(inputs: ValueInputs, v: Value, means: dict, sign: float) -> dict[int, float]:
+    """Outcome value ``v`` per row as coefficients on the basis (1, c_0.., z_0..).
+
+    A column i is ``c_i + m_i * z_i`` (nulls replaced by the mean m_i).
+    """
+    if isinstance(v, str):
+        i = inputs.columns.index(v)
+        k = len(inputs.columns)
+        return {1 + i: sign, 1 + k + i: sign * (means.get(v) or 0.0)}
+    return {0: sign * float(v)}
+
+
+def _quadratic_form(coefs: dict[int, float]) -> pl.Expr:
+    """sum over u, v of coef_u coef_v G[u, v] (G symmetric, stored as ``lm_g{u}_{v}``, u <= v)."""
+    out = pl.lit(0.0)
+    items = sorted((u, c) for u, c in coefs.items() if c != 0.0)
+    for a, (u, cu) in enumerate(items):
+        for v, cv in items[a:]:
+            out = out + (cu * cv * (1.0 if u == v else 2.0)) * pl.col(f"lm_g{u}_{v}")
+    return out
+
+
 def _binary_parts(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, float | None, list[str]]:
     """Per cell: ``val``, ``val_nulls``, ``base``, ``base_nulls``, ``pend_ev``."""
     cells, used, notes = _decisions(inputs, a)
@@ -465,14 +510,18 @@ def _binary_parts(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, fl
             base = pl.when(y == yy).then(e).otherwise(base)
             bnul = pl.when(y == yy).then(z).otherwise(bnul)
     means = inputs.column_means() if inputs.columns else {}
-    ev = pl.lit(0.0)
+    ev, var = pl.lit(0.0), pl.lit(0.0)
     for dd in (0, 1):
         part = (_expected_part(inputs, table[(dd, 1)], means, True)
                 + _expected_part(inputs, table[(dd, 0)], means, False))
         ev = pl.when(d == dd).then(part).otherwise(ev)
+        diff = _basis_coefs(inputs, table[(dd, 1)], means, 1.0)
+        for u, c in _basis_coefs(inputs, table[(dd, 0)], means, -1.0).items():
+            diff[u] = diff.get(u, 0.0) + c
+        var = pl.when(d == dd).then(_quadratic_form(diff)).otherwise(var)
     out = cells.with_columns(
         val=val.cast(pl.Float64), val_nulls=nul.cast(pl.Int64), base=base.cast(pl.Float64),
-        base_nulls=bnul.cast(pl.Int64), pend_ev=ev.cast(pl.Float64),
+        base_nulls=bnul.cast(pl.Int64), pend_ev=ev.cast(pl.Float64), pend_var=var.cast(pl.Float64),
         valued=y.is_not_null() & d.is_not_null(),
         pend_scored=y.is_null() & d.is_not_null() & pl.col("lm_scored"))
     return out, used, notes
@@ -490,14 +539,19 @@ def _multiclass_parts(inputs: ValueInputs, a: Assumptions) -> pl.DataFrame:
         target = a.baseline[4:]
         col_map = {actual: row.get(target, 0.0) for actual, row in m.items()}
         base = y.replace_strict(col_map, default=0.0, return_dtype=pl.Float64) * pl.col("lm_n")
-    ev = pl.lit(0.0)
-    for j, cls in enumerate(inputs.classes):
-        if f"lm_pc{j}" in cells.columns:
-            row = m.get(cls, {})
-            ev = ev + d.replace_strict(row, default=0.0, return_dtype=pl.Float64) * pl.col(f"lm_pc{j}")
+    # per row: E = sum_j p_j M[j][d]; Var = sum_j p_j M[j][d]^2 - E^2
+    ev, second, sq = pl.lit(0.0), pl.lit(0.0), pl.lit(0.0)
+    k = len(inputs.classes) if "lm_pc0" in cells.columns else 0
+    mv = [d.replace_strict(m.get(cls, {}), default=0.0, return_dtype=pl.Float64) for cls in inputs.classes[:k]]
+    for i in range(k):
+        ev = ev + mv[i] * pl.col(f"lm_pc{i}")
+        second = second + mv[i] * mv[i] * pl.col(f"lm_pc{i}")
+        for j in range(i, k):
+            sq = sq + (1.0 if i == j else 2.0) * mv[i] * mv[j] * pl.col(f"lm_pp{i}_{j}")
     return cells.with_columns(
         val=(pl.col("_v").fill_null(0.0) * pl.col("lm_n")), val_nulls=pl.lit(0, pl.Int64),
         base=base.cast(pl.Float64), base_nulls=pl.lit(0, pl.Int64), pend_ev=ev.cast(pl.Float64),
+        pend_var=(second - sq).cast(pl.Float64),
         valued=y.is_not_null() & d.is_not_null(),
         pend_scored=y.is_null() & d.is_not_null() & pl.col("lm_scored"))
 
@@ -511,7 +565,7 @@ def _regression_parts(inputs: ValueInputs, a: Assumptions) -> pl.DataFrame:
         val = pl.lit(None, pl.Float64)
     return inputs.cells.with_columns(
         val=val.cast(pl.Float64), val_nulls=pl.lit(0, pl.Int64), base=pl.lit(0.0),
-        base_nulls=pl.lit(0, pl.Int64), pend_ev=pl.lit(0.0),
+        base_nulls=pl.lit(0, pl.Int64), pend_ev=pl.lit(0.0), pend_var=pl.lit(0.0),
         valued=pl.col("lm_y") & pl.col("lm_d"), pend_scored=pl.lit(False))
 
 
@@ -556,6 +610,7 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
         baseline_nulls=pl.col("base_nulls").filter(v).sum(),
         pending_scored=pl.col("lm_n").filter(pl.col("pend_scored")).sum(),
         pending_ev=pl.col("pend_ev").filter(pl.col("pend_scored")).sum(),
+        pending_var=pl.col("pend_var").filter(pl.col("pend_scored")).sum(),
         compute_cost=cost.sum(),
         cost_nulls=cost_nulls.sum(),
     )
@@ -581,7 +636,7 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
     agg = pv.group_by(keys if keys else pl.lit(1).alias("_all")).agg(
         pl.col("n", "n_labeled", "n_valued", "value_nulls", "baseline_nulls", "pending_scored",
                "cost_nulls").sum(),
-        pl.col("value", "compute_cost", "pending_ev").sum(),
+        pl.col("value", "compute_cost", "pending_ev", "pending_var").sum(),
         base=pl.col("base").sum(), base_missing=pl.col("base").is_null().any(),
     )
     if keys:
@@ -613,15 +668,17 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
         else:
             roi = net / cost
         pending = n - nl
-        pev, preason = None, None
+        pev, preason, plo, phi = None, None, None, None
         if task == "regression":
             preason = "no expected value for pending regression predictions: the error is unknown until the outcome arrives"
         elif pending == 0:
-            pev = 0.0
+            pev = plo = phi = 0.0
         elif int(r["pending_scored"]) == 0:
             preason = "the pending predictions have no scores to estimate their value from"
         else:
             pev = float(r["pending_ev"])
+            half = Z95 * math.sqrt(max(float(r["pending_var"]), 0.0))
+            plo, phi = pev - half, pev + half
             unscored = pending - int(r["pending_scored"])
             if unscored:
                 preason = f"{unscored:,} pending predictions without scores (or a decision) are left out of the estimate"
@@ -631,7 +688,7 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
             group=group, n=n, n_labeled=nl, value=value, baseline_value=base, lift=lift,
             compute_cost=cost, net_value=net, roi=roi, roi_reason=roi_reason,
             pending_n=pending, pending_share=pending / n if n else None,
-            pending_expected_value=pev, pending_reason=preason,
+            pending_expected_value=pev, pending_ci_low=plo, pending_ci_high=phi, pending_reason=preason,
             pending_assumption=assumption if pev is not None and pending else None,
             value_reason=vreason, baseline_reason=breason,
             value_nulls=int(r["value_nulls"]), baseline_nulls=int(r["baseline_nulls"]),

@@ -91,11 +91,13 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
         means[col] = c.mean()
     v1, _ = outcome_value(df, a, dec, np.ones(len(df), int), means)
     v0, _ = outcome_value(df, a, dec, np.zeros(len(df), int), means)
-    ev = np.where(np.isnan(score), 0.0, np.nan_to_num(score) * v1 + (1 - np.nan_to_num(score)) * v0)
+    p = np.nan_to_num(score)
+    ev = np.where(np.isnan(score), 0.0, p * v1 + (1 - p) * v0)
+    var = np.where(np.isnan(score), 0.0, p * (1 - p) * (v1 - v0) ** 2)  # Bernoulli outcome
     cost = a.cost_per_1k / 1000.0 + (pd.to_numeric(df[a.cost_column], errors="coerce").fillna(0.0).to_numpy()
                                       if a.cost_column else 0.0)
     w = df.assign(_val=np.where(lab, val, 0.0), _vnull=np.where(lab, vnull, 0), _cost=cost,
-                  _ev=np.where(~labeled, ev, 0.0), _lab=labeled.astype(int),
+                  _ev=np.where(~labeled, ev, 0.0), _var=np.where(~labeled, var, 0.0), _lab=labeled.astype(int),
                   _valued=lab.astype(int))
     if a.baseline in ("all_negative", "all_positive"):
         bd = 1 if a.baseline == "all_positive" else 0
@@ -108,7 +110,8 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
         r = {"n": len(sub), "n_labeled": int(sub["_lab"].sum()), "excluded": int((sub["_lab"] - sub["_valued"]).sum()),
              "value": sub["_val"].sum(),
              "compute_cost": sub["_cost"].sum(), "value_nulls": int(sub["_vnull"].sum()),
-             "pending_n": int((~sub["labeled"]).sum()), "pending_ev": sub["_ev"].sum()}
+             "pending_n": int((~sub["labeled"]).sum()), "pending_ev": sub["_ev"].sum(),
+             "pending_sd": math.sqrt(sub["_var"].sum())}
         if a.baseline in ("all_negative", "all_positive"):
             r["baseline"] = sub["_base"].sum()
         elif a.baseline == "none":
@@ -140,6 +143,8 @@ def check_against(res, ref, keys):
         assert row.pending_n == r["pending_n"]
         assert close(row.pending_share, r["pending_n"] / r["n"])
         assert close(row.pending_expected_value, r["pending_ev"]), (k, row.pending_expected_value, r["pending_ev"])
+        half = 1.959963984540054 * r["pending_sd"]
+        assert close(row.pending_ci_low, r["pending_ev"] - half) and close(row.pending_ci_high, r["pending_ev"] + half)
         assert row.value_nulls == r["value_nulls"]
         assert row.excluded_n == r["excluded"]
 
@@ -324,8 +329,9 @@ def test_multiclass_value_matrix_matches_brute_force(multi_ws, baseline):
     y = df["y_true"].to_numpy()
     val = np.array([MATRIX.get(a, {}).get(p, 0.0) if ok else 0.0 for a, p, ok in zip(y, pred, lab)])
     norm = probs / probs.sum(1, keepdims=True)
-    ev = np.array([sum(norm[i, j] * MATRIX.get(c, {}).get(pred[i], 0.0) for j, c in enumerate(classes))
-                   for i in range(len(df))])
+    mval = np.array([[MATRIX.get(c, {}).get(pred[i], 0.0) for c in classes] for i in range(len(df))])
+    ev = (norm * mval).sum(1)
+    var = (norm * mval ** 2).sum(1) - ev ** 2  # the outcome is class c with probability p_c
     a = Assumptions.from_spec(engine.spec("multiclass_model")).replace(baseline=baseline)
     res = compute_value(engine, Selection.build("multiclass_model"), Grouping(by=("version",)), a)
     for row in res.rows:
@@ -341,6 +347,9 @@ def test_multiclass_value_matrix_matches_brute_force(multi_ws, baseline):
         assert close(row.baseline_value, base)
         assert close(row.compute_cost, m.sum() / 1000.0)
         assert close(row.pending_expected_value, ev[m & ~lab].sum())
+        half = 1.959963984540054 * math.sqrt(var[m & ~lab].sum())
+        assert close(row.pending_ci_low, ev[m & ~lab].sum() - half)
+        assert close(row.pending_ci_high, ev[m & ~lab].sum() + half)
         assert row.pending_assumption and "estimate" in row.pending_assumption
 
 
