@@ -1,6 +1,62 @@
-"""report page (being built)."""
+"""Report: pick the model (or every model) and the period; build and download the executive PDF."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import queue
+from concurrent.futures import ThreadPoolExecutor
+
 import streamlit as st
 
-from app.components.page import run_page
+from analytics.charts import format as F
 
-run_page("Report", lambda ctx: st.info("This page is being built."))
+from app import resources, state
+from app.components.page import PageContext, run_page
+
+K_SCOPE = "rep_scope"
+SCOPES = ("This model", "Every model (portfolio)")
+
+
+def build_with_progress(ctx: PageContext, model, start, end, say) -> bytes:
+    """Build the PDF on a worker thread; its progress lines are shown from this (the script's) thread.
+
+    The report builder reports from its own threads, which cannot draw on the page.
+    """
+    lines: queue.Queue[str] = queue.Queue()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lastmile-app-report") as pool:
+        job = pool.submit(resources.report_pdf, ctx.engine, model, start, end, lines.put)
+        while not job.done() or not lines.empty():
+            try:
+                say(lines.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        return job.result()
+
+
+def body(ctx: PageContext) -> None:
+    flt = ctx.filters
+    scope = st.radio("Report on", SCOPES, key=K_SCOPE, horizontal=True,
+                     help="One model in depth, or a portfolio report with a section per model.")
+    model = flt.model if scope == SCOPES[0] else None
+    start = flt.start
+    end = flt.end + _dt.timedelta(days=1) if flt.end else None
+    period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
+    st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
+                "(change the model and time range in the filter bar).")
+    key = (model, start, end, resources.ws_key())
+    if st.button("Build the PDF", type="primary", icon=":material/picture_as_pdf:", key="rep_build"):
+        with st.status("Building the report…", expanded=True) as status:
+            pdf = build_with_progress(ctx, model, start, end, status.write)
+            status.update(label=f"Report ready ({len(pdf) / 1024:,.0f} KB)", state="complete", expanded=False)
+        state.remember("report", (key, pdf))
+    built = state.recall("report")
+    if built and built[0] == key:
+        name = f"lastmile_{model or 'portfolio'}_{F.date(start) if start else 'all'}.pdf"
+        st.download_button("Download the PDF", built[1], file_name=name, mime="application/pdf",
+                           icon=":material/download:", key="rep_download")
+    else:
+        st.caption("The report holds the health verdict, KPIs with intervals, value, trends and the version "
+                   "comparison, with a page of methods. It takes a few seconds per model.")
+
+
+run_page("Report", body, caption="The executive PDF: the same numbers as the dashboard, for people who read on paper.")

@@ -1,0 +1,126 @@
+"""Every analysis page shows the library's numbers for the filter bar's selection, and follows the filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from analytics.charts import format as F
+from analytics.compare import compare_versions
+from analytics.drift import compute_drift
+from analytics.engine import Engine
+from analytics.metrics import compute_metrics
+from analytics.selection import Grouping, Selection
+from analytics.value import Assumptions, compute_value
+
+from .conftest import figures, metric_values, open_page
+
+MODEL = "binary_model"
+
+
+def table(at, i=0):
+    return at.dataframe[i].value
+
+
+def test_segments_table_equals_the_registry_and_follows_filters(app, app_engine):
+    at = open_page(app, "segments")
+    at.selectbox(key="seg_metric").set_value("accuracy")
+    at.selectbox(key="seg_by").set_value("channel").run()
+
+    def check(**sel):
+        res = compute_metrics(app_engine, Selection.build(MODEL, **sel), Grouping(by=("channel",)), ["accuracy"])
+        want = {r.group["channel"]: r.metrics["accuracy"].value for r in res.rows}
+        shown = table(at)
+        got = dict(zip(shown["channel"], shown["Accuracy (value)"]))
+        assert got == pytest.approx(want, abs=1e-12)
+        assert list(shown["Accuracy (value)"]) == sorted(want.values())  # weakest first
+        return got
+
+    before = check()
+    at.multiselect(key="flt_seg_region").set_value(["EU"]).run()
+    after = check(where={"region": ["EU"]})
+    assert after != before
+    assert at.query_params["metric"] == "accuracy" and at.query_params["by"] == "channel"
+    # one segment's own time series
+    at.selectbox(key="seg_pick").set_value("channel=web").run()
+    series = figures(at)[-1]
+    res = compute_metrics(app_engine, Selection.build(MODEL, where={"channel": ["web"], "region": ["EU"]}),
+                          Grouping(by=("period", "version")), ["accuracy"])
+    lines = [t for t in series["data"] if t.get("mode") == "lines+markers"]
+    assert sorted(v for t in lines for v in t["y"]) == pytest.approx(
+        sorted(r.metrics["accuracy"].value for r in res.rows), abs=1e-12)
+
+
+def test_value_tiles_and_what_if_without_queries(app, app_engine, monkeypatch):
+    at = open_page(app, "value")
+    res = compute_value(app_engine, Selection.build(MODEL))
+    assert metric_values(at)["Net value"] == F.money(res.rows[0].net_value)
+    at.multiselect(key="flt_versions").set_value(["v1"]).run()
+    res_v1 = compute_value(app_engine, Selection.build(MODEL, versions=["v1"]))
+    assert metric_values(at)["Net value"] == F.money(res_v1.rows[0].net_value)
+    assert res_v1.rows[0].net_value != res.rows[0].net_value
+
+    calls = []
+    original = Engine.execute
+    monkeypatch.setattr(Engine, "execute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    at.number_input(key="val_fp").set_value(-80.0)
+    at.slider(key="val_threshold").set_value(0.3).run()
+    assert calls == []  # the what-if is evaluated on the cached aggregates
+    want = compute_value(app_engine, Selection.build(MODEL, versions=["v1"]), Grouping(by=("version",)),
+                         Assumptions.from_spec(app_engine.spec(MODEL)).replace(fp=-80.0, threshold=0.3))
+    what_if = table(at, 1)
+    assert list(what_if["net value"]) == [F.money(r.net_value) for r in want.rows]
+    curve = [t for t in figures(at)[-1]["data"] if t.get("mode") == "lines"]
+    assert [t["name"] for t in curve] == ["v1"]
+
+
+def test_compare_shows_the_comparison_of_the_picked_versions(app, app_engine):
+    at = open_page(app, "compare")
+    sel = Selection.build(MODEL)
+    cmp = compare_versions(app_engine, sel, "v1", "v2")
+    shown = metric_values(at)
+    assert shown["ROC AUC: v1"] == F.num(cmp.metrics["roc_auc"].baseline)
+    assert shown["Difference, 95% interval"] == F.interval(cmp.metrics["roc_auc"].ci_low, cmp.metrics["roc_auc"].ci_high)
+    rows = table(at)
+    assert len(rows) == len(cmp.metrics)
+    at.selectbox(key="cmp_baseline").set_value("v2")
+    at.multiselect(key="flt_seg_region").set_value(["EU"]).run()
+    swapped = compare_versions(app_engine, Selection.build(MODEL, where={"region": ["EU"]}), "v2", "v1")
+    assert metric_values(at)["ROC AUC: v2"] == F.num(swapped.metrics["roc_auc"].baseline)
+    assert (at.query_params["baseline"], at.query_params["candidate"]) == ("v2", "v1")
+
+
+def test_drift_table_follows_the_reference_window(app, app_engine):
+    at = open_page(app, "drift")
+    at.date_input(key="dr_ref").set_value((dt.date(2026, 3, 2), dt.date(2026, 3, 15))).run()
+    ref = Selection.build(MODEL, "2026-03-02", "2026-03-16")
+    first, last = dt.datetime(2026, 3, 30), dt.datetime(2026, 4, 27)
+    cur = Selection.build(MODEL, first, last)
+    res = compute_drift(app_engine, MODEL, ref, cur)
+    shown = table(at)
+    assert dict(zip(shown["target"], shown["PSI"]))["income"] == F.num(res.features["income"].psi)
+    at.date_input(key="dr_ref").set_value((dt.date(2026, 3, 2), dt.date(2026, 3, 29))).run()
+    res2 = compute_drift(app_engine, MODEL, Selection.build(MODEL, "2026-03-02", "2026-03-30"), cur)
+    assert dict(zip(table(at)["target"], table(at)["PSI"]))["income"] == F.num(res2.features["income"].psi)
+    assert at.query_params["ref_to"] == "2026-03-29"
+    dist = figures(at)[0]
+    assert [t["name"] for t in dist["data"]] == ["reference", "current"]
+
+
+def test_explore_table_csv_and_query(app, app_engine):
+    at = open_page(app, "explore")
+    at.multiselect(key="ex_metrics").set_value(["accuracy"])
+    at.multiselect(key="ex_by").set_value(["version", "channel"]).run()
+    res = compute_metrics(app_engine, Selection.build(MODEL), Grouping(by=("version", "channel")), ["accuracy"])
+    shown = table(at)
+    assert list(shown["Accuracy"]) == [
+        F.pct(r.metrics["accuracy"].value) + "  " + F.interval(r.metrics["accuracy"].ci_low,
+                                                               r.metrics["accuracy"].ci_high, "pct")
+        for r in res.rows]
+    at.toggle(key="ex_sql").set_value(True).run()
+    sql = at.code[0].value
+    assert "GROUP BY" in sql and '"channel"' in sql
+    at.multiselect(key="flt_versions").set_value(["v2"]).run()
+    assert "'v2'" in at.code[0].value
+    assert list(table(at)["version"]) == ["v2", "v2"]
