@@ -55,7 +55,7 @@ import numpy as np
 import polars as pl
 
 from .engine import C, Engine
-from .errors import ConfigError, SelectionError
+from .errors import ConfigError, EmptySelectionError, SelectionError
 from .selection import Grouping, Selection, group_dict
 from .workspace import Business, ModelSpec, Value
 
@@ -309,7 +309,10 @@ def _summary_columns(spec: ModelSpec) -> tuple[str, ...]:
 
 def value_summary(engine: Engine, selection: Selection, grouping: Grouping = Grouping(),
                   bins: int = DEFAULT_BINS) -> ValueInputs:
-    """Run the one aggregate query; ``bins=0`` skips the score histogram (no threshold what-if)."""
+    """Run the one aggregate query; ``bins=0`` skips the score histogram (no threshold what-if).
+
+    Raises :class:`EmptySelectionError` when the selection holds no predictions.
+    """
     spec = selection.check(engine)
     if bins < 0 or (bins and bins < 10):
         raise SelectionError(f"The score histogram needs at least 10 bins (got {bins}).")
@@ -320,6 +323,9 @@ def value_summary(engine: Engine, selection: Selection, grouping: Grouping = Gro
     res = engine.execute(summary_expr(engine, selection, grouping, bins, cols), spec)
     cells = pl.from_arrow(res)
     assert isinstance(cells, pl.DataFrame)
+    if cells.height == 0:
+        raise EmptySelectionError(
+            f"The selection holds no predictions of model {spec.name!r} ({selection.describe()}).")
     return ValueInputs(
         model=spec.name, task=spec.task, group_keys=tuple(grouping.by), cells=cells,
         columns=cols, bins=bins, threshold=spec.threshold,
@@ -577,8 +583,35 @@ def _regression_value_reason(a: Assumptions) -> str | None:
     return "no regression costs: set cost_per_unit_error, or cost_over and cost_under, in [models.business]"
 
 
+def _version_baseline(pv: pl.DataFrame, keys: list[str], version: str) -> pl.DataFrame:
+    """Baseline = the baseline version's value per valued row in the same group (its
+    keys other than version) times each (group, version)'s valued rows; null where
+    that version has no valued rows."""
+    other = [k for k in keys if k != "version"]
+    peer = pv.filter(pl.col("version") == version)
+    by = other if other else [pl.lit(1).alias("_all")]
+    rate = peer.group_by(by).agg(
+        _rate=pl.when(pl.col("n_valued").sum() > 0)
+        .then(pl.col("value").sum() / pl.col("n_valued").sum()).otherwise(None))
+    if other:
+        pv = pv.join(rate, on=other, how="left", nulls_equal=True)
+    elif rate.height:
+        pv = pv.join(rate.drop("_all"), how="cross")
+    else:
+        pv = pv.with_columns(_rate=pl.lit(None, pl.Float64))
+    return pv.with_columns(
+        base=pl.when(pl.col("n_valued") == 0).then(0.0).otherwise(pl.col("_rate") * pl.col("n_valued")),
+        baseline_nulls=pl.when(pl.col("version") == version).then(pl.col("value_nulls")).otherwise(pl.lit(0)))
+
+
 def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> ValueResult:
-    """Value, baseline, cost, lift, net value, ROI and pending value per group (pure)."""
+    """Value, baseline, cost, lift, net value, ROI and pending value per group (pure).
+
+    Per decision cell: the decision the assumptions imply (binary: logged, or
+    re-decided from the histogram bins for a moved threshold), the cell's value,
+    baseline value, pending expectation and variance; summed per (group, version)
+    (where a version baseline is applied), then per group.
+    """
     a = inputs.defaults if assumptions is None else assumptions
     _check_assumptions(inputs, a)
     task = inputs.task
@@ -614,25 +647,9 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
         compute_cost=cost.sum(),
         cost_nulls=cost_nulls.sum(),
     )
-    base_reason_by_group: dict[tuple, str] = {}
     policy = _is_policy(a.baseline, task)
     if not policy:
-        other = [k for k in keys if k != "version"]
-        rate = (pv.filter(pl.col("version") == a.baseline)
-                .group_by(other if other else pl.lit(1).alias("_all"))
-                .agg(_rate=pl.when(pl.col("n_valued").sum() > 0)
-                     .then(pl.col("value").sum() / pl.col("n_valued").sum())
-                     .otherwise(None), _bn=pl.col("value_nulls").sum()))
-        if other:
-            pv = pv.join(rate, on=other, how="left", nulls_equal=True)
-        else:
-            pv = pv.join(rate.drop("_all"), how="cross") if rate.height else pv.with_columns(
-                _rate=pl.lit(None, pl.Float64), _bn=pl.lit(0, pl.Int64))
-        pv = pv.with_columns(
-            base=pl.when(pl.col("n_valued") == 0).then(0.0)
-            .otherwise(pl.col("_rate") * pl.col("n_valued")),
-            baseline_nulls=pl.when(pl.col("version") == a.baseline).then(pl.col("value_nulls"))
-            .otherwise(pl.lit(0)))
+        pv = _version_baseline(pv, keys, a.baseline)
     agg = pv.group_by(keys if keys else pl.lit(1).alias("_all")).agg(
         pl.col("n", "n_labeled", "n_valued", "value_nulls", "baseline_nulls", "pending_scored",
                "cost_nulls").sum(),
@@ -641,64 +658,76 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
     )
     if keys:
         agg = agg.sort(keys, nulls_last=True)
-    assumption = PENDING_ASSUMPTION[task]
-    rows = []
-    vreason = _regression_value_reason(a) if task == "regression" else None
-    for r in agg.iter_rows(named=True):
-        group = group_dict(r, keys)
-        n, nl = int(r["n"]), int(r["n_labeled"])
-        value = None if vreason else float(r["value"])
-        breason = None
-        if policy:
-            base = float(r["base"])
-        elif r["base_missing"]:
-            base = None
-            breason = (f"baseline version {a.baseline!r} has no labeled predictions "
-                       f"{'in this group' if [k for k in keys if k != 'version'] else 'in the selection'}")
-        else:
-            base = float(r["base"])
-        cost = float(r["compute_cost"])
-        lift = value - base if value is not None and base is not None else None
-        net = lift - cost if lift is not None else None
-        roi, roi_reason = None, None
-        if net is None:
-            roi_reason = vreason or breason or "value is not available"
-        elif cost == 0:
-            roi_reason = "compute cost is 0, so ROI (net value / compute cost) is undefined; set cost_per_1k or cost_column"
-        else:
-            roi = net / cost
-        pending = n - nl
-        pev, preason, plo, phi = None, None, None, None
-        if task == "regression":
-            preason = "no expected value for pending regression predictions: the error is unknown until the outcome arrives"
-        elif pending == 0:
-            pev = plo = phi = 0.0
-        elif int(r["pending_scored"]) == 0:
-            preason = "the pending predictions have no scores to estimate their value from"
-        else:
-            pev = float(r["pending_ev"])
-            half = Z95 * math.sqrt(max(float(r["pending_var"]), 0.0))
-            plo, phi = pev - half, pev + half
-            unscored = pending - int(r["pending_scored"])
-            if unscored:
-                preason = f"{unscored:,} pending predictions without scores (or a decision) are left out of the estimate"
-        if task == "multiclass" and not inputs.classes and pending:
-            preason = "the model logs no class scores to estimate pending value from"
-        rows.append(ValueRow(
-            group=group, n=n, n_labeled=nl, value=value, baseline_value=base, lift=lift,
-            compute_cost=cost, net_value=net, roi=roi, roi_reason=roi_reason,
-            pending_n=pending, pending_share=pending / n if n else None,
-            pending_expected_value=pev, pending_ci_low=plo, pending_ci_high=phi, pending_reason=preason,
-            pending_assumption=assumption if pev is not None and pending else None,
-            value_reason=vreason, baseline_reason=breason,
-            value_nulls=int(r["value_nulls"]), baseline_nulls=int(r["baseline_nulls"]),
-            cost_nulls=int(r["cost_nulls"]), excluded_n=nl - int(r["n_valued"])))
+    grouped_beyond_version = any(k != "version" for k in keys)
+    rows = [_value_row(r, keys, task, a, policy, grouped_beyond_version, bool(inputs.classes))
+            for r in agg.iter_rows(named=True)]
     rows = _with_cumulative(rows, keys)
     warnings = notes + _warnings(rows, a)
-    return ValueResult(model=inputs.model, task=task, currency=a.currency,
-                       group_keys=tuple(keys), assumptions=a,
-                       threshold_used=used,
-                       rows=tuple(rows), warnings=tuple(warnings))
+    return ValueResult(model=inputs.model, task=task, currency=a.currency, group_keys=tuple(keys),
+                       assumptions=a, threshold_used=used, rows=tuple(rows), warnings=tuple(warnings))
+
+
+NO_LABELS = ("no labeled predictions (with a decision) yet: value is realized on labeled "
+             "predictions only; see pending_expected_value")
+ZERO_COST = ("compute cost is 0, so ROI (net value / compute cost) is undefined; "
+             "set cost_per_1k or cost_column")
+
+
+def _value_row(r: dict, keys: list[str], task: str, a: Assumptions, policy: bool,
+               grouped: bool, has_class_scores: bool) -> ValueRow:
+    """One group's :class:`ValueRow` from its aggregated sums (nulls with reasons)."""
+    n, nl, nv = int(r["n"]), int(r["n_labeled"]), int(r["n_valued"])
+    vreason = _regression_value_reason(a) if task == "regression" else None
+    breason = None
+    if nv == 0:
+        vreason = vreason or NO_LABELS
+        breason = NO_LABELS
+    value = None if vreason else float(r["value"])
+    if breason:
+        base = None
+    elif not policy and r["base_missing"]:
+        base = None
+        breason = (f"baseline version {a.baseline!r} has no labeled predictions "
+                   f"{'in this group' if grouped else 'in the selection'}")
+    else:
+        base = float(r["base"])
+    cost = float(r["compute_cost"])
+    lift = value - base if value is not None and base is not None else None
+    net = lift - cost if lift is not None else None
+    roi, roi_reason = None, None
+    if net is None:
+        roi_reason = vreason or breason
+    elif cost == 0:
+        roi_reason = ZERO_COST
+    else:
+        roi = net / cost
+    pending = n - nl
+    pev = plo = phi = preason = None
+    if task == "regression":
+        preason = ("no expected value for pending regression predictions: the error is unknown "
+                   "until the outcome arrives")
+    elif task == "multiclass" and not has_class_scores and pending:
+        preason = "the model logs no class scores to estimate pending value from"
+    elif pending == 0:
+        pev = plo = phi = 0.0
+    elif int(r["pending_scored"]) == 0:
+        preason = "the pending predictions have no scores to estimate their value from"
+    else:
+        pev = float(r["pending_ev"])
+        half = Z95 * math.sqrt(max(float(r["pending_var"]), 0.0))
+        plo, phi = pev - half, pev + half
+        unscored = pending - int(r["pending_scored"])
+        if unscored:
+            preason = f"{unscored:,} pending predictions without a score are left out of the estimate"
+    return ValueRow(
+        group=group_dict(r, keys), n=n, n_labeled=nl, value=value, baseline_value=base, lift=lift,
+        compute_cost=cost, net_value=net, roi=roi, roi_reason=roi_reason,
+        pending_n=pending, pending_share=pending / n if n else None,
+        pending_expected_value=pev, pending_ci_low=plo, pending_ci_high=phi, pending_reason=preason,
+        pending_assumption=PENDING_ASSUMPTION[task] if pev is not None and pending else None,
+        value_reason=vreason, baseline_reason=breason,
+        value_nulls=int(r["value_nulls"]), baseline_nulls=int(r["baseline_nulls"]),
+        cost_nulls=int(r["cost_nulls"]), excluded_n=nl - nv)
 
 
 def _with_cumulative(rows: list[ValueRow], keys: list[str]) -> list[ValueRow]:

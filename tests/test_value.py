@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.engine import Engine
-from analytics.errors import ConfigError, SelectionError
+from analytics.errors import ConfigError, EmptySelectionError, SelectionError
 from analytics.selection import Grouping, Selection
 from analytics.value import (Assumptions, bin_edges, compute_value, curve, evaluate,
                              format_money, score_bin, summary_expr, threshold_curve,
@@ -417,3 +417,21 @@ def test_curve_needs_scores(multi_ws):
         threshold_curve(engine, Selection.build("multiclass_model"))
     with pytest.raises(SelectionError, match="binary"):
         curve(value_summary(engine, Selection.build("multiclass_model")))
+
+
+def test_unlabeled_periods_have_no_value_yet_and_empty_selections_raise(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=800, seed=1, unlabeled_after_day=28,
+                       business={"tp": 10.0, "fp": -1.0, "cost_per_1k": 1.0})
+    engine = Engine(load_workspace(g.config))
+    res = compute_value(engine, Selection.build("binary_model"), Grouping(by=("period",)))
+    late = [r for r in res.rows if r.group["period"] >= "2026-03-30"]
+    early = [r for r in res.rows if r.group["period"] < "2026-03-30"]
+    assert late and early and all(r.n_labeled > 0 and r.value is not None for r in early)
+    for r in late:
+        assert r.n_labeled == 0 and r.value is None and r.baseline_value is None and r.roi is None
+        assert "no labeled predictions" in r.value_reason and r.roi_reason == r.value_reason
+        assert r.pending_n == r.n and r.pending_expected_value is not None
+        assert r.pending_ci_low < r.pending_expected_value < r.pending_ci_high
+        assert r.cumulative_net_value is None  # unknown from the first unknown period on
+    with pytest.raises(EmptySelectionError, match="no predictions"):
+        compute_value(engine, Selection.build("binary_model", start="2030-01-01"))
