@@ -59,6 +59,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import SelectionError
+
 __all__ = [
     "DATA_START",
     "DATA_END",
@@ -715,9 +717,9 @@ def generate(
     each model-week. Returns the path of the written ``lastmile.toml``.
     """
     if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows < 1_000:
-        raise ValueError(f"rows must be an integer of at least 1000, got {rows!r}")
+        raise SelectionError(f"--rows must be at least 1000 (got {rows!r}): the sample needs a few rows per model and day.")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise SelectionError(f"--seed must be a non-negative integer (got {seed!r}).")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, seed = int(rows), int(seed)

@@ -70,7 +70,7 @@ def test_errors_are_one_sentence_on_stderr_with_exit_2(tmp_path, capsys):
     # validate reports a missing workspace as its problem
     assert code == 2 and "not found" in out
     code, out, err = run(capsys, "generate", "--rows", "0", "--out", str(tmp_path / "g"))
-    assert code == 2 and out == "" and err.startswith("error: --rows must be at least 1")
+    assert code == 2 and out == "" and err.startswith("error: --rows must be at least 1000")
     assert len(err.strip().splitlines()) == 1
 
 

@@ -19,8 +19,6 @@ def add_parser(sub):
 def run(args, ctx) -> int:
     from ..errors import LastmileError
     from ..sample import generate
-    if args.rows < 1:
-        raise LastmileError(f"--rows must be at least 1, not {args.rows}.")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise LastmileError(f"--out {str(out)!r} exists and is not a folder.")
