@@ -32,7 +32,9 @@ def wilson(successes: float, n: float, z: float = Z95) -> Interval:
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half), math.sqrt(p * (1 - p) / n)
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return low, high, math.sqrt(p * (1 - p) / n)
 
 
 def mean_t(total: float, total_sq: float, n: float) -> Interval:
