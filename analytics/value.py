@@ -174,7 +174,7 @@ class ValueInputs:
     ``cells`` has one row per (group keys, ``version``, decision ``lm_d``, label
     ``lm_y``, ``lm_scored``[, score bin ``lm_bin``]) with ``lm_n`` rows and, for
     each per-row column i of ``columns``: ``lm_s{i}`` sum (nulls as 0), ``lm_z{i}``
-    null count; binary: ``lm_ps`` sum of scores, ``lm_ps{i}`` sum of score*column,
+    null count; binary with scores: ``lm_ps`` sum of scores, ``lm_ps{i}`` sum of score*column,
     ``lm_pz{i}`` sum of scores where the column is null, and ``lm_g{u}_{v}`` the Gram
     matrix sum(p(1-p) B_u B_v) of the basis B = (1, columns with nulls as 0, column
     null indicators) for the pending-value variance; multiclass: ``lm_pc{j}`` sum of
@@ -193,8 +193,8 @@ class ValueInputs:
     decisions_from_scores: bool
     has_scores: bool
     classes: tuple[str, ...]
+    #: the workspace's numbers (``Assumptions.from_spec``): what-if starts from these
     defaults: Assumptions
-    business_configured: bool
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -228,18 +228,21 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
     keys.setdefault("version", t[C.VERSION])
     cols = _summary_columns(spec) if columns is None else columns
     aggs: dict[str, Any] = {"lm_n": t.count()}
-    f64 = "float64"
+    has_scores = spec.task == "binary" and bool(spec.columns.score)
     if spec.task == "binary":
-        score = t[C.SCORE] if spec.columns.score else ibis.null().cast(f64)
-        scored = score.notnull()
         decision = t[C.PRED]
+        if has_scores:
+            score = t[C.SCORE]
+            scored = score.notnull()
+            aggs["lm_ps"] = score.sum()
+            if bins:
+                keys["lm_bin"] = score_bin(score, bins)
+        else:
+            scored = ibis.literal(False)
         if not spec.columns.prediction:
             # as in the metrics: a decision taken from the score needs a valid score
             decision = ibis.ifelse(scored, decision, ibis.null().cast(decision.type()))
         keys.update(lm_d=decision, lm_y=t[C.LABEL], lm_scored=scored)
-        if bins:
-            keys["lm_bin"] = score_bin(score, bins)
-        aggs["lm_ps"] = score.sum()
     elif spec.task == "multiclass":
         probs = [t[C.proba(i)] for i in range(len(spec.columns.class_scores))]
         keys.update(lm_d=t[C.PRED], lm_y=t[C.LABEL])
@@ -266,10 +269,10 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
         x = t[col]
         aggs[f"lm_s{i}"] = x.fill_null(0.0).sum()
         aggs[f"lm_z{i}"] = _count(x.isnull())
-        if spec.task == "binary":
+        if has_scores:
             aggs[f"lm_ps{i}"] = (score * x.fill_null(0.0)).sum()
             aggs[f"lm_pz{i}"] = ibis.ifelse(x.isnull(), score, ibis.literal(0.0)).sum()
-    if spec.task == "binary":
+    if has_scores:
         w = score * (1.0 - score)
         basis = [None] + [t[c].fill_null(0.0) for c in cols] \
             + [ibis.ifelse(t[c].isnull(), 1.0, 0.0) for c in cols]
@@ -331,7 +334,7 @@ def value_summary(engine: Engine, selection: Selection, grouping: Grouping = Gro
         columns=cols, bins=bins, threshold=spec.threshold,
         decisions_from_scores=spec.task == "binary" and not spec.columns.prediction,
         has_scores=has_scores, classes=spec.columns.classes,
-        defaults=Assumptions.from_spec(spec), business_configured=spec.business is not None)
+        defaults=Assumptions.from_spec(spec))
 
 
 # --------------------------------------------------------------------------- results
@@ -517,7 +520,7 @@ def _binary_parts(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, fl
             bnul = pl.when(y == yy).then(z).otherwise(bnul)
     means = inputs.column_means() if inputs.columns else {}
     ev, var = pl.lit(0.0), pl.lit(0.0)
-    for dd in (0, 1):
+    for dd in ((0, 1) if inputs.has_scores else ()):
         part = (_expected_part(inputs, table[(dd, 1)], means, True)
                 + _expected_part(inputs, table[(dd, 0)], means, False))
         ev = pl.when(d == dd).then(part).otherwise(ev)

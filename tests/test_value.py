@@ -435,3 +435,31 @@ def test_unlabeled_periods_have_no_value_yet_and_empty_selections_raise(tmp_path
         assert r.cumulative_net_value is None  # unknown from the first unknown period on
     with pytest.raises(EmptySelectionError, match="no predictions"):
         compute_value(engine, Selection.build("binary_model", start="2030-01-01"))
+
+
+def test_binary_with_logged_decisions_and_no_scores(tmp_path):
+    """Decisions from a prediction column: value from them; no threshold what-if, no pending estimate."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    g = make_workspace(tmp_path, "binary", n=800, seed=9, business={"tp": 5.0, "fp": -2.0, "fn": -4.0})
+    path = tmp_path / "pred" / "part-0.parquet"
+    table = pq.read_table(path)
+    decision = (table["score"].to_numpy() >= 0.62).astype("int64")
+    pq.write_table(table.drop(["score"]).append_column("decision", pa.array(decision)), path)
+    g.config.write_text(g.config.read_text().replace('score = "score"', 'prediction = "decision"'))
+    engine = Engine(load_workspace(g.config))
+    res = compute_value(engine, Selection.build("binary_model"))
+    (row,) = res.rows
+    df = ref_frame(g)
+    lab = df["labeled"].to_numpy()
+    y = df["y"].fillna(-1).to_numpy(dtype=int)
+    val = np.select([(decision == 1) & (y == 1), (decision == 1) & (y == 0), (decision == 0) & (y == 1)],
+                    [5.0, -2.0, -4.0], 0.0)
+    assert close(row.value, val[lab].sum()) and res.threshold_used is None
+    assert row.pending_expected_value is None and "no scores" in row.pending_reason
+    with pytest.raises(SelectionError, match="no scores"):
+        compute_value(engine, Selection.build("binary_model"),
+                      assumptions=Assumptions.from_spec(engine.spec("binary_model")).replace(threshold=0.3))
+    with pytest.raises(SelectionError, match="score"):
+        threshold_curve(engine, Selection.build("binary_model"))
