@@ -12,6 +12,7 @@ why) instead of an empty table or chart.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,9 +133,10 @@ def kpis(mi) -> dict:
         "primary": {"label": primary.label, **_metric_cells(primary, pv)},
         "coverage": _metric_cells(get_metric("label_coverage", task), cov),
         "versions": tuple(r.group["version"] for r in versions),
-        "version_rows": [{"version": r.group["version"], "n": fmt.count(r.n),
-                          "share": fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING,
-                          **_metric_cells(primary, r.metrics.get(primary.name))} for r in versions],
+        "version_rows": [{**_metric_cells(primary, r.metrics.get(primary.name)), "version": r.group["version"],
+                          "predictions": fmt.count(r.n), "labeled": fmt.count(r.n_labeled),
+                          "share": fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING}
+                         for r in versions],
         "primary_value": pv.value if pv is not None else None,
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
@@ -314,6 +316,95 @@ def comparison(mi, earlier: dict) -> dict:
     return out
 
 
+def health(mi, earlier: dict) -> dict:
+    """The one-line verdict and every reason (health module), as of the end of the report period."""
+    from ..health import model_health
+
+    now = mi.selection.end - _dt.timedelta(microseconds=1) if mi.selection.end else None
+    h = model_health(mi.engine, mi.spec, now=now)
+    findings = [r for r in h.reasons if r.level != "info"]
+    words = {"healthy": "Healthy", "warn": "Needs attention", "pull": "Pull the model"}
+    if findings:
+        worst = next(r for r in findings if r.level == h.status) if h.status != "healthy" else findings[0]
+        headline = f"{words[h.status]}: {worst.message}"
+    else:
+        headline = f"{words[h.status]}: every health check that could be evaluated passed."
+    rows = [{"rule": r.rule.replace("_", " "), "level": r.level, "metric": r.metric or "", "version": r.version or "",
+             "observed": fmt.num(r.observed), "threshold": fmt.num(r.threshold), "period": r.period,
+             "message": r.message} for r in sorted(h.reasons, key=lambda r: ("pull", "warn", "info").index(r.level))]
+    windows = {k: f"{fmt.date(a)} to {fmt.date(b - _dt.timedelta(days=1))}" for k, (a, b) in h.windows.items()}
+    return {"template": "health.html.j2", "title": "Health checks", "status": h.status, "rows": rows,
+            "windows": windows, "empty": None,
+            "verdict": {"status": h.status, "headline": headline,
+                        "reasons": [r.message for r in findings if r.message not in headline]},
+            "summary": {"status": h.status, "headline": headline}}
+
+
+def _drift_row(role: str, f) -> dict:
+    numeric = f.kind == "numeric"
+    return {"name": f.name, "role": role, "kind": f.kind, "drifted": f.drifted, "method": f.method,
+            "psi": fmt.num(f.psi), "js": fmt.num(f.js_distance),
+            "test": (f"KS {fmt.num(f.ks_statistic)}, p {fmt.p_value(f.ks_p_value)}" if numeric
+                     else f"χ² p {fmt.p_value(f.chi2_p_value)}"),
+            "wasserstein": fmt.num(f.wasserstein_normed) if numeric else fmt.MISSING,
+            "n": f"{fmt.count(f.n_ref)} / {fmt.count(f.n_cur)}", "rule": f.rule, "reason": f.reason}
+
+
+def drift(mi, earlier: dict) -> dict:
+    """Drift of every feature, the prediction and the label of the champion version: the report
+    period against the documented reference window (drift module), weekly PSI, and the
+    distribution of the most drifted feature."""
+    from ..drift import compute_drift, distribution, drift_over_time, resolve_windows
+    from ..errors import EmptySelectionError
+
+    out = {"template": "drift.html.j2", "title": "Drift", "rows": [], "empty": None, "chart": None,
+           "dist_chart": None, "highlights": [], "overlap": False}
+    champion = _champion_and_challengers(earlier["kpis"])[0]
+    if champion is None:
+        out["empty"] = "There are no predictions in the report period, so there is nothing to compare."
+        return out
+    versions = (champion,)
+    ref, cur = resolve_windows(mi.engine, mi.spec, current_start=mi.selection.start,
+                               current_end=mi.selection.end, versions=versions)
+    out.update(version=champion, reference=f"{fmt.date(ref.start)} to {fmt.date(ref.end - _dt.timedelta(days=1))}",
+               current=f"{fmt.date(cur.start)} to {fmt.date(cur.end - _dt.timedelta(days=1))}",
+               overlap=bool(ref.end > cur.start and ref.start < cur.end))
+    try:
+        res = compute_drift(mi.engine, mi.spec, ref, cur)
+    except EmptySelectionError as exc:
+        out["empty"] = str(exc)
+        return out
+    out["rows"] = [_drift_row(role, f) for role, f in res.targets()]
+    out["thresholds"] = res.config
+    out["n"] = f"{fmt.count(res.reference_n)} reference and {fmt.count(res.current_n)} current predictions"
+    drifted = [f for _role, f in res.targets() if f.drifted]
+    out["drifted"] = [f.name for f in drifted]
+    if drifted:
+        out["highlights"] = [f"Drift in {len(drifted)} of {len(out['rows'])} monitored inputs and outputs of "
+                             f"{champion}: {', '.join(f.name for f in drifted)}."]
+    out["summary"] = {"drifted": len(drifted)}
+    if not mi.charts.enabled:
+        return out
+    from ..charts import distribution_chart, drift_over_time_chart
+
+    window = _history(mi).replace(versions=versions)
+    weekly = drift_over_time(mi.engine, mi.spec, ref, window, period="week", label=False)
+    weekly = weekly.filter(weekly["psi"].is_not_null())
+    if not weekly.is_empty():
+        out["chart"] = mi.charts.add(
+            drift_over_time_chart(weekly, stat="psi", threshold=res.config.psi_threshold,
+                                  title=f"PSI per week against the reference ({champion})", height=300),
+            alt="PSI per week and input", width=WIDTH, height=300)
+    worst = max((f for f in drifted if f.psi is not None), key=lambda f: f.psi, default=None)
+    if worst is not None:
+        frame = distribution(mi.engine, mi.spec, worst.name, ref, cur)
+        out["dist_feature"] = worst.name
+        out["dist_chart"] = mi.charts.add(
+            distribution_chart(frame, bucket="bin", title=f"{worst.name}: reference vs current share", height=260),
+            alt=f"Distribution of {worst.name}", width=WIDTH, height=260)
+    return out
+
+
 def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
     """Definitions of every metric shown (registry) and the users' docs of each area used."""
     from ..metrics import METRICS
@@ -330,11 +421,30 @@ def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
             "docs": docs, "empty": None}
 
 
+#: Doc sections about usage rather than method (workspace keys, commands, code) are left out.
+USAGE_HEADINGS = re.compile(r"workspace|command|what-if|python|\bapi\b|example|dashboard|usage|\bapp\b", re.I)
+
+
 def markdown_html(text: str) -> str:
-    """Users' Markdown docs as HTML (CommonMark plus tables), raw HTML disabled."""
+    """The method part of a user's Markdown doc as HTML (CommonMark plus tables, raw HTML off).
+
+    Code blocks and sections whose heading is about usage (:data:`USAGE_HEADINGS`)
+    are dropped: the report defines methods; the README and docs explain usage.
+    """
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens, kept, skip_level = md.parse(text), [], None
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            level = int(tok.tag[1])
+            if skip_level is not None and level <= skip_level:
+                skip_level = None
+            if skip_level is None and level >= 2 and USAGE_HEADINGS.search(tokens[i + 1].content):
+                skip_level = level
+        if skip_level is None and tok.type not in ("fence", "code_block"):
+            kept.append(tok)
+    return md.renderer.render(kept, md.options, {})
 
 
 # ------------------------------------------------------------------ assembly
@@ -343,9 +453,11 @@ def markdown_html(text: str) -> str:
 #: (key, area, builder). A builder takes the model's input and the sections built
 #: before it (by key); ``area`` names the docs/<area>.md the method notes include.
 SECTIONS: list[tuple[str, str, Callable]] = [
+    ("health", "health", health),
     ("value", "value", value),
     ("over_time", "metrics", over_time),
     ("compare", "compare", comparison),
+    ("drift", "drift", drift),
     ("coverage", "metrics", label_coverage),
 ]
 

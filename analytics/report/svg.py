@@ -121,11 +121,14 @@ class _Browser:
         return [d.decode("utf-8") if isinstance(d, bytes) else str(d) for d in data]
 
     def close(self) -> None:
+        """Stop the browser (waiting for it to finish starting, so no process is left behind)."""
         try:
-            if self._kaleido.done() and self._kaleido.exception() is None:
-                asyncio.run_coroutine_threadsafe(self._kaleido.result().close(), self._loop).result(TIMEOUT)
-            else:
-                self._kaleido.cancel()
+            try:
+                k = self._kaleido.result(TIMEOUT)
+            except Exception:  # noqa: BLE001 - it never started: nothing to stop
+                k = None
+            if k is not None:
+                asyncio.run_coroutine_threadsafe(k.close(), self._loop).result(TIMEOUT)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(TIMEOUT)

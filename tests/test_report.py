@@ -1,0 +1,211 @@
+"""The executive PDF report: same KPIs as the registry, sane pages, fonts, bad cases.
+
+Rendering is the slow part (queries, one browser, WeasyPrint), so each
+workspace is rendered once per module and every test reads the same PDF.
+Page 1 of each report is written as PNG under ``artifacts/report/`` for review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from analytics.charts import format as fmt
+from analytics.cli import main
+from analytics.engine import Engine
+from analytics.errors import DependencyError, LastmileError
+from analytics.metrics import compute_metrics, get_metric, metric_names
+from analytics.report import DEFAULT_DAYS, build_report, check_output_path
+from analytics.report.sections import markdown_html
+from analytics.selection import Selection
+from analytics.workspace import load_workspace
+
+from .factories import START, make_workspace
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "report"
+BUSINESS = {"currency": "USD", "tp": 100.0, "fp": -10.0, "fn": -40.0, "tn": 0.0, "cost_per_1k": 0.5}
+PERIOD = (START + dt.timedelta(days=28), START + dt.timedelta(days=56))
+A4 = (595.28, 841.89)
+LETTER = (612.0, 792.0)
+
+
+def _text(pdf: bytes) -> list[str]:
+    """Each page's text, whitespace collapsed."""
+    return [re.sub(r"\s+", " ", p.extract_text()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+
+
+def _png(pdf: bytes, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    src = ARTIFACTS / f"{name}.pdf"
+    src.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(src),
+                    str(ARTIFACTS / f"{name}-page1")], check=True)
+    return ARTIFACTS / f"{name}-page1.png"
+
+
+@pytest.fixture(scope="module")
+def labeled(tmp_path_factory):
+    """A binary model with business values, reported with charts on A4 for an explicit period."""
+    g = make_workspace(tmp_path_factory.mktemp("report"), "binary", n=2500, seed=3, business=BUSINESS)
+    engine = Engine(load_workspace(g.config))
+    steps: list[str] = []
+    pdf = build_report(engine, "binary_model", start=PERIOD[0], end=PERIOD[1], paper="A4", charts=True,
+                       progress=steps.append, now=dt.datetime(2026, 5, 1, 9, 30))
+    _png(pdf, "binary_model")
+    return engine, pdf, _text(pdf), steps
+
+
+@pytest.fixture(scope="module")
+def unlabeled(tmp_path_factory):
+    """No outcome at all: the report must still render, with explanations. Rendered as a
+    portfolio on Letter with --no-charts and a browser path that does not exist (none is needed)."""
+    folder = tmp_path_factory.mktemp("nolabels")
+    g = make_workspace(folder, "regression", n=1500, seed=4, label_share=0.0, outcomes=False)
+    engine = Engine(load_workspace(g.config))
+    pdf = build_report(engine, None, paper="letter", charts=False, browser_path=folder / "no-chromium")
+    _png(pdf, "no_labels")
+    return engine, pdf, _text(pdf)
+
+
+def test_kpis_match_the_registry_for_the_same_bounds(labeled):
+    engine, _pdf, pages, _ = labeled
+    text = " ".join(pages)
+    row = compute_metrics(engine, Selection.build("binary_model", *PERIOD)).rows[0]
+    assert row.n > 0 and row.n_labeled > 0
+    for name in metric_names("binary"):
+        d, v = get_metric(name, "binary"), row.metrics[name]
+        expected = f"{d.label} {fmt.by_kind(v.value, d.fmt)} {fmt.interval(v.ci_low, v.ci_high, d.fmt)}"
+        assert expected in text, f"{name}: {expected!r} not in the report"
+    assert "--start 2026-03-30 --end 2026-04-27" in text
+
+
+def test_kpis_match_lastmile_metrics_json(labeled, capsys):
+    engine, _pdf, pages, _ = labeled
+    assert main(["metrics", "--config", str(engine.workspace.path), "--model", "binary_model", "--start", "2026-03-30",
+                 "--end", "2026-04-27", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    auc = out["rows"][0]["metrics"]["roc_auc"]
+    text = " ".join(pages)
+    assert f"ROC AUC {fmt.num(auc['value'])} {fmt.interval(auc['ci_low'], auc['ci_high'])}" in text
+
+
+def test_change_against_the_previous_period(labeled):
+    engine, _pdf, pages, _ = labeled
+    text = " ".join(pages)
+    length = PERIOD[1] - PERIOD[0]
+    prev = compute_metrics(engine, Selection.build("binary_model", PERIOD[0] - length, PERIOD[0])).rows[0]
+    cur = compute_metrics(engine, Selection.build("binary_model", *PERIOD)).rows[0]
+    d = get_metric("roc_auc", "binary")
+    change = cur.metrics["roc_auc"].value - prev.metrics["roc_auc"].value
+    assert (f"{fmt.by_kind(prev.metrics['roc_auc'].value, d.fmt)} {fmt.delta(change, d.fmt)}") in text
+
+
+def test_pages_paper_footer_and_sections(labeled):
+    _engine, pdf, pages, steps = labeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    n = len(reader.pages)
+    assert 4 <= n <= 20
+    for i, (page, text) in enumerate(zip(reader.pages, pages), start=1):
+        box = page.mediabox
+        assert (float(box.width), float(box.height)) == pytest.approx(A4, abs=0.5)
+        assert f"Page {i} of {n}" in text
+    text = " ".join(pages)
+    for title in ("Key figures", "Health checks", "Value and ROI", "Performance over time", "Version comparison",
+                  "Drift", "Label coverage", "Method notes"):
+        assert title in text, title
+    assert "A generated binary model" in pages[0] and "Generated at 2026-05-01 09:30 UTC" in pages[0]
+    assert any("key figures" in s for s in steps) and steps[-1] == "typesetting the PDF"
+
+
+def test_charts_are_vector_and_fonts_embedded(labeled):
+    _engine, pdf, _pages, _ = labeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    fonts, images = {}, 0
+
+    def walk(resources):
+        nonlocal images
+        resources = resources.get_object() if resources is not None else {}
+        for f in (resources.get("/Font") or {}).values():
+            f = f.get_object()
+            desc = f.get("/FontDescriptor")
+            if desc is None and "/DescendantFonts" in f:
+                desc = f["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            desc = desc.get_object()
+            fonts[str(f["/BaseFont"])] = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+        for x in (resources.get("/XObject") or {}).values():
+            x = x.get_object()
+            if x.get("/Subtype") == "/Image":
+                images += 1
+            elif "/Resources" in x:
+                walk(x["/Resources"])
+
+    for page in reader.pages:
+        walk(page.get("/Resources"))
+    assert fonts and all(fonts.values()), fonts
+    assert any("Liberation" in f or "DejaVu" in f for f in fonts)
+    assert images == 0  # charts are vector drawings, not bitmaps
+    assert len(reader.pages[0].extract_text()) > 0
+
+
+def test_no_labels_still_renders_with_explanations(unlabeled):
+    _engine, pdf, pages = unlabeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert 3 <= len(reader.pages) <= 20
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(LETTER, abs=0.5)
+    text = " ".join(pages)
+    assert "portfolio" in pages[0].lower() and "regression_model" in pages[0]
+    assert "cannot be drawn over time" in text
+    assert "No prediction in this window has a known outcome yet" in text
+    assert "No business values are configured" in text
+    assert f"({DEFAULT_DAYS} days;" in text
+    assert "Charts were left out" in text and "Key figures" in text
+
+
+def test_missing_browser_is_a_clear_error_before_any_work(tmp_path, binary_ws):
+    _g, _ws, engine = binary_ws
+    with pytest.raises(DependencyError, match=r"apt-get install chromium"):
+        build_report(engine, "binary_model", browser_path=tmp_path / "no-chromium")
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path, binary_ws, capsys):
+    g, _ws, _engine = binary_ws
+    with pytest.raises(LastmileError, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "r.pdf")
+    with pytest.raises(LastmileError, match="is a folder"):
+        check_output_path(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not shutil.which("id") or subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0":
+            with pytest.raises(LastmileError, match="not writable"):
+                check_output_path(locked / "r.pdf")
+    finally:
+        locked.chmod(0o700)
+    rc = main(["report", "--config", str(g.config), "--model", "binary_model", "-o", str(tmp_path / "no" / "r.pdf")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: Cannot write the report") and "\n" == err[-1] and err.count("\n") == 1
+
+
+def test_bad_paper_and_unknown_model(binary_ws):
+    _g, _ws, engine = binary_ws
+    with pytest.raises(LastmileError, match="Paper 'A5'"):
+        build_report(engine, "binary_model", paper="A5", charts=False)
+    with pytest.raises(LastmileError, match="did you mean 'binary_model'"):
+        build_report(engine, "binary_mode", charts=False)
+
+
+def test_method_notes_keep_methods_and_drop_usage():
+    html = markdown_html("# Area\n\nIntro.\n\n## Definitions\n\nPSI is...\n\n```toml\nx = 1\n```\n\n"
+                         "## Command line\n\n`lastmile x`\n\n### Flags\n\nmore\n\n## Tests\n\nKS.\n")
+    assert "PSI is" in html and "KS." in html and "Area" in html
+    assert "x = 1" not in html and "lastmile x" not in html and "Flags" not in html
