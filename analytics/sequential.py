@@ -175,9 +175,13 @@ def two_sample(days: Sequence[_dt.date | None],
     ``(n_b, sum_b, sumsq_b, n_c, sum_c, sumsq_c)`` (accumulated here, day by day)."""
     acc = [0.0] * 6
     ns, ds, vs, sgs = [], [], [], []
-    for row in daily:
+    kept_days = []
+    for day, row in zip(days, daily):
         acc = [a + float(x or 0) for a, x in zip(acc, row)]
         nb, sb, qb, nc, sc, qc = acc
+        if nb == 0 or nc == 0:  # the test starts when both arms have rows
+            continue
+        kept_days.append(day)
         ns.append((int(nb), int(nc)))
         vb, vc = _var(nb, sb, qb), _var(nc, sc, qc)
         if vb is None or vc is None:
@@ -186,7 +190,7 @@ def two_sample(days: Sequence[_dt.date | None],
         ds.append(sc / nc - sb / nb)
         vs.append(vb / nb + vc / nc)
         sgs.append(math.sqrt(((nb - 1) * vb + (nc - 1) * vc) / (nb + nc - 2)))
-    return always_valid(days, ns, ds, vs, sgs, alpha, tau_rel, min_rows, metric,
+    return always_valid(kept_days, ns, ds, vs, sgs, alpha, tau_rel, min_rows, metric,
                         "mSPRT, two independent samples, normal mixture")
 
 

@@ -315,6 +315,12 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
     if sections["drift"]:
         from .drift import validate_drift_config  # lazy: the drift module owns its keys
         problems.extend(f"{label} {p}" for p in validate_drift_config(sections["drift"]))
+    if sections["compare"]:
+        from .compare import validate_compare_config  # lazy: the compare module owns its keys
+        problems.extend(f"{label} {p}" for p in validate_compare_config(sections["compare"]))
+    if sections["alerts"]:
+        from .health import validate_alerts_config  # lazy: the health module owns its keys
+        problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
 
     if len(problems) > start or columns is None:
         return None

@@ -67,8 +67,9 @@ def ab_workspace(folder: Path, *, task: str = "binary", n_baseline: int = 2000, 
         y = 20 + 0.5 * income + rng.normal(0, 5, n_ids)
     if paired:
         idx_b, idx_c = np.arange(nb), np.arange(nb)
-    else:
-        idx_b, idx_c = np.arange(nb), np.arange(nb, nb + nc)
+    else:  # the two versions interleaved over the whole period (a traffic split)
+        order = rng.permutation(n_ids)
+        idx_b, idx_c = np.sort(order[:nb]), np.sort(order[nb:])
 
     def preds(idx, q, qp):
         qq = np.full(len(idx), float(q))

@@ -1,0 +1,556 @@
+"""The health verdict: for each model, healthy / warn / pull, with every reason.
+
+``model_health(engine, model)`` evaluates the rules of ``[models.alerts]``
+(defaults below; the user's description is :file:`analytics/docs/health.md`)
+over three windows, all in whole days on the prediction timestamp:
+
+* **current** -- the last 7 days up to ``now`` (default: the day of the latest
+  prediction): traffic, latency and drift are judged here.
+* **performance** -- labels arrive late, so label metrics are judged on the
+  most recent 7-day window (stepping back a week at a time from the current
+  one, at most ``lookback_weeks``) that has at least ``min_labels`` labeled
+  predictions and a label coverage of at least ``min_label_coverage``.
+* **reference** -- what "normal" was: ``reference_start``/``reference_end`` of
+  ``[models.alerts]``, else the drift module's default reference window
+  (``[models.drift]`` or the first 28 days of data).
+
+Every version with at least ``min_rows`` predictions in the current window is
+checked (or the ``versions`` listed); drift is measured on the version with
+the most current traffic. The rules, each with a ``warn`` and a ``pull``
+level:
+
+* ``floors`` / ``ceilings`` -- a metric below its floor (above its ceiling);
+  label metrics on the performance window, operational ones on the current;
+* ``drop`` -- the primary metric worse than in the reference window by at
+  least a relative ``warn``/``pull`` amount *and* significantly so (the
+  difference's test, as in :mod:`analytics.compare`, at ``alpha``);
+* ``drifted_features`` -- the share of features the drift module flags;
+* ``prediction_psi`` -- PSI of the score/prediction distribution;
+* ``net_value`` -- net value (value module) on the performance window;
+* ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
+* ``label_coverage`` -- the share labeled among predictions ``after_weeks``
+  weeks old (labels that should have arrived by then).
+
+The status is the worst level among the reasons. A rule that cannot be
+evaluated adds an ``info`` reason saying why (it does not change the status).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import ibis
+
+from .engine import C, Engine
+from .errors import EmptySelectionError, LastmileError
+from .selection import Grouping, Selection
+from .workspace import ModelSpec, _suggest
+
+STATUSES = ("healthy", "warn", "pull")
+LEVELS = ("info", "warn", "pull")
+_RANK = {"healthy": 0, "info": 0, "warn": 1, "pull": 2}
+WEEK = _dt.timedelta(days=7)
+
+#: ``[models.alerts]`` top-level settings and their defaults.
+GENERAL_DEFAULTS: dict[str, Any] = {
+    "min_labels": 200,
+    "min_label_coverage": 0.5,
+    "lookback_weeks": 8,
+    "alpha": 0.05,
+    "min_rows": 100,
+    "versions": (),
+    "reference_start": None,
+    "reference_end": None,
+}
+
+#: Rule tables (``[models.alerts.<rule>]``) and their defaults. None: off.
+RULE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "drop": {"enabled": True, "metric": None, "warn": 0.05, "pull": 0.10},
+    # drift is a warning sign, not proof of harm: by default it never pulls on its own
+    # (a performance drop or floor does); set ``pull`` to change that
+    "drifted_features": {"enabled": True, "warn": 0.2, "pull": None},
+    "prediction_psi": {"enabled": True, "warn": 0.2, "pull": None},
+    "net_value": {"enabled": True, "warn": 0.0, "pull": None},
+    "latency_p95": {"enabled": True, "warn": None, "pull": None, "warn_ratio": 1.5, "pull_ratio": 3.0},
+    "label_coverage": {"enabled": True, "warn": 0.5, "pull": 0.2, "after_weeks": 5},
+}
+
+#: Default metric floors per task (``[models.alerts.floors]`` adds to / overrides them).
+DEFAULT_FLOORS: dict[str, dict[str, dict[str, float]]] = {
+    "binary": {"roc_auc": {"warn": 0.70, "pull": 0.60}},
+    "multiclass": {},
+    "regression": {},
+}
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding: which rule, on what, the observed value against which threshold."""
+
+    rule: str
+    metric: str | None
+    observed: float | None
+    threshold: float | None
+    level: str                 # info | warn | pull
+    period: str
+    message: str
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "metric": self.metric, "observed": self.observed,
+                "threshold": self.threshold, "level": self.level, "period": self.period,
+                "version": self.version, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Health:
+    """A model's status (the worst level among its reasons) and every reason."""
+
+    model: str
+    status: str
+    reasons: tuple[Reason, ...]
+    windows: Mapping[str, tuple[_dt.datetime, _dt.datetime]] = field(default_factory=dict)
+    versions: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "status": self.status, "versions": list(self.versions),
+                "windows": {k: {"start": a.isoformat(), "end": b.isoformat()} for k, (a, b) in self.windows.items()},
+                "reasons": [r.to_dict() for r in self.reasons]}
+
+
+def worst(levels: Sequence[str]) -> str:
+    """The status implied by reason levels."""
+    rank = max((_RANK[lv] for lv in levels), default=0)
+    return STATUSES[rank]
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """``[models.alerts]`` merged over the defaults."""
+
+    general: Mapping[str, Any]
+    rules: Mapping[str, Mapping[str, Any]]
+    floors: Mapping[str, Mapping[str, float]]
+    ceilings: Mapping[str, Mapping[str, float]]
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> "AlertSettings":
+        raw = dict(spec.alerts)
+        general = {k: raw.get(k, v) for k, v in GENERAL_DEFAULTS.items()}
+        rules = {name: {**d, **dict(raw.get(name, {}))} for name, d in RULE_DEFAULTS.items()}
+        floors = {**DEFAULT_FLOORS.get(spec.task, {}), **{k: dict(v) for k, v in dict(raw.get("floors", {})).items()}}
+        ceilings = {k: dict(v) for k, v in dict(raw.get("ceilings", {})).items()}
+        return cls(general, rules, floors, ceilings)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def validate_alerts_config(raw: Mapping[str, Any]) -> list[str]:
+    """Problems with a ``[models.alerts]`` table (one sentence each; empty if fine)."""
+    where = "[models.alerts]"
+    allowed = set(GENERAL_DEFAULTS) | set(RULE_DEFAULTS) | {"floors", "ceilings"}
+    problems = [f"{where}: unknown key {k!r}{_suggest(k, allowed)}." for k in raw if k not in allowed]
+    for key in ("min_labels", "lookback_weeks", "min_rows"):
+        if key in raw and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1):
+            problems.append(f"{where}: {key} must be a whole number >= 1.")
+    for key, lo, hi in (("min_label_coverage", 0.0, 1.0), ("alpha", 0.0, 0.5)):
+        if key in raw and (not _is_num(raw[key]) or not lo < raw[key] <= hi):
+            problems.append(f"{where}: {key} must be a number in ({lo:g}, {hi:g}].")
+    if "versions" in raw and (not isinstance(raw["versions"], list)
+                              or not all(isinstance(v, str) and v for v in raw["versions"])):
+        problems.append(f"{where}: versions must be a list of version names.")
+    for key in ("reference_start", "reference_end"):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, str):
+                try:
+                    _dt.datetime.fromisoformat(v)
+                except ValueError:
+                    problems.append(f"{where}: {key} {v!r} is not an ISO date.")
+            elif not isinstance(v, (_dt.date, _dt.datetime)):
+                problems.append(f"{where}: {key} must be an ISO date.")
+    for name, defaults in RULE_DEFAULTS.items():
+        if name not in raw:
+            continue
+        table = raw[name]
+        w = f"{where}.{name}"
+        if not isinstance(table, Mapping):
+            problems.append(f"{w} must be a table (keys: {', '.join(defaults)}).")
+            continue
+        problems += [f"{w}: unknown key {k!r}{_suggest(k, defaults)}." for k in table if k not in defaults]
+        for k, v in table.items():
+            if k == "enabled" and not isinstance(v, bool):
+                problems.append(f"{w}: enabled must be true or false.")
+            elif k == "metric" and not isinstance(v, str):
+                problems.append(f"{w}: metric must be a metric name.")
+            elif k == "after_weeks" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                problems.append(f"{w}: after_weeks must be a whole number >= 0.")
+            elif k in ("warn", "pull", "warn_ratio", "pull_ratio") and not _is_num(v):
+                problems.append(f"{w}: {k} must be a number.")
+        if name == "drop" and isinstance(table.get("metric"), str):
+            problems += _metric_problems(table["metric"], w)
+    for kind in ("floors", "ceilings"):
+        if kind not in raw:
+            continue
+        w = f"{where}.{kind}"
+        if not isinstance(raw[kind], Mapping):
+            problems.append(f"{w} must be a table of metric = {{ warn = x, pull = y }}.")
+            continue
+        for metric, lv in raw[kind].items():
+            problems += _metric_problems(metric, w, kind)
+            if not isinstance(lv, Mapping) or not lv or any(k not in ("warn", "pull") or not _is_num(x)
+                                                           for k, x in lv.items()):
+                problems.append(f"{w}: {metric} must be {{ warn = number, pull = number }}.")
+            elif "warn" in lv and "pull" in lv:
+                bad = lv["pull"] > lv["warn"] if kind == "floors" else lv["pull"] < lv["warn"]
+                if bad:
+                    problems.append(f"{w}: {metric}'s pull level must be {'below' if kind == 'floors' else 'above'} "
+                                    "its warn level.")
+    return problems
+
+
+def _metric_problems(name: str, where: str, kind: str | None = None) -> list[str]:
+    try:
+        from .metrics import METRICS
+    except ImportError:  # pragma: no cover - the registry is part of the package
+        return []
+    d = METRICS.get(name)
+    if d is None:
+        return [f"{where}: {name!r} is not a metric{_suggest(name, METRICS)}."]
+    if kind == "floors" and d.higher_is_better is False:
+        return [f"{where}: {name} is better when lower; give it a ceiling, not a floor."]
+    if kind == "ceilings" and d.higher_is_better is True:
+        return [f"{where}: {name} is better when higher; give it a floor, not a ceiling."]
+    return []
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _day(ts: _dt.datetime) -> _dt.datetime:
+    return _dt.datetime(ts.year, ts.month, ts.day)
+
+
+def _period(start: _dt.datetime, end: _dt.datetime) -> str:
+    """``start`` to the last day before ``end``, as people read it."""
+    return f"{start.date().isoformat()} to {(end - _dt.timedelta(days=1)).date().isoformat()}"
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+
+
+def _level(observed: float, warn: float | None, pull: float | None, below: bool) -> tuple[str | None, float | None]:
+    """Which level ``observed`` reaches (pull first) and the threshold it crossed."""
+    for lv, th in (("pull", pull), ("warn", warn)):
+        if th is not None and (observed < th if below else observed > th):
+            return lv, th
+    return None, None
+
+
+class _Check:
+    """Collects reasons while one model is evaluated."""
+
+    def __init__(self):
+        self.reasons: list[Reason] = []
+
+    def add(self, rule, metric, observed, threshold, level, period, message, version=None):
+        self.reasons.append(Reason(rule, metric, observed, threshold, level, period, message, version))
+
+    def info(self, rule, period, message, metric=None, version=None):
+        self.add(rule, metric, None, None, "info", period, message, version)
+
+
+def _weekly_counts(engine: Engine, spec: ModelSpec, end: _dt.datetime, weeks: int) -> dict[tuple[int, str], tuple[int, int]]:
+    """(weeks back, version) -> (predictions, labeled) for the 7-day windows ending at ``end``."""
+    t = engine.log(spec)
+    start = end - weeks * WEEK
+    t = t.filter((t[C.TS] >= ibis.literal(start)) & (t[C.TS] < ibis.literal(end)))
+    k = ibis.cases(*[(t[C.TS] >= ibis.literal(end - (i + 1) * WEEK), i) for i in range(weeks)], else_=weeks)
+    agg = t.group_by(k=k, v=t[C.VERSION]).aggregate(n=t.count(), nl=t[C.LABELED].cast("int64").sum())
+    return {(int(r["k"]), str(r["v"])): (int(r["n"]), int(r["nl"] or 0)) for r in engine.execute(agg, spec).to_pylist()}
+
+
+def _metrics(engine: Engine, selection: Selection, grouping: Grouping, metrics: Sequence[str]) -> dict[str, Any]:
+    """Registry metrics per version (empty when the selection holds no rows)."""
+    from .metrics import compute_metrics
+    try:
+        result = compute_metrics(engine, selection, grouping, metrics=metrics)
+    except EmptySelectionError:
+        return {}
+    return {str(r.group.get("version")): r for r in result.rows}
+
+
+def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | None = None) -> Health:
+    """Evaluate every ``[models.alerts]`` rule of one model (see the module docstring)."""
+    from .compare import unpaired_test
+    from .metrics import PRIMARY_METRIC, get_metric
+
+    spec = engine.spec(model)
+    cfg = AlertSettings.from_spec(spec)
+    g = cfg.general
+    chk = _Check()
+    t = engine.log(spec)
+    if now is None:
+        now = engine.execute(t.aggregate(hi=t[C.TS].max()), spec).to_pylist()[0]["hi"]
+        if now is None:
+            chk.add("traffic", "volume", 0.0, None, "warn", "all data", f"Model {spec.name!r} has no predictions.")
+            return Health(spec.name, "warn", tuple(chk.reasons))
+    cur_end = _day(now) + _dt.timedelta(days=1)
+    cur_start = cur_end - WEEK
+    cur_period = _period(cur_start, cur_end)
+    cov_rule = cfg.rules["label_coverage"]
+    weeks = max(int(g["lookback_weeks"]), int(cov_rule["after_weeks"]) + 1)
+    counts = _weekly_counts(engine, spec, cur_end, weeks)
+    windows = {"current": (cur_start, cur_end)}
+
+    # which versions: those serving now (or the ones listed)
+    current = {v: n for (k, v), (n, _) in counts.items() if k == 0}
+    if g["versions"]:
+        versions = tuple(g["versions"])
+    else:
+        versions = tuple(sorted(v for v, n in current.items() if n >= g["min_rows"]))
+    if not versions:
+        chk.add("traffic", "volume", float(sum(current.values())), float(g["min_rows"]), "warn", cur_period,
+                f"No version has at least {g['min_rows']:,} predictions in the current window ({cur_period}).")
+        return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), windows, ())
+    champion = max(versions, key=lambda v: current.get(v, 0))
+
+    def totals(k):
+        n = sum(counts.get((k, v), (0, 0))[0] for v in versions)
+        nl = sum(counts.get((k, v), (0, 0))[1] for v in versions)
+        return n, nl
+
+    # the performance window: the latest week with enough labels
+    perf_k = next((k for k in range(int(g["lookback_weeks"]))
+                   if totals(k)[1] >= g["min_labels"] and totals(k)[1] >= g["min_label_coverage"] * totals(k)[0]),
+                  None)
+    perf = None
+    if perf_k is None:
+        chk.add("performance_window", "label_coverage", None, float(g["min_labels"]), "warn", cur_period,
+                f"No 7-day window in the last {g['lookback_weeks']} weeks has {g['min_labels']:,} labeled "
+                f"predictions with {g['min_label_coverage']:.0%} coverage: performance cannot be checked.")
+    else:
+        perf = (cur_start - perf_k * WEEK, cur_end - perf_k * WEEK)
+        windows["performance"] = perf
+
+    # the reference window
+    if g["reference_start"] or g["reference_end"]:
+        from .selection import parse_time
+        rs = parse_time(g["reference_start"], "reference_start")
+        re_ = parse_time(g["reference_end"], "reference_end")
+        ref_sel = Selection.build(spec.name, rs, re_)
+    else:
+        from .drift import default_reference
+        ref_sel = default_reference(engine, spec)[0]
+    if ref_sel.start and ref_sel.end:
+        windows["reference"] = (ref_sel.start, ref_sel.end)
+    ref_period = _period(ref_sel.start, ref_sel.end) if ref_sel.start and ref_sel.end else ref_sel.describe()
+
+    cur_sel = Selection.build(spec.name, cur_start, cur_end, versions)
+    perf_sel = Selection.build(spec.name, perf[0], perf[1], versions) if perf else None
+    perf_period = _period(*perf) if perf else ""
+    by_version = Grouping(by=("version",))
+
+    # ---- floors and ceilings
+    thresholds = [(m, lv, True) for m, lv in cfg.floors.items()] + [(m, lv, False) for m, lv in cfg.ceilings.items()]
+    label_ms = [m for m, _, _ in thresholds if get_metric(m, None).kind == "label"
+                and spec.task in get_metric(m, None).tasks]
+    op_ms = [m for m, _, _ in thresholds if get_metric(m, None).kind != "label"
+             and spec.task in get_metric(m, None).tasks]
+    drop = cfg.rules["drop"]
+    drop_metric = drop["metric"] or spec.compare.get("primary_metric") or PRIMARY_METRIC[spec.task]
+    lat = cfg.rules["latency_p95"]
+    use_latency = bool(lat["enabled"] and spec.columns.latency_ms)
+
+    perf_rows = {}
+    if perf_sel is not None:
+        wanted = tuple(dict.fromkeys(label_ms + ([drop_metric] if drop["enabled"] else [])))
+        if wanted:
+            perf_rows = _metrics(engine, perf_sel, by_version, wanted)
+    cur_wanted = tuple(dict.fromkeys(op_ms + (["latency_p95"] if use_latency else [])))
+    cur_rows = _metrics(engine, cur_sel, by_version, cur_wanted) if cur_wanted else {}
+
+    for metric, lv, is_floor in thresholds:
+        mdef = get_metric(metric, None)
+        if spec.task not in mdef.tasks:
+            continue
+        rows, period = (perf_rows, perf_period) if mdef.kind == "label" else (cur_rows, cur_period)
+        for v in versions:
+            r = rows.get(v)
+            mv = r.metrics.get(metric) if r else None
+            if mv is None or mv.value is None:
+                if rows or mdef.kind != "label":
+                    chk.info("floor" if is_floor else "ceiling", period,
+                             f"{metric} of {v} cannot be checked: {mv.reason if mv else 'no rows'}.", metric, v)
+                continue
+            level, th = _level(mv.value, lv.get("warn"), lv.get("pull"), below=is_floor)
+            if level:
+                word = "below its floor" if is_floor else "above its ceiling"
+                chk.add("floor" if is_floor else "ceiling", metric, mv.value, th, level, period,
+                        f"{v}: {metric} is {_fmt(mv.value)} (95% interval {_fmt(mv.ci_low)} to {_fmt(mv.ci_high)}, "
+                        f"n = {mv.n:,}), {word} {_fmt(th)} ({level}) in {period}.", v)
+
+    # ---- the reference window's values: per version, and the reference champion's
+    ref_wanted = tuple(dict.fromkeys(([drop_metric] if drop["enabled"] and perf_rows else [])
+                                     + (["latency_p95"] if use_latency else [])))
+    ref_rows = _metrics(engine, ref_sel, by_version, ref_wanted) if ref_wanted else {}
+    ref_champion = max(ref_rows, key=lambda v: ref_rows[v].n, default=None)
+
+    def reference(v: str, metric: str):
+        """The reference value of ``v``, else of the reference window's main version."""
+        src = v if v in ref_rows else ref_champion
+        mv = ref_rows[src].metrics.get(metric) if src is not None else None
+        return (mv, src) if mv is not None and mv.value is not None else (None, None)
+
+    # ---- drop of the primary metric against the reference window
+    if drop["enabled"] and perf_rows:
+        mdef = get_metric(drop_metric, spec.task)
+        for v in versions:
+            cur_mv = perf_rows[v].metrics[drop_metric] if v in perf_rows else None
+            ref_mv, src = reference(v, drop_metric)
+            if cur_mv is None or ref_mv is None or cur_mv.value is None:
+                chk.info("drop", perf_period, f"{v}: no {drop_metric} in both the reference ({ref_period}) "
+                         f"and the performance window: no drop check.", drop_metric, v)
+                continue
+            if not ref_mv.value or mdef.higher_is_better is None:
+                continue
+            test = unpaired_test(mdef, ref_mv, cur_mv, g["alpha"])
+            worse = -test.delta if mdef.higher_is_better else test.delta
+            rel = worse / abs(ref_mv.value)
+            significant = test.p_value is not None and test.p_value < g["alpha"]
+            level, th = _level(rel, drop["warn"], drop["pull"], below=False)
+            if level and significant:
+                of = "" if src == v else f" ({src}'s)"
+                chk.add("drop", drop_metric, rel, th, level, perf_period,
+                        f"{v}: {drop_metric} fell from {_fmt(ref_mv.value)}{of} in the reference {ref_period} to "
+                        f"{_fmt(cur_mv.value)} in {perf_period}: {rel:.1%} worse (difference {_fmt(test.delta)}, "
+                        f"interval {_fmt(test.ci_low)} to {_fmt(test.ci_high)}, p = {test.p_value:.2g}), beyond "
+                        f"the {th:.0%} {level} level.", v)
+
+    # ---- latency
+    if use_latency:
+        for v in versions:
+            mv = cur_rows[v].metrics["latency_p95"] if v in cur_rows else None
+            if mv is None or mv.value is None:
+                continue
+            level, th = _level(mv.value, lat["warn"], lat["pull"], below=False)
+            ref_mv, src = reference(v, "latency_p95")
+            if level:
+                chk.add("latency_p95", "latency_p95", mv.value, th, level, cur_period,
+                        f"{v}: p95 latency is {_fmt(mv.value)} ms, above the {level} ceiling of {_fmt(th)} ms.", v)
+            elif ref_mv is not None and ref_mv.value:
+                ratio = mv.value / ref_mv.value
+                level, th = _level(ratio, lat["warn_ratio"], lat["pull_ratio"], below=False)
+                if level:
+                    of = "" if src == v else f" ({src}'s)"
+                    chk.add("latency_p95", "latency_p95", mv.value, th * ref_mv.value, level, cur_period,
+                            f"{v}: p95 latency is {_fmt(mv.value)} ms in {cur_period}, {ratio:.1f}x the "
+                            f"reference{of} {_fmt(ref_mv.value)} ms ({ref_period}); {level} from {th:g}x.", v)
+
+    # ---- label coverage of predictions old enough to be labeled
+    if cov_rule["enabled"]:
+        k = int(cov_rule["after_weeks"])
+        n, nl = totals(k)
+        c_start, c_end = cur_start - k * WEEK, cur_end - k * WEEK
+        c_period = _period(c_start, c_end)
+        if n:
+            cov = nl / n
+            level, th = _level(cov, cov_rule["warn"], cov_rule["pull"], below=True)
+            if level:
+                chk.add("label_coverage", "label_coverage", cov, th, level, c_period,
+                        f"Only {cov:.1%} of the {n:,} predictions of {c_period} ({k} week{'s' if k != 1 else ''} earlier) "
+                        "have a label; "
+                        f"{level} below {th:.0%}.")
+        else:
+            chk.info("label_coverage", c_period, f"No predictions in {c_period}: label coverage not checked.",
+                     "label_coverage")
+
+    # ---- drift (on the version with the most current traffic)
+    _drift_rules(engine, spec, cfg, chk, ref_sel, cur_start, cur_end, champion, ref_period, cur_period)
+
+    # ---- net value
+    nv = cfg.rules["net_value"]
+    if nv["enabled"] and spec.business is not None and perf_sel is not None:
+        from .value import compute_value
+        try:
+            vrows = {str(r.group.get("version")): r for r in compute_value(engine, perf_sel, by_version).rows}
+        except LastmileError as exc:
+            chk.info("net_value", perf_period, f"Net value cannot be computed: {exc}", "net_value")
+            vrows = {}
+        for v, r in sorted(vrows.items()):
+            if r.net_value is None:
+                continue
+            level, th = _level(r.net_value, nv["warn"], nv["pull"], below=True)
+            if level:
+                chk.add("net_value", "net_value", r.net_value, th, level, perf_period,
+                        f"{v}: net value is {_fmt(r.net_value)} {spec.business.currency} in {perf_period} "
+                        f"(value against the baseline minus compute cost), below {_fmt(th)} ({level}).", v)
+
+    return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), windows, versions)
+
+
+def _drift_rules(engine: Engine, spec: ModelSpec, cfg: AlertSettings, chk: _Check, ref_sel: Selection,
+                 cur_start: _dt.datetime, cur_end: _dt.datetime, champion: str, ref_period: str,
+                 cur_period: str) -> None:
+    """``drifted_features`` and ``prediction_psi`` on the champion's current week."""
+    rf, rp = cfg.rules["drifted_features"], cfg.rules["prediction_psi"]
+    if not (rf["enabled"] or rp["enabled"]):
+        return
+    from .drift import compute_drift
+    cur = Selection.build(spec.name, cur_start, cur_end, (champion,))
+    try:
+        try:
+            res = compute_drift(engine, spec, ref_sel.replace(versions=(champion,)), cur)
+        except EmptySelectionError:  # the champion is newer than the reference: compare with all of it
+            res = compute_drift(engine, spec, ref_sel.replace(versions=()), cur)
+    except LastmileError as exc:
+        chk.info("drift", cur_period, f"Drift of {champion} cannot be measured against the reference "
+                 f"({ref_period}): {exc}", version=champion)
+        return
+    if rf["enabled"] and res.features:
+        drifted = res.drifted_features
+        share = len(drifted) / len(res.features)
+        level, th = _level(share, rf["warn"], rf["pull"], below=False)
+        if level is None and drifted:  # a drifted feature below the share threshold: worth a note
+            chk.info("drifted_features", cur_period, f"{champion}: drifted feature(s) {', '.join(drifted)}, "
+                     f"{share:.0%} of the features (warn from {rf['warn']:.0%}).", version=champion)
+        elif level:
+            detail = ", ".join(f"{f} (PSI {_fmt(res.features[f].psi)})" for f in drifted)
+            chk.add("drifted_features", None, share, th, level, cur_period,
+                    f"{champion}: {len(drifted)} of {len(res.features)} features drifted in {cur_period} against "
+                    f"the reference {ref_period}: {detail}; {level} from {th:.0%} of the features.", champion)
+    if rp["enabled"] and res.prediction is not None and res.prediction.psi is not None:
+        psi = res.prediction.psi
+        level, th = _level(psi, rp["warn"], rp["pull"], below=False)
+        if level:
+            chk.add("prediction_psi", "psi", psi, th, level, cur_period,
+                    f"{champion}: the distribution of its predictions shifted (PSI {_fmt(psi)}) in {cur_period} "
+                    f"against the reference {ref_period}; {level} from {th:g}.", champion)
+
+
+def portfolio_health(engine: Engine, now: _dt.datetime | None = None) -> tuple[Health, ...]:
+    """:func:`model_health` of every model; a model whose logs cannot be read gets
+    status ``warn`` with the error as its reason (monitoring itself is broken)."""
+    out = []
+    for spec in engine.workspace.models:
+        try:
+            out.append(model_health(engine, spec, now))
+        except LastmileError as exc:
+            reason = Reason("error", None, None, None, "warn", "all data",
+                            f"Model {spec.name!r} cannot be checked: {exc}")
+            out.append(Health(spec.name, "warn", (reason,)))
+    return tuple(out)
