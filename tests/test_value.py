@@ -8,6 +8,7 @@ import math
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from analytics.engine import Engine
@@ -295,7 +296,7 @@ def test_score_bin_is_exact_at_edges():
                                        np.random.default_rng(0).random(500)]))
     scores = scores[(scores >= 0) & (scores <= 1)]
     con = ibis.duckdb.connect()
-    t = ibis.memtable({"s": scores})
+    t = ibis.memtable(pa.table({"s": scores}))
     got = con.to_pyarrow(t.select(t.s, b=score_bin(t.s, bins)))
     b = got["b"].to_numpy()
     s = got["s"].to_numpy()
@@ -439,7 +440,6 @@ def test_unlabeled_periods_have_no_value_yet_and_empty_selections_raise(tmp_path
 
 def test_binary_with_logged_decisions_and_no_scores(tmp_path):
     """Decisions from a prediction column: value from them; no threshold what-if, no pending estimate."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     g = make_workspace(tmp_path, "binary", n=800, seed=9, business={"tp": 5.0, "fp": -2.0, "fn": -4.0})
