@@ -105,18 +105,19 @@ def compute_metrics(engine: Engine, selection: Selection, grouping: Grouping = G
 class Plan:
     """The engine queries one metrics computation runs (``queries`` by stage name)."""
 
+    spec: ModelSpec
     defs: tuple[MetricDef, ...]
     group_keys: tuple[str, ...]        # output names
-    internal_keys: tuple[str, ...]     # column names in the queries
+    rows: Rows                         # the annotated table; rows.keys are the internal key columns
     queries: dict[str, ir.Table]
 
 
 def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
-                 metrics: Sequence[str] | None = None) -> Plan:
+                 metrics: Sequence[str] | None = None, label_delay: bool = True) -> Plan:
     """Build (without running) the queries for ``metrics`` over ``table`` grouped by ``grouping``.
 
     ``sums`` always; ``score``, ``latency`` and ``confusion`` when a requested
-    metric needs them; ``delay`` when the model has a label timestamp.
+    metric needs them; ``delay`` when asked and the model has a label timestamp.
     """
     names = tuple(metrics) if metrics else metric_names(spec.task)
     defs = tuple(get_metric(n, spec.task) for n in names)
@@ -137,25 +138,23 @@ def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping
         queries["latency"] = quantile_query(t, internal, t[C.LATENCY], LATENCY_QUANTILES)
     if "confusion" in stages and spec.task == "multiclass":
         queries["confusion"] = confusion_query(rows)
-    if spec.columns.label_timestamp:
+    if label_delay and spec.columns.label_timestamp:
         days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
         queries["delay"] = quantile_query(t.filter(rows.labeled), internal, days, (0.5,), interval=False)
-    return Plan(defs, tuple(key_exprs), internal, queries)
+    return Plan(spec, defs, tuple(key_exprs), rows, queries)
 
 
-def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
-                     metrics: Sequence[str] | None = None) -> MetricsResult:
-    """Like :func:`compute_metrics` on an already filtered log-shaped table.
+def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
+    """Run a plan's queries; per group (with at least one row) its merged aggregates.
 
-    Returns no rows (rather than raising) when the table is empty.
+    A group's dict holds the ``sums`` columns, and per other stage: ``score``
+    (dict), ``lat`` (dict), ``cm`` ({(label, prediction): count}) with
+    ``classes``, ``delay`` (median label delay in days, or None).
     """
-    plan = plan_queries(spec, table, grouping, metrics)
-    keys = plan.internal_keys
-    names = tuple(d.name for d in plan.defs)
-    groups = _by_group(engine, spec, plan.queries["sums"], keys)
-    groups = {k: v for k, v in groups.items() if (v.get("n") or 0) > 0}
+    spec, keys = plan.spec, plan.rows.keys
+    groups = {k: v for k, v in _by_group(engine, spec, plan.queries["sums"], keys).items() if (v.get("n") or 0) > 0}
     if not groups:
-        return MetricsResult(spec.name, spec.task, plan.group_keys, (), names)
+        return groups
     if "score" in plan.queries:
         stage = _by_group(engine, spec, plan.queries["score"], keys)
         for k, a in groups.items():
@@ -171,19 +170,34 @@ def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping:
         for k, a in groups.items():
             a["cm"] = cms.get(k, {})
             a["classes"] = spec.columns.classes
-    delays: dict[GroupKey, float] = {}
     if "delay" in plan.queries:
         stage = _by_group(engine, spec, plan.queries["delay"], keys)
-        delays = {k: interpolate(int(a["m"]), 0.5, a["lo_0"], a["hi_0"]) for k, a in stage.items() if a.get("m")}
+        for k, a in groups.items():
+            d = stage.get(k)
+            a["delay"] = interpolate(int(d["m"]), 0.5, d["lo_0"], d["hi_0"]) if d and d.get("m") else None
+    return groups
 
+
+def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]:
+    """Each metric's value from a group's aggregates (with the low-support warning)."""
+    return {d.name: _checked(d, d.finish(a)) for d in defs}
+
+
+def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
+                     metrics: Sequence[str] | None = None) -> MetricsResult:
+    """Like :func:`compute_metrics` on an already filtered log-shaped table.
+
+    Returns no rows (rather than raising) when the table is empty.
+    """
+    plan = plan_queries(spec, table, grouping, metrics)
+    groups = run_plan(engine, plan)
     out = []
     for k in sorted(groups, key=_sort_key):
         a = groups[k]
-        values = {d.name: _checked(d, d.finish(a)) for d in plan.defs}
-        out.append(MetricsRow(group=_group_dict(plan.group_keys, k), n=int(a["n"]),
-                              n_labeled=int(a.get("n_labeled") or 0), metrics=values,
-                              label_delay_days=delays.get(k)))
-    return MetricsResult(spec.name, spec.task, plan.group_keys, tuple(out), names)
+        out.append(MetricsRow(group=key_dict(plan.group_keys, k), n=int(a["n"]),
+                              n_labeled=int(a.get("n_labeled") or 0), metrics=finish_metrics(plan.defs, a),
+                              label_delay_days=a.get("delay")))
+    return MetricsResult(spec.name, spec.task, plan.group_keys, tuple(out), tuple(d.name for d in plan.defs))
 
 
 def _checked(d: MetricDef, v: MetricValue) -> MetricValue:
@@ -205,5 +219,5 @@ def _sort_key(k: GroupKey):
     return tuple((v is None, v if v is not None else "") for v in k)
 
 
-def _group_dict(names: Sequence[str], k: GroupKey) -> dict[str, Any]:
+def key_dict(names: Sequence[str], k: GroupKey) -> dict[str, Any]:
     return {n: (v.isoformat() if isinstance(v, (_dt.date, _dt.datetime)) else v) for n, v in zip(names, k)}

@@ -111,15 +111,42 @@ def score_query(rows: Rows) -> ir.Table:
     Returned per group: ``P``, ``N``, ``s_w`` = sum pos w, ``s_w2`` = sum pos w^2,
     ``s_v`` = sum neg v, ``s_v2`` = sum neg v^2, ``s_ap`` = sum pos precision.
     """
-    t = rows.t
+    return score_sums(score_counts(rows), rows.keys)
+
+
+def score_counts(rows: Rows) -> ir.Table:
+    """Labeled rows with a valid score, counted per group and distinct score: ``pos``, ``cnt`` (float)."""
+    scored = rows.t.filter(rows.scored)
+    return scored.group_by(list(rows.keys) + [C.SCORE]).aggregate(
+        pos=count(scored[C.LABEL] == 1).cast("float64"), cnt=scored.count().cast("float64"))
+
+
+def score_complement_query(rows: Rows) -> ir.Table:
+    """Like :func:`score_query`, but each group's sums are over every *other* row.
+
+    Counts of the rest of a group at each score are the score's totals minus
+    the group's counts (a cross join of the groups with the per-score totals,
+    left-joined to the group's counts), so the complement of every group costs
+    one query. Groups whose key holds a NULL are left out.
+    """
     keys = list(rows.keys)
-    scored = t.filter(rows.scored)
-    per = scored.group_by(keys + [C.SCORE]).aggregate(
-        pos=count(scored[C.LABEL] == 1).cast("float64"),
-        cnt=scored.count().cast("float64"))
+    per = score_counts(rows)
+    tot = per.group_by(C.SCORE).aggregate(tpos=per.pos.sum(), tcnt=per.cnt.sum())
+    kv = per.select(*keys).distinct()
+    kv = kv.filter(*[kv[k].notnull() for k in keys])
+    seg = per.rename({f"_s_{k}": k for k in keys + [C.SCORE]})
+    full = kv.cross_join(tot)
+    cond = [full[k] == seg[f"_s_{k}"] for k in keys] + [full[C.SCORE] == seg[f"_s_{C.SCORE}"]]
+    j = full.left_join(seg, cond)
+    rest = j.select(*keys, C.SCORE, pos=j.tpos - j.pos.fill_null(0.0), cnt=j.tcnt - j.cnt.fill_null(0.0))
+    return score_sums(rest.filter(rest.cnt > 0), keys)
+
+
+def score_sums(per: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """The window and aggregate of :func:`score_query` over per-(group, score) counts."""
+    keys = list(keys)
     per = per.mutate(neg=per.cnt - per.pos)
-    cum = {"group_by": keys or None, "order_by": per[C.SCORE],
-           "rows": (None, 0)}
+    cum = {"group_by": keys or None, "order_by": per[C.SCORE], "rows": (None, 0)}
     tot = {"group_by": keys or None}
     per = per.mutate(
         le_pos=per.pos.sum().over(**cum), le_neg=per.neg.sum().over(**cum),

@@ -1,0 +1,51 @@
+"""`lastmile segments`: the segments where the model does worst, with significance."""
+
+from ..cli import add_common, add_selection
+from ..metrics import PRIMARY_METRIC, format_value, get_metric
+from ..output import render
+from ..segments import MIN_SUPPORT, weak_segments
+from .metrics import add_version, selection_from_args
+
+
+def add_parser(sub):
+    p = sub.add_parser("segments", help="segments (and pairs of segments) where a metric is worst, "
+                       "with p-values and Benjamini-Hochberg q-values")
+    add_common(p)
+    add_selection(p)
+    add_version(p)
+    p.add_argument("--metric", metavar="NAME", help="label metric to compare (default: the task's primary "
+                   f"metric: {', '.join(f'{k} {v}' for k, v in PRIMARY_METRIC.items())})")
+    p.add_argument("--min-support", type=int, default=MIN_SUPPORT, metavar="N",
+                   help=f"minimum labeled rows for a segment to be tested (default {MIN_SUPPORT})")
+    p.add_argument("--no-pairs", action="store_true", help="only single segment values, not pairs of columns")
+    return p
+
+
+def run(args, ctx) -> int:
+    sel = selection_from_args(args)
+    spec = ctx.workspace.model(args.model)
+    metric = args.metric or PRIMARY_METRIC[spec.task]
+    d = get_metric(metric, spec.task)
+    if args.min_support < 1:
+        from ..errors import SelectionError
+        raise SelectionError(f"--min-support must be at least 1, not {args.min_support}.")
+    res = weak_segments(ctx.engine, sel, metric, min_support=args.min_support, pairs=not args.no_pairs)
+    ctx.warn_data(spec.name)
+    rows = []
+    for s in res.segments:
+        m = s.metric
+        rows.append({"segment": ", ".join(f"{k}={v}" for k, v in s.where.items()), "labeled": s.n_labeled,
+                     metric: format_value(d, m.value),
+                     "95% CI": f"[{format_value(d, m.ci_low)}, {format_value(d, m.ci_high)}]"
+                     if m.ci_low is not None else "-",
+                     "rest": format_value(d, s.rest.value), "delta": s.delta_vs_rest,
+                     "p": s.p_value, "q": s.q_value, "impact": s.impact})
+    o = res.overall
+    title = (f"Model {spec.name!r}, {metric} by segment ({sel.describe()}); overall "
+             f"{format_value(d, o.value)} on {o.n:,} rows; segments with >= {res.min_support:,} labeled rows, "
+             "worst first")
+    if not rows:
+        title += f"\n(no segment has {res.min_support:,} labeled rows; lower --min-support)"
+    ctx.out(render(ctx.fmt, res.to_dict(), rows,
+                   ["segment", "labeled", metric, "95% CI", "rest", "delta", "p", "q", "impact"], title))
+    return 0
