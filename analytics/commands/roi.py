@@ -18,7 +18,8 @@ from ..value import (DEFAULT_BINS, Assumptions, compute_value, format_money,
 _NUMBER_KEYS = ("threshold", "cost_per_1k", "cost_per_unit_error", "cost_over", "cost_under")
 _VALUE_KEYS = ("tp", "fp", "fn", "tn")
 _MONEY = ("value", "baseline_value", "lift", "compute_cost", "net_value",
-          "pending_expected_value", "cumulative_net_value")
+          "pending_expected_value", "cumulative_net_value", "value_at_current", "best_value",
+          "left_on_table")
 
 
 def add_parser(sub):
@@ -66,11 +67,21 @@ def parse_assumptions(items: list[str], base: Assumptions) -> Assumptions:
     return base.replace(**changes)
 
 
-def _money_cells(rows: list[dict], currency: str) -> list[dict]:
-    """Money columns as right-aligned currency text (the table view)."""
+def _ratio(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.1f}x"
+
+
+def _share(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _text_cells(rows: list[dict], currency: str) -> list[dict]:
+    """Money, ROI and shares as right-aligned text (the table view)."""
     out = [dict(r) for r in rows]
-    for col in _MONEY:
-        texts = [format_money(r.get(col), currency) if col in r else None for r in out]
+    fmts = {col: (lambda v: format_money(v, currency)) for col in _MONEY}
+    fmts.update(roi=_ratio, pending_share=_share)
+    for col, fmt in fmts.items():
+        texts = [fmt(r.get(col)) if col in r else None for r in out]
         width = max((len(t) for t in texts if t), default=0)
         for r, t in zip(out, texts):
             if t is not None:
@@ -104,7 +115,7 @@ def run(args, ctx) -> int:
     notes = sorted({x for r in res.rows for x in (r.roi_reason, r.baseline_reason, r.value_reason,
                                                    r.pending_reason) if x})
     if ctx.fmt == "table":
-        shown = _money_cells(flat, res.currency)
+        shown = _text_cells(flat, res.currency)
         title = (f"Value of model {spec.name!r} ({sel.describe()}), {res.currency}; baseline "
                  f"{a.baseline}" + (f"; threshold {res.threshold_used}" if res.threshold_used is not None else ""))
         text = render("table", res.to_dict(), shown, cols, title)
@@ -126,12 +137,7 @@ def _run_thresholds(args, ctx, sel, a) -> int:
             "best_value", "left_on_table"]
     rows = [v.to_dict(points=False) for v in cur.versions.values()]
     if ctx.fmt == "table":
-        shown = [dict(r) for r in rows]
-        for col in ("value_at_current", "best_value", "left_on_table"):
-            texts = [format_money(r[col], cur.currency) for r in shown]
-            width = max((len(t) for t in texts), default=0)
-            for r, t in zip(shown, texts):
-                r[col] = t.rjust(width)
+        shown = _text_cells(rows, cur.currency)
         title = (f"Threshold analysis of model {cur.model!r} ({sel.describe()}), {cur.currency}: "
                  f"realized value on labeled predictions at each of {cur.bins + 1} thresholds")
         ctx.out(render("table", None, shown, cols, title))
