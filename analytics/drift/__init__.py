@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
 import ibis
 import polars as pl
+import sqlglot as sg
+import sqlglot.expressions as sge
 
-from ..engine import C, Engine
+from ..engine import C, Engine, build_log
 from ..errors import EmptySelectionError, SelectionError
 from ..output import jsonable
 from ..selection import PERIODS, Selection, parse_time, period_start
@@ -315,37 +319,102 @@ class _Evaluation:
     cur_rows: dict[Any, int]
 
 
+Stats = dict[tuple[int, Any], tuple[dict, list[str]]]   # (target index, key) -> (statistics, reasons)
+
+
+def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple[Any, list[int]]]:
+    """Which log each target is read from: ``[(log table, target indexes), ...]``.
+
+    Targets whose column comes from the prediction files are read from the log
+    built over an *empty* outcomes table: same canonical columns and rows (the
+    join keeps every prediction row, at most one outcome per id), without the
+    cost of joining the outcomes. Labels (and features logged with the outcomes)
+    use the joined log.
+    """
+    if not spec.outcomes:
+        return [(engine.log(spec), list(range(len(tgts))))]
+    pred_cols = set(engine.raw(spec, "predictions").columns)
+    light = [i for i, t in enumerate(tgts) if t.role == "prediction" or (t.role == "feature" and t.column in pred_cols)]
+    full = [i for i in range(len(tgts)) if i not in light]
+    out = []
+    if light:
+        out.append((build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes").limit(0)), light))
+    if full:
+        out.append((engine.log(spec), full))
+    return out
+
+
+@contextmanager
+def _materialized(engine: Engine, spec: ModelSpec, expr):
+    """``expr`` computed once into a temporary table (DuckDB), else the expression itself.
+
+    The per-value counts table is read by several small queries; keeping it
+    saves re-reading the log for each of them.
+    """
+    be = engine.backend
+    if be.name != "duckdb":
+        yield expr
+        return
+    name = f"_lm_drift_{uuid.uuid4().hex}"
+    try:
+        be.create_table(name, expr, temp=True)
+    except Exception as exc:  # noqa: BLE001 - translated like every engine error
+        raise engine._explain(exc, spec, "the logs") from None
+    try:
+        yield be.table(name)
+    finally:  # ibis 12's drop_table emits no table name with this sqlglot: build the statement here
+        be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True))
+
+
 def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Selection, key,
               tgts: Sequence[Target], cfg: DriftConfig, current_label: str) -> _Evaluation:
-    """Every target against the reference, for every key of the current selection at once."""
-    ref_t, cur_t = reference.apply(engine), current.apply(engine)
-    st = q.stacked(ref_t, cur_t, key, **{f"v{i}": t.value for i, t in enumerate(tgts)})
-    counts = engine.execute(q.window_counts_query(st, [f"v{i}" for i in range(len(tgts))]), spec).to_pylist()
-    ref_row = next((r for r in counts if r[q.IS_REF]), None)
-    cur_rows = {r[q.KEY]: r for r in counts if not r[q.IS_REF]}
-    if ref_row is None:
-        raise EmptySelectionError(f"The reference window ({reference.describe()}) of model {spec.name!r} "
-                                  "holds no rows; choose other reference bounds.")
-    if not cur_rows:
-        raise EmptySelectionError(f"The {current_label} ({current.describe()}) of model {spec.name!r} "
-                                  "holds no rows; choose other bounds.")
+    """Every target against the reference, for every key of the current selection at once.
+
+    Per log read (see :func:`_logs`): one scan builds the per-value counts of
+    every target in every window; the window sizes, the reference summaries,
+    the numeric statistics and the category counts are then small queries on it.
+    """
+    n_ref: dict[int, int] = {}
+    n_cur: dict[tuple[int, Any], int] = {}
+    rows_ref, rows_cur = 0, {}
+    stats: Stats = {}
+    for log, idx in _logs(engine, spec, tgts):
+        ref_t, cur_t = reference.apply(engine, log), current.apply(engine, log)
+        st = q.stacked(ref_t, cur_t, key, **{f"v{j}": tgts[i].value for j, i in enumerate(idx)})
+        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx])) as counts:
+            sizes = engine.execute(q.window_sizes_query(counts), spec).to_pylist()
+            ref_sizes = [r for r in sizes if r[q.IS_REF]]
+            cur_sizes = [r for r in sizes if not r[q.IS_REF]]
+            if not ref_sizes:
+                raise EmptySelectionError(f"The reference window ({reference.describe()}) of model "
+                                          f"{spec.name!r} holds no rows; choose other reference bounds.")
+            if not cur_sizes:
+                raise EmptySelectionError(f"The {current_label} ({current.describe()}) of model {spec.name!r} "
+                                          "holds no rows; choose other bounds.")
+            rows_ref = int(ref_sizes[0]["rows"])
+            rows_cur = {r[q.KEY]: int(r["rows"]) for r in cur_sizes}
+            n_ref.update({idx[r[q.F]]: int(r["valid"]) for r in ref_sizes})
+            n_cur.update({(idx[r[q.F]], r[q.KEY]): int(r["valid"]) for r in cur_sizes})
+            live = [j for j, i in enumerate(idx)
+                    if n_ref[i] and any(n_cur[(i, k)] for k in rows_cur)]
+            numeric = [j for j in live if tgts[idx[j]].kind == "numeric"]
+            categorical = [j for j in live if tgts[idx[j]].kind == "categorical"]
+            local: Stats = {}
+            if numeric:
+                local.update(_numeric_stats(engine, spec, counts, numeric,
+                                            {j: n_ref[idx[j]] for j in numeric}, cfg))
+            if categorical:
+                local.update(_categorical_stats(engine, spec, counts, categorical))
+            stats.update({(idx[j], k): v for (j, k), v in local.items()})
+
     out: dict[Target, dict[Any, FeatureDrift]] = {}
     for i, t in enumerate(tgts):
-        n_ref = int(ref_row[f"v_{i}"])
-        n_cur = {k: int(r[f"v_{i}"]) for k, r in cur_rows.items()}
-        miss_ref = int(ref_row["n"]) - n_ref if t.kind == "numeric" and not t.labeled_only else 0
-        miss_cur = {k: int(r["n"]) - n_cur[k] if t.kind == "numeric" and not t.labeled_only else 0
-                    for k, r in cur_rows.items()}
-        one = q.stacked(ref_t, cur_t, key, **{q.X: t.value})
-        if n_ref == 0 or not any(n_cur.values()):
-            stats_by_key: dict[Any, tuple[dict, list[str]]] = {k: ({}, []) for k in cur_rows}
-        elif t.kind == "numeric":
-            stats_by_key = _numeric_stats(engine, spec, ref_t, one, t, n_ref, cfg)
-        else:
-            stats_by_key = _categorical_stats(engine, spec, one, t)
-        out[t] = {k: _result(t, cfg, n_ref, n_cur[k], *stats_by_key.get(k, ({}, [])),
-                             missing_ref=miss_ref, missing_cur=miss_cur[k]) for k in cur_rows}
-    return _Evaluation(out, int(ref_row["n"]), {k: int(r["n"]) for k, r in cur_rows.items()})
+        counted = t.kind == "numeric" and not t.labeled_only  # missing values are left out, and counted
+        out[t] = {k: _result(t, cfg, n_ref[i], n_cur[(i, k)], *stats.get((i, k), ({}, [])),
+                             missing_ref=rows_ref - n_ref[i] if counted else 0,
+                             missing_cur=rows - n_cur[(i, k)] if counted else 0)
+                  for k, rows in rows_cur.items()}
+    return _Evaluation(out, rows_ref, rows_cur)
 
 
 def _edges(summary: Mapping[str, Any], bins: int) -> list[float]:
@@ -353,57 +422,56 @@ def _edges(summary: Mapping[str, Any], bins: int) -> list[float]:
     return sorted({float(summary[f"e{j}"]) for j in range(1, bins) if summary[f"e{j}"] is not None})
 
 
-def _numeric_stats(engine: Engine, spec: ModelSpec, ref_t, one, t: Target, n_ref: int,
-                   cfg: DriftConfig) -> dict[Any, tuple[dict, list[str]]]:
-    summary = engine.execute(q.reference_summary_query(ref_t, t.value, cfg.bins), spec).to_pylist()[0]
-    edges = _edges(summary, cfg.bins)
-    rows = engine.execute(q.numeric_query(one, n_ref, summary["x_max"], summary["g_max"], edges),
-                          spec).to_pylist()
-    nb = len(edges) + 1
-    ref_bins = next(r for r in rows if r[q.IS_REF])
-    rb = [ref_bins[f"b{i}"] for i in range(nb)]
-    var = summary["var"]
-    std = math.sqrt(var) if var is not None and var > 0 else None
-    out = {}
+def _numeric_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int], n_ref: dict[int, int],
+                   cfg: DriftConfig) -> Stats:
+    summ = {r[q.F]: r for r in engine.execute(q.reference_summary_query(counts, idx, cfg.bins), spec).to_pylist()}
+    edges = {j: _edges(summ[j], cfg.bins) for j in idx}
+    rows = engine.execute(q.numeric_query(counts, n_ref, {j: summ[j]["x_max"] for j in idx},
+                                          {j: summ[j]["g_max"] for j in idx}, edges), spec).to_pylist()
+    ref_bins = {r[q.F]: r for r in rows if r[q.IS_REF]}
+    out: Stats = {}
     for r in rows:
         if r[q.IS_REF]:
             continue
+        j = r[q.F]
+        nb, var = len(edges[j]) + 1, summ[j]["var"]
         reasons = []
-        d, p = ks_p_value(int(r["ks_num"]), n_ref, int(r["n"]))
-        w = max(float(r["wasserstein"]), 0.0)  # the pieces sum to >= 0; clip rounding below 0
-        if std is not None:
-            wn = w / std
+        d, p = ks_p_value(int(r["ks_num"]), n_ref[j], int(r["n"]))
+        w = max(float(r["wasserstein"]), 0.0)  # a sum of non-negative pieces: clip rounding below 0
+        if var is not None and var > 0:
+            wn = w / math.sqrt(var)
         else:
             wn = None
-            reasons.append("wasserstein_normed: the reference has a single value" if n_ref < 2 else
+            reasons.append("wasserstein_normed: the reference has a single value" if n_ref[j] < 2 else
                            "wasserstein_normed: the reference values are all equal (standard deviation 0)")
-        cb = [r[f"b{i}"] for i in range(nb)]
-        stats = dict(ks_statistic=d, ks_p_value=p, wasserstein=w, wasserstein_normed=wn,
-                     psi=psi(rb, cb), js_distance=js_distance(rb, cb))
-        out[r[q.KEY]] = (stats, reasons)
+        rb = [ref_bins[j][f"b{b}"] for b in range(nb)]
+        cb = [r[f"b{b}"] for b in range(nb)]
+        out[(j, r[q.KEY])] = (dict(ks_statistic=d, ks_p_value=p, wasserstein=w, wasserstein_normed=wn,
+                                   psi=psi(rb, cb), js_distance=js_distance(rb, cb)), reasons)
     return out
 
 
-def _categorical_stats(engine: Engine, spec: ModelSpec, one, t: Target) -> dict[Any, tuple[dict, list[str]]]:
-    one = one.filter(one[q.X].notnull())
+def _categorical_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int]) -> Stats:
     limit = 20 * MAX_CATEGORIES
-    rows = engine.execute(q.categorical_query(one, limit + 1), spec).to_pylist()
-    ref: dict[str, int] = {}
-    cur: dict[Any, dict[str, int]] = {}
+    rows = engine.execute(q.categorical_query(counts, idx, limit + 1), spec).to_pylist()
+    ref: dict[int, dict[str, int]] = {}
+    cur: dict[tuple[int, Any], dict[str, int]] = {}
     for r in rows:
+        j = r[q.F]
         if r[q.IS_REF]:
-            ref[r[q.X]] = int(r["c"])
+            ref.setdefault(j, {})[r[q.X]] = int(r["c"])
         else:
-            cur.setdefault(r[q.KEY], {})[r[q.X]] = int(r["c"])
-    out = {}
-    for k, cc in cur.items():
-        cats = sorted(set(ref) | set(cc))
+            cur.setdefault((j, r[q.KEY]), {})[r[q.X]] = int(r["c"])
+    out: Stats = {}
+    for (j, k), cc in cur.items():
+        rr = ref.get(j, {})
+        cats = sorted(set(rr) | set(cc))
         if len(rows) > limit or len(cats) > MAX_CATEGORIES:
-            out[k] = ({}, [f"more than {MAX_CATEGORIES:,} categories: not compared"])
+            out[(j, k)] = ({}, [f"more than {MAX_CATEGORIES:,} categories: not compared"])
             continue
-        rc = [ref.get(c, 0) for c in cats]
+        rc = [rr.get(c, 0) for c in cats]
         kc = [cc.get(c, 0) for c in cats]
-        out[k] = (dict(chi2_p_value=chi2_p_value(rc, kc), psi=psi(rc, kc), js_distance=js_distance(rc, kc)), [])
+        out[(j, k)] = (dict(chi2_p_value=chi2_p_value(rc, kc), psi=psi(rc, kc), js_distance=js_distance(rc, kc)), [])
     return out
 
 
@@ -428,7 +496,8 @@ def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, 
 
 def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection, selection: Selection,
                     period: str = "week", features: Sequence[str] | None = None,
-                    config: DriftConfig | None = None) -> pl.DataFrame:
+                    config: DriftConfig | None = None, *, prediction: bool = True,
+                    label: bool = True) -> pl.DataFrame:
     """Drift of every target in each period of ``selection`` against ``reference``.
 
     One row per (period, target): ``period`` (date that starts it), ``role``,
@@ -439,7 +508,7 @@ def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection
         raise SelectionError(f"Period {period!r} is not one of day, week, month.")
     spec = engine.spec(model)
     cfg = config or DriftConfig.from_spec(spec)
-    tgts = targets(engine, spec, features)
+    tgts = targets(engine, spec, features, prediction=prediction, label=label)
     ev = _evaluate(engine, spec, reference, selection, lambda t: period_start(t[C.TS], period),
                    tgts, cfg, "selection")
     rows = []
@@ -469,17 +538,18 @@ def distribution(engine: Engine, model: str | ModelSpec, feature: str, reference
         names = [x.name for x in every]
         raise SelectionError(f"Model {spec.name!r} has no feature {feature!r}{_suggest(feature, names)}; "
                              f"choose from: {', '.join(names)}.")
-    ref_t, cur_t = reference.apply(engine), current.apply(engine)
-    one = q.stacked(ref_t, cur_t, ibis.literal(0), **{q.X: t.value})
-    one = one.filter(one[q.X].notnull())
+    log, _ = _logs(engine, spec, [t])[0]
+    st = q.stacked(reference.apply(engine, log), current.apply(engine, log), ibis.literal(0), v0=t.value)
+    vc = q.value_counts(st, [t.kind])
     if t.kind == "numeric":
-        summary = engine.execute(q.reference_summary_query(ref_t, t.value, cfg.bins), spec).to_pylist()[0]
-        if not summary["n"]:
+        summary = engine.execute(q.reference_summary_query(vc, [0], cfg.bins), spec).to_pylist()
+        if not summary:
             raise EmptySelectionError(f"The reference window ({reference.describe()}) of model {spec.name!r} "
                                       f"holds no values of {t.name!r}.")
-        edges = _edges(summary, cfg.bins)
-        b = one.mutate(_bin=q._bin_index(one[q.X], edges))
-        rows = engine.execute(b.group_by([q.IS_REF, "_bin"]).aggregate(c=b.count()), spec).to_pylist()
+        edges = _edges(summary[0], cfg.bins)
+        b = vc.filter(vc[q.XN].notnull())
+        b = b.group_by([b[q.IS_REF], q.bin_index(b[q.XN], edges).name("_bin")]).aggregate(c=b.c.sum())
+        rows = engine.execute(b, spec).to_pylist()
         bounds = [None] + edges + [None]
         labels = [f"({'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
                   for lo, hi in zip(bounds[:-1], bounds[1:])]
@@ -487,7 +557,7 @@ def distribution(engine: Engine, model: str | ModelSpec, feature: str, reference
         counts = {(r[q.IS_REF], r["_bin"]): int(r["c"]) for r in rows}
         data = {"bin": labels, "lower": bounds[:-1], "upper": bounds[1:]}
     else:
-        rows = engine.execute(q.categorical_query(one, MAX_CATEGORIES + 1), spec).to_pylist()
+        rows = engine.execute(q.categorical_query(vc, [0], 2 * MAX_CATEGORIES + 1), spec).to_pylist()
         keys = sorted({r[q.X] for r in rows})
         counts = {(r[q.IS_REF], r[q.X]): int(r["c"]) for r in rows}
         data = {"bin": keys, "lower": [None] * len(keys), "upper": [None] * len(keys)}
