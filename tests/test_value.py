@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.engine import Engine
 from analytics.errors import ConfigError, EmptySelectionError, SelectionError
@@ -302,6 +304,26 @@ def test_score_bin_is_exact_at_edges():
     s = got["s"].to_numpy()
     for k in range(bins + 1):
         np.testing.assert_array_equal(b >= k, s >= edges[k])
+
+
+@settings(max_examples=25, deadline=None)
+@given(bins=st.integers(10, 5000),
+       scores=st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=1, max_size=50),
+       edges_k=st.lists(st.integers(0, 5000), min_size=1, max_size=20))
+def test_score_bin_property(bins, scores, edges_k):
+    """For any scores (also exact edges and their neighbours): bin >= k iff score >= k / bins."""
+    ks = [k % (bins + 1) for k in edges_k]
+    near = [x for k in ks for x in (k / bins, float(np.nextafter(k / bins, -1.0)), float(np.nextafter(k / bins, 2.0)))]
+    s = np.clip(np.array(scores + near), 0.0, 1.0)
+    t = ibis.memtable(pa.table({"s": s}))
+    got = _DUCK.to_pyarrow(t.select(t.s, b=score_bin(t.s, bins)))
+    b, sv = got["b"].to_numpy(), got["s"].to_numpy()
+    assert ((b >= 0) & (b <= bins)).all()
+    for k in set(ks) | set(b.tolist()):
+        np.testing.assert_array_equal(b >= k, sv >= k / bins)
+
+
+_DUCK = ibis.duckdb.connect()
 
 
 # ------------------------------------------------------------------ multiclass and regression
