@@ -376,13 +376,13 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
     lat = cfg.rules["latency_p95"]
     use_latency = bool(lat["enabled"] and spec.columns.latency_ms)
 
-    perf_rows = {}
-    if perf_sel is not None:
-        wanted = tuple(dict.fromkeys(label_ms + ([drop_metric] if drop["enabled"] else [])))
-        if wanted:
-            perf_rows = _metrics(engine, perf_sel, by_version, wanted)
+    perf_wanted = tuple(dict.fromkeys(label_ms + ([drop_metric] if drop["enabled"] else []))) if perf else ()
     cur_wanted = tuple(dict.fromkeys(op_ms + (["latency_p95"] if use_latency else [])))
-    cur_rows = _metrics(engine, cur_sel, by_version, cur_wanted) if cur_wanted else {}
+    if perf_k == 0:  # labels are in for the current week: one registry call serves both
+        perf_rows = cur_rows = _metrics(engine, cur_sel, by_version, perf_wanted + cur_wanted)
+    else:
+        perf_rows = _metrics(engine, perf_sel, by_version, perf_wanted) if perf_wanted else {}
+        cur_rows = _metrics(engine, cur_sel, by_version, cur_wanted) if cur_wanted else {}
 
     for metric, lv, is_floor in thresholds:
         mdef = get_metric(metric, None)

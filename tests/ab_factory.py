@@ -136,3 +136,22 @@ def _alerts_toml(alerts: dict) -> str:
         lines.append(f"[models.alerts.{k}]")
         lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
     return "\n" + "\n".join(lines) + "\n"
+
+
+def compiling_engine(workspace):
+    """An Engine that also compiles every query it runs for Trino (the architecture
+    rule: every query must compile there) and counts them."""
+    import ibis
+    import ibis.expr.types as ir
+
+    from analytics.engine import Engine
+
+    class _Compiling(Engine):
+        compiled = 0
+
+        def execute(self, expr, model=None):
+            ibis.to_sql(expr if isinstance(expr, ir.Table) else expr.as_table(), dialect="trino")
+            type(self).compiled += 1
+            return super().execute(expr, model)
+
+    return _Compiling(workspace)

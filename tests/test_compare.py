@@ -3,6 +3,7 @@ on constructed cases, and clear errors on bad input."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -10,13 +11,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from analytics import cli
 from analytics import compare as cmp
 from analytics.engine import Engine
 from analytics.errors import EmptySelectionError, SelectionError, UnknownVersionError
 from analytics.selection import Selection
 from analytics.workspace import load_workspace
 
-from .ab_factory import ab_workspace
+from .ab_factory import ab_workspace, compiling_engine
 
 
 def _engine(ab):
@@ -199,13 +201,14 @@ def test_sequential_in_result(unpaired_result):
 def paired(tmp_path_factory):
     ab = ab_workspace(tmp_path_factory.mktemp("paired"), n_baseline=1500, paired=True,
                       quality=(0.9, 1.05), seed=12)
-    eng = _engine(ab)
+    eng = compiling_engine(load_workspace(ab.config))   # every query also compiles for Trino
     return ab, eng, cmp.compare_versions(eng, Selection.build("m"), "v1", "v2", sequential=True)
 
 
 def test_paired_detected(paired):
-    _, _, r = paired
+    _, eng, r = paired
     assert r.paired is True and r.overlap == 1.0 and r.n_common == 1500
+    assert eng.compiled >= 8      # overlap, pairs, placements, daily... all compiled for Trino
 
 
 def test_paired_tests_match_references(paired):
@@ -343,3 +346,16 @@ def test_unlabeled_window_is_a_clear_error(tmp_path):
     ab = ab_workspace(tmp_path, n_baseline=200, n_candidate=200, label_share=0.0, seed=9)
     with pytest.raises(EmptySelectionError, match="no labeled predictions"):
         cmp.compare_versions(_engine(ab), Selection.build("m"), "v1", "v2")
+
+
+def test_compare_cli(unpaired, capsys):
+    ab, _, _ = unpaired
+    args = ["compare", "--config", str(ab.config), "--model", "m", "--baseline", "v1", "--candidate", "v2"]
+    assert cli.main(args + ["--format", "json", "--sequential", "--metric", "brier"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["baseline"] == "v1" and out["candidate"] == "v2" and out["paired"] is False
+    assert out["primary_metric"] == "brier" and out["verdict"] in cmp.VERDICTS
+    assert set(out["metrics"]["roc_auc"]) >= {"baseline", "candidate", "delta", "ci_low", "ci_high", "p_value"}
+    assert out["sequential"]["looks"] and out["sequential"]["metric"] == "brier"
+    assert cli.main(args + ["--paired"]) == 2
+    assert "error: Versions 'v1' and 'v2' of model 'm' share no labeled 'pid'" in capsys.readouterr().err
