@@ -173,13 +173,14 @@ class ValueInputs:
 
     ``cells`` has one row per (group keys, ``version``, decision ``lm_d``, label
     ``lm_y``, ``lm_scored``[, score bin ``lm_bin``]) with ``lm_n`` rows and, for
-    each per-row column i of ``columns``: ``lm_s{i}`` sum (nulls as 0), ``lm_z{i}``
-    null count; binary with scores: ``lm_ps`` sum of scores, ``lm_ps{i}`` sum of score*column,
+    each per-row column i of ``columns``: ``lm_s{i}`` sum (nulls as 0), ``lm_q{i}``
+    sum of squares, ``lm_z{i}`` null count; binary with scores: ``lm_ps`` sum of scores, ``lm_ps{i}`` sum of score*column,
     ``lm_pz{i}`` sum of scores where the column is null, and ``lm_g{u}_{v}`` the Gram
     matrix sum(p(1-p) B_u B_v) of the basis B = (1, columns with nulls as 0, column
     null indicators) for the pending-value variance; multiclass: ``lm_pc{j}`` sum of
     normalized class-j scores and ``lm_pp{i}_{j}`` sums of their products;
-    regression: ``lm_abs``/``lm_over``/``lm_under`` error sums (``lm_d`` is "has a
+    regression: ``lm_abs``/``lm_over``/``lm_under`` error sums and ``lm_over2``/
+    ``lm_under2`` sums of squares (``lm_d`` is "has a
     prediction", ``lm_y`` "is labeled").
     """
 
@@ -265,10 +266,13 @@ def summary_expr(engine: Engine, selection: Selection, grouping: Grouping = Grou
         aggs["lm_abs"] = err.abs().sum()
         aggs["lm_over"] = ibis.ifelse(err > 0, err, zero).sum()
         aggs["lm_under"] = ibis.ifelse(err < 0, -err, zero).sum()
+        aggs["lm_over2"] = ibis.ifelse(err > 0, err * err, zero).sum()
+        aggs["lm_under2"] = ibis.ifelse(err < 0, err * err, zero).sum()
     for i, col in enumerate(cols):
         x = t[col]
         aggs[f"lm_s{i}"] = x.fill_null(0.0).sum()
         aggs[f"lm_z{i}"] = _count(x.isnull())
+        aggs[f"lm_q{i}"] = (x.fill_null(0.0) * x.fill_null(0.0)).sum()
         if has_scores:
             aggs[f"lm_ps{i}"] = (score * x.fill_null(0.0)).sum()
             aggs[f"lm_pz{i}"] = ibis.ifelse(x.isnull(), score, ibis.literal(0.0)).sum()
@@ -357,6 +361,12 @@ class ValueRow:
     pending_n: int
     pending_share: float | None
     pending_expected_value: float | None
+    #: version baseline only: 95% interval from the sampling error of that version's value
+    #: per prediction (policy baselines are exact counterfactual sums: no interval)
+    baseline_ci_low: float | None = None
+    baseline_ci_high: float | None = None
+    lift_ci_low: float | None = None
+    lift_ci_high: float | None = None
     #: 95% interval of the pending value from the outcomes' randomness alone, given
     #: calibrated scores (normal approximation); calibration error is not in it
     pending_ci_low: float | None = None
@@ -456,6 +466,13 @@ def _decisions(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, float
     return cells.with_columns(dec=dec), used, notes
 
 
+def _cell_square(inputs: ValueInputs, v: Value) -> pl.Expr:
+    """A cell's sum of squared per-row values of outcome value ``v`` (nulls as 0)."""
+    if isinstance(v, str):
+        return pl.col(f"lm_q{inputs.columns.index(v)}")
+    return pl.lit(float(v) ** 2) * pl.col("lm_n")
+
+
 def _cell_value(inputs: ValueInputs, v: Value) -> tuple[pl.Expr, pl.Expr]:
     """A cell's total of outcome value ``v`` and the number of nulls counted as 0."""
     if isinstance(v, str):
@@ -504,12 +521,13 @@ def _binary_parts(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, fl
     cells, used, notes = _decisions(inputs, a)
     d, y = pl.col("dec"), pl.col("lm_y")
     table = {(1, 1): a.tp, (1, 0): a.fp, (0, 1): a.fn, (0, 0): a.tn}
-    val = pl.lit(0.0)
-    nul = pl.lit(0)
+    val, sq, nul = pl.lit(0.0), pl.lit(0.0), pl.lit(0)
     for (dd, yy), v in table.items():
         e, z = _cell_value(inputs, v)
-        val = pl.when((d == dd) & (y == yy)).then(e).otherwise(val)
-        nul = pl.when((d == dd) & (y == yy)).then(z).otherwise(nul)
+        cell = (d == dd) & (y == yy)
+        val = pl.when(cell).then(e).otherwise(val)
+        sq = pl.when(cell).then(_cell_square(inputs, v)).otherwise(sq)
+        nul = pl.when(cell).then(z).otherwise(nul)
     base = pl.lit(0.0)
     bnul = pl.lit(0)
     if a.baseline in ("all_negative", "all_positive"):
@@ -529,7 +547,8 @@ def _binary_parts(inputs: ValueInputs, a: Assumptions) -> tuple[pl.DataFrame, fl
             diff[u] = diff.get(u, 0.0) + c
         var = pl.when(d == dd).then(_quadratic_form(diff)).otherwise(var)
     out = cells.with_columns(
-        val=val.cast(pl.Float64), val_nulls=nul.cast(pl.Int64), base=base.cast(pl.Float64),
+        val=val.cast(pl.Float64), val_sq=sq.cast(pl.Float64), val_nulls=nul.cast(pl.Int64),
+        base=base.cast(pl.Float64),
         base_nulls=bnul.cast(pl.Int64), pend_ev=ev.cast(pl.Float64), pend_var=var.cast(pl.Float64),
         valued=y.is_not_null() & d.is_not_null(),
         pend_scored=y.is_null() & d.is_not_null() & pl.col("lm_scored"))
@@ -558,7 +577,8 @@ def _multiclass_parts(inputs: ValueInputs, a: Assumptions) -> pl.DataFrame:
         for j in range(i, k):
             sq = sq + (1.0 if i == j else 2.0) * mv[i] * mv[j] * pl.col(f"lm_pp{i}_{j}")
     return cells.with_columns(
-        val=(pl.col("_v").fill_null(0.0) * pl.col("lm_n")), val_nulls=pl.lit(0, pl.Int64),
+        val=(pl.col("_v").fill_null(0.0) * pl.col("lm_n")),
+        val_sq=(pl.col("_v").fill_null(0.0) ** 2 * pl.col("lm_n")), val_nulls=pl.lit(0, pl.Int64),
         base=base.cast(pl.Float64), base_nulls=pl.lit(0, pl.Int64), pend_ev=ev.cast(pl.Float64),
         pend_var=(second - sq).cast(pl.Float64),
         valued=y.is_not_null() & d.is_not_null(),
@@ -566,14 +586,17 @@ def _multiclass_parts(inputs: ValueInputs, a: Assumptions) -> pl.DataFrame:
 
 
 def _regression_parts(inputs: ValueInputs, a: Assumptions) -> pl.DataFrame:
+    # over- and under-prediction never both occur on a row: the squares add up
     if a.cost_over is not None and a.cost_under is not None:
         val = -(a.cost_over * pl.col("lm_over") + a.cost_under * pl.col("lm_under"))
+        sq = a.cost_over ** 2 * pl.col("lm_over2") + a.cost_under ** 2 * pl.col("lm_under2")
     elif a.cost_per_unit_error is not None:
         val = -a.cost_per_unit_error * pl.col("lm_abs")
+        sq = a.cost_per_unit_error ** 2 * (pl.col("lm_over2") + pl.col("lm_under2"))
     else:
-        val = pl.lit(None, pl.Float64)
+        val = sq = pl.lit(None, pl.Float64)
     return inputs.cells.with_columns(
-        val=val.cast(pl.Float64), val_nulls=pl.lit(0, pl.Int64), base=pl.lit(0.0),
+        val=val.cast(pl.Float64), val_sq=sq.cast(pl.Float64), val_nulls=pl.lit(0, pl.Int64), base=pl.lit(0.0),
         base_nulls=pl.lit(0, pl.Int64), pend_ev=pl.lit(0.0), pend_var=pl.lit(0.0),
         valued=pl.col("lm_y") & pl.col("lm_d"), pend_scored=pl.lit(False))
 
@@ -593,17 +616,25 @@ def _version_baseline(pv: pl.DataFrame, keys: list[str], version: str) -> pl.Dat
     other = [k for k in keys if k != "version"]
     peer = pv.filter(pl.col("version") == version)
     by = other if other else [pl.lit(1).alias("_all")]
+    nv, sv = pl.col("n_valued").sum(), pl.col("value").sum()
     rate = peer.group_by(by).agg(
-        _rate=pl.when(pl.col("n_valued").sum() > 0)
-        .then(pl.col("value").sum() / pl.col("n_valued").sum()).otherwise(None))
+        _rate=pl.when(nv > 0).then(sv / nv).otherwise(None),
+        # standard error of that mean: sqrt(sample variance / n), n >= 2
+        _se=pl.when(nv > 1).then(((pl.col("value_sq").sum() - sv * sv / nv) / (nv - 1)).clip(0.0).sqrt()
+                                 / nv.sqrt()).otherwise(None))
     if other:
         pv = pv.join(rate, on=other, how="left", nulls_equal=True)
     elif rate.height:
         pv = pv.join(rate.drop("_all"), how="cross")
     else:
-        pv = pv.with_columns(_rate=pl.lit(None, pl.Float64))
+        pv = pv.with_columns(_rate=pl.lit(None, pl.Float64), _se=pl.lit(None, pl.Float64))
+    own = pl.col("version") == version
     return pv.with_columns(
         base=pl.when(pl.col("n_valued") == 0).then(0.0).otherwise(pl.col("_rate") * pl.col("n_valued")),
+        # the version's own rows are its realized value (no error); on the others' rows the
+        # error of its mean scales with their count (one mean: errors add up linearly)
+        base_se=pl.when(own | (pl.col("n_valued") == 0)).then(0.0)
+        .otherwise(pl.col("_se") * pl.col("n_valued")),
         baseline_nulls=pl.when(pl.col("version") == version).then(pl.col("value_nulls")).otherwise(pl.lit(0)))
 
 
@@ -641,6 +672,7 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
         n_labeled=pl.col("lm_n").filter(labeled).sum(),
         n_valued=pl.col("lm_n").filter(v).sum(),
         value=pl.col("val").filter(v).sum(),
+        value_sq=pl.col("val_sq").filter(v).sum(),
         value_nulls=pl.col("val_nulls").filter(v).sum(),
         base=pl.col("base").filter(v).sum(),
         baseline_nulls=pl.col("base_nulls").filter(v).sum(),
@@ -658,6 +690,8 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
                "cost_nulls").sum(),
         pl.col("value", "compute_cost", "pending_ev", "pending_var").sum(),
         base=pl.col("base").sum(), base_missing=pl.col("base").is_null().any(),
+        **({"base_se": pl.col("base_se").sum(), "se_missing": pl.col("base_se").is_null().any()}
+           if not policy else {}),
     )
     if keys:
         agg = agg.sort(keys, nulls_last=True)
@@ -696,6 +730,12 @@ def _value_row(r: dict, keys: list[str], task: str, a: Assumptions, policy: bool
         base = float(r["base"])
     cost = float(r["compute_cost"])
     lift = value - base if value is not None and base is not None else None
+    blo = bhi = llo = lhi = None
+    if not policy and base is not None and not r["se_missing"]:
+        half = Z95 * float(r["base_se"])
+        blo, bhi = base - half, base + half
+        if value is not None:
+            llo, lhi = value - bhi, value - blo
     net = lift - cost if lift is not None else None
     roi, roi_reason = None, None
     if net is None:
@@ -723,7 +763,8 @@ def _value_row(r: dict, keys: list[str], task: str, a: Assumptions, policy: bool
         if unscored:
             preason = f"{unscored:,} pending predictions without a score are left out of the estimate"
     return ValueRow(
-        group=group_dict(r, keys), n=n, n_labeled=nl, value=value, baseline_value=base, lift=lift,
+        group=group_dict(r, keys), n=n, n_labeled=nl, value=value, baseline_value=base,
+        baseline_ci_low=blo, baseline_ci_high=bhi, lift=lift, lift_ci_low=llo, lift_ci_high=lhi,
         compute_cost=cost, net_value=net, roi=roi, roi_reason=roi_reason,
         pending_n=pending, pending_share=pending / n if n else None,
         pending_expected_value=pev, pending_ci_low=plo, pending_ci_high=phi, pending_reason=preason,

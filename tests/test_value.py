@@ -126,6 +126,11 @@ def brute_binary(df, a: Assumptions, keys, threshold=None):
                 if kk != "version":
                     peer = peer[peer[kk] == vv]
             r["baseline"] = peer["_val"].sum() / peer["_valued"].sum() * sub["_valued"].sum()
+            # interval: standard error of the version's mean value per valued row, times the
+            # valued rows of the other versions (its own rows are realized)
+            per_row = peer.loc[peer["_valued"] == 1, "_val"]
+            se = per_row.std(ddof=1) / math.sqrt(len(per_row))
+            r["baseline_half"] = 1.959963984540054 * se * sub.loc[sub["version"] != a.baseline, "_valued"].sum()
             del other
         rows[tuple(str(x) for x in k)] = r
     return rows
@@ -140,6 +145,13 @@ def check_against(res, ref, keys):
         assert close(row.value, r["value"]), (k, row.value, r["value"])
         assert close(row.baseline_value, r["baseline"]), (k, row.baseline_value, r["baseline"])
         assert close(row.lift, r["value"] - r["baseline"])
+        if "baseline_half" in r:
+            h = r["baseline_half"]
+            assert close(row.baseline_ci_low, r["baseline"] - h) and close(row.baseline_ci_high, r["baseline"] + h)
+            assert close(row.lift_ci_low, r["value"] - r["baseline"] - h)
+            assert close(row.lift_ci_high, r["value"] - r["baseline"] + h)
+        else:
+            assert row.baseline_ci_low is None and row.lift_ci_high is None
         assert close(row.compute_cost, r["compute_cost"])
         assert close(row.net_value, r["value"] - r["baseline"] - r["compute_cost"])
         assert close(row.roi, (r["value"] - r["baseline"] - r["compute_cost"]) / r["compute_cost"])
@@ -366,6 +378,10 @@ def test_multiclass_value_matrix_matches_brute_force(multi_ws, baseline):
         else:
             peer = (df.version == baseline).to_numpy()
             base = val[peer & lab].sum() / (peer & lab).sum() * (m & lab).sum()
+            own = row.group["version"] == baseline
+            half = 0.0 if own else 1.959963984540054 * val[peer & lab].std(ddof=1) / math.sqrt((peer & lab).sum()) \
+                * (m & lab).sum()
+            assert close(row.baseline_ci_low, base - half) and close(row.lift_ci_high, val[m & lab].sum() - base + half)
         assert close(row.value, val[m & lab].sum())
         assert close(row.baseline_value, base)
         assert close(row.compute_cost, m.sum() / 1000.0)
@@ -394,6 +410,18 @@ def test_regression_costs_match_brute_force(tmp_path, costs):
         assert row.baseline_value == 0.0  # regression default baseline: none
         assert close(row.net_value, -np.nansum(cost[m & lab]) - m.sum() * 3.0 / 1000)
         assert row.pending_expected_value is None and "regression" in row.pending_reason
+    # baseline v1: v1's mean value per valued row times the group's valued rows, with its interval
+    a = Assumptions.from_spec(engine.spec("regression_model")).replace(baseline="v1")
+    res = compute_value(engine, Selection.build("regression_model"), Grouping(by=("version",)), a)
+    peer = (df.version == "v1").to_numpy() & lab
+    per_row = -cost[peer]
+    for row in res.rows:
+        m = (df.version == row.group["version"]).to_numpy() & lab
+        base = per_row.mean() * m.sum()
+        half = 0.0 if row.group["version"] == "v1" else \
+            1.959963984540054 * per_row.std(ddof=1) / math.sqrt(peer.sum()) * m.sum()
+        assert close(row.baseline_value, base)
+        assert close(row.baseline_ci_low, base - half) and close(row.baseline_ci_high, base + half)
 
 
 def test_regression_without_costs_has_null_value_with_reason(tmp_path):
