@@ -106,8 +106,13 @@ class Selection:
 
     def apply(self, engine: Engine, table: ir.Table | None = None) -> ir.Table:
         """The model's log (or ``table``, a log-shaped table) filtered to this selection."""
-        self.check(engine)
         t = engine.log(self.model) if table is None else table
+        preds = self.predicates(engine, t)
+        return t.filter(*preds) if preds else t
+
+    def predicates(self, engine: Engine, t: ir.Table) -> list[ir.BooleanValue]:
+        """The conditions :meth:`apply` filters ``t`` (a log-shaped table) on, validated."""
+        self.check(engine)
         preds = []
         if self.start is not None:
             preds.append(t[C.TS] >= ibis.literal(self.start))
@@ -117,7 +122,7 @@ class Selection:
             preds.append(t[C.VERSION].isin([ibis.literal(v) for v in self.versions]))
         for col, values in self.where:
             preds.append(segment_text(t[col]).isin([ibis.literal(v) for v in values]))
-        return t.filter(*preds) if preds else t
+        return preds
 
     def describe(self) -> str:
         parts = []

@@ -109,14 +109,15 @@ def test_every_query_compiles_for_trino(sample):
     spec = sample.spec(MODEL)
     tgts = targets(sample, spec)
     log = sample.log(spec)
-    ref = Selection.build(MODEL, START, START + dt.timedelta(weeks=4)).apply(sample, log)
-    cur = Selection.build(MODEL, START, "2026-11-23").apply(sample, log)
-    st = q.stacked(ref, cur, lambda t: period_start(t["lm_ts"], "week"),
+    ref = Selection.build(MODEL, START, START + dt.timedelta(weeks=4)).predicates(sample, log)
+    cur = Selection.build(MODEL, START, "2026-11-23", where=["region=EU"]).predicates(sample, log)
+    st = q.flagged(log, ref, cur, lambda t: period_start(t["lm_ts"], "week"),
                    **{f"v{i}": t.value for i, t in enumerate(tgts)})
-    counts = q.value_counts(st, [t.kind for t in tgts])
+    raw = q.value_counts(st, [t.kind for t in tgts])
+    counts = q.windowed(raw)
     num = [i for i, t in enumerate(tgts) if t.kind == "numeric"]
     cat = [i for i, t in enumerate(tgts) if t.kind == "categorical"]
-    exprs = [counts, q.window_sizes_query(counts), q.reference_summary_query(counts, num, 10),
+    exprs = [raw, counts, q.window_sizes_query(counts), q.reference_summary_query(counts, num, 10),
              q.numeric_query(counts, {i: 100 for i in num}, {i: 1.0 for i in num}, {i: 0.5 for i in num},
                              {i: [0.1, 0.2] for i in num}),
              q.categorical_query(counts, cat, 1000)]

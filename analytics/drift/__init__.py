@@ -370,18 +370,19 @@ def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Se
               tgts: Sequence[Target], cfg: DriftConfig, current_label: str) -> _Evaluation:
     """Every target against the reference, for every key of the current selection at once.
 
-    Per log read (see :func:`_logs`): one scan builds the per-value counts of
-    every target in every window; the window sizes, the reference summaries,
-    the numeric statistics and the category counts are then small queries on it.
+    Per log read (see :func:`_logs`): one scan per target builds the per-value
+    counts of every window; the window sizes, the reference summaries, the
+    numeric statistics and the category counts are then small queries on them.
     """
     n_ref: dict[int, int] = {}
     n_cur: dict[tuple[int, Any], int] = {}
     rows_ref, rows_cur = 0, {}
     stats: Stats = {}
     for log, idx in _logs(engine, spec, tgts):
-        ref_t, cur_t = reference.apply(engine, log), current.apply(engine, log)
-        st = q.stacked(ref_t, cur_t, key, **{f"v{j}": tgts[i].value for j, i in enumerate(idx)})
-        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx])) as counts:
+        st = q.flagged(log, reference.predicates(engine, log), current.predicates(engine, log), key,
+                       **{f"v{j}": tgts[i].value for j, i in enumerate(idx)})
+        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx])) as raw, \
+                _materialized(engine, spec, q.windowed(raw)) as counts:
             sizes = engine.execute(q.window_sizes_query(counts), spec).to_pylist()
             ref_sizes = [r for r in sizes if r[q.IS_REF]]
             cur_sizes = [r for r in sizes if not r[q.IS_REF]]
@@ -539,8 +540,9 @@ def distribution(engine: Engine, model: str | ModelSpec, feature: str, reference
         raise SelectionError(f"Model {spec.name!r} has no feature {feature!r}{_suggest(feature, names)}; "
                              f"choose from: {', '.join(names)}.")
     log, _ = _logs(engine, spec, [t])[0]
-    st = q.stacked(reference.apply(engine, log), current.apply(engine, log), ibis.literal(0), v0=t.value)
-    vc = q.value_counts(st, [t.kind])
+    st = q.flagged(log, reference.predicates(engine, log), current.predicates(engine, log), ibis.literal(0),
+                   v0=t.value)
+    vc = q.windowed(q.value_counts(st, [t.kind]))
     if t.kind == "numeric":
         summary = engine.execute(q.reference_summary_query(vc, [0], cfg.bins), spec).to_pylist()
         if not summary:

@@ -43,6 +43,8 @@ no DuckDB-only functions): see ``tests/test_drift_sql.py``.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any, Callable, Mapping, Sequence
 
 import ibis
@@ -51,6 +53,8 @@ import ibis.expr.types as ir
 from ..selection import segment_text
 
 IS_REF = "_lm_is_ref"
+IN_REF = "_lm_in_ref"
+IN_CUR = "_lm_in_cur"
 KEY = "_lm_key"
 X = "_lm_x"
 XN = "_lm_xn"
@@ -74,27 +78,30 @@ def category_value(col: ir.Column) -> ir.StringValue:
     return segment_text(col).fill_null(MISSING)
 
 
-def stacked(ref: ir.Table, cur: ir.Table, key: ir.Value | Callable[[ir.Table], ir.Value],
-            **values: ValueFn) -> ir.Table:
-    """Reference and current rows in one table: ``is_ref``, ``key`` and the named values.
+def flagged(log: ir.Table, ref_preds: Sequence[ir.BooleanValue], cur_preds: Sequence[ir.BooleanValue],
+            key: ir.Value | Callable[[ir.Table], ir.Value], **values: ValueFn) -> ir.Table:
+    """The rows of either window, read once: ``in_ref``, ``in_cur``, ``key`` and the named values.
 
-    ``key`` (a function of the current table, or a literal) tells current
-    windows apart; reference rows carry a NULL key.
+    ``ref_preds`` / ``cur_preds`` are the windows' conditions
+    (:meth:`analytics.selection.Selection.predicates`); ``key`` (a function of
+    the log, or a literal) tells current windows apart and is NULL outside the
+    current selection. A row in both windows counts in both.
     """
-    k = key(cur) if callable(key) else key
-    a = ref.select(**{IS_REF: ibis.literal(True), KEY: ibis.null().cast(k.type())},
-                   **{n: f(ref) for n, f in values.items()})
-    b = cur.select(**{IS_REF: ibis.literal(False), KEY: k}, **{n: f(cur) for n, f in values.items()})
-    return a.union(b, distinct=False)
+    ref_m = functools.reduce(operator.and_, ref_preds, ibis.literal(True))
+    cur_m = functools.reduce(operator.and_, cur_preds, ibis.literal(True))
+    k = key(log) if callable(key) else key
+    t = log.filter(ref_m | cur_m)
+    return t.select(**{IN_REF: ref_m, IN_CUR: cur_m, KEY: ibis.ifelse(cur_m, k, ibis.null().cast(k.type()))},
+                    **{n: f(t) for n, f in values.items()})
 
 
 def value_counts(st: ir.Table, kinds: Sequence[str]) -> ir.Table:
-    """``(f, is_ref, key, xn, xs, c)``: how many rows of each window hold each value of each target.
+    """``(f, in_ref, in_cur, key, xn, xs, c)``: how many rows hold each value of each target.
 
-    ``st`` comes from :func:`stacked` with columns ``v0, v1, ...``; target ``f``
+    ``st`` comes from :func:`flagged` with columns ``v0, v1, ...``; target ``f``
     is ``v{f}``, of kind ``kinds[f]``: its values are in ``xn`` (numeric) or
     ``xs`` (categorical); NULL counts the missing ones. One aggregate per
-    target, all in one statement (a scan reads only the target's column;
+    target, all in one statement (each scan reads only that target's column;
     unnesting the targets instead is several times slower in DuckDB).
     """
     parts = []
@@ -102,10 +109,25 @@ def value_counts(st: ir.Table, kinds: Sequence[str]) -> ir.Table:
         v = st[f"v{i}"]
         xn = v if kind == "numeric" else ibis.null().cast("float64")
         xs = v if kind == "categorical" else ibis.null().cast("string")
-        part = st.select(IS_REF, KEY, **{XN: xn, XS: xs})
-        part = part.group_by([IS_REF, KEY, XN, XS]).aggregate(c=part.count())
-        parts.append(part.select(**{F: ibis.literal(i, "int32")}, **{k: part[k] for k in (IS_REF, KEY, XN, XS, "c")}))
+        part = st.select(IN_REF, IN_CUR, KEY, **{XN: xn, XS: xs})
+        part = part.group_by([IN_REF, IN_CUR, KEY, XN, XS]).aggregate(c=part.count())
+        parts.append(part.select(**{F: ibis.literal(i, "int32")},
+                                 **{k: part[k] for k in (IN_REF, IN_CUR, KEY, XN, XS, "c")}))
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def windowed(raw: ir.Table) -> ir.Table:
+    """``(f, is_ref, key, xn, xs, c)``: the counts of :func:`value_counts` per window --
+    the reference (``is_ref``, NULL key) and each current key -- one row per value."""
+    cols = [F, XN, XS]
+    r = raw.filter(raw[IN_REF])
+    r = r.group_by(cols).aggregate(c=r.c.sum())
+    k = raw.filter(raw[IN_CUR])
+    k = k.group_by([*cols, KEY]).aggregate(c=k.c.sum())
+    out = [F, IS_REF, KEY, XN, XS, "c"]
+    r = r.mutate(**{IS_REF: ibis.literal(True), KEY: ibis.null().cast(raw[KEY].type())}).select(out)
+    k = k.mutate(**{IS_REF: ibis.literal(False)}).select(out)
+    return r.union(k, distinct=False)
 
 
 def window_sizes_query(counts: ir.Table) -> ir.Table:
