@@ -202,7 +202,7 @@ def paired(tmp_path_factory):
     ab = ab_workspace(tmp_path_factory.mktemp("paired"), n_baseline=1500, paired=True,
                       quality=(0.9, 1.05), seed=12)
     eng = compiling_engine(load_workspace(ab.config))   # every query also compiles for Trino
-    return ab, eng, cmp.compare_versions(eng, Selection.build("m"), "v1", "v2", sequential=True)
+    return ab, eng, cmp.compare_versions(eng, Selection.build("m"), "v1", "v2", sequential=True, segments=False)
 
 
 def test_paired_detected(paired):

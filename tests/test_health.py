@@ -138,13 +138,11 @@ def test_bad_alerts_fail_at_load(tmp_path):
     assert "[models.alerts]: unknown key 'flors'" in text and "[models.compare]: unknown key 'alpah'" in text
 
 
-def test_check_command_exit_codes(healthy, failing, capsys):
-    assert cli.main(["check", "--config", str(healthy.config), "--format", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "healthy" and out["models"][0]["model"] == "m"
+def test_check_command_exit_codes(failing, capsys):
     code = cli.main(["check", "--config", str(failing.config), "--format", "json", "--fail-on", "pull"])
     out = json.loads(capsys.readouterr().out)
-    assert code == 4 and out["models"][0]["status"] == "pull"
+    assert code == 4 and out["status"] == "pull" and out["models"][0]["model"] == "m"
+    assert out["models"][0]["status"] == "pull"
     assert any(r["rule"] == "drop" and r["level"] == "pull" for r in out["models"][0]["reasons"])
 
 
