@@ -35,9 +35,9 @@ import numpy as np
 from scipy import stats
 
 from .engine import Engine
-from .errors import SelectionError
+from .errors import EmptySelectionError, SelectionError
 from .metrics import MetricValue, get_metric
-from .metrics.compute import finish_metrics, key_dict, plan_queries, run_plan
+from .metrics.compute import finish_metrics, key_dict, materialized, plan_queries, run_plan
 from .metrics.queries import score_complement_query
 from .selection import Grouping, Selection
 
@@ -93,15 +93,26 @@ def weak_segments(engine: Engine, selection: Selection, metric: str, min_support
                              "use `lastmile metrics --by SEGMENT` instead.")
     if not spec.columns.segments:
         raise SelectionError(f"Model {spec.name!r} declares no segment columns to compare.")
-    table = selection.apply(engine)
-    overall_groups = run_plan(engine, plan_queries(spec, table, Grouping(), [metric], label_delay=False))
-    if not overall_groups:
-        from .errors import EmptySelectionError
+    with materialized(engine, spec, selection.apply(engine)) as table:
+        overall, found = _compare(engine, spec, d, table, min_support, pairs)
+    if overall is None:
         raise EmptySelectionError(f"The selection holds no predictions of model {spec.name!r} "
                                   f"({selection.describe()}).")
+    qs = bh_qvalues([s.p_value for s in found])
+    found = [Segment(**{**s.__dict__, "q_value": q}) for s, q in zip(found, qs)]
+    found.sort(key=lambda s: (-(s.impact if s.impact is not None else -math.inf),
+                              s.p_value if s.p_value is not None else 2.0))
+    return SegmentsResult(spec.name, metric, overall, tuple(found), min_support)
+
+
+def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool):
+    """The overall value and every supported segment (unranked, without q-values)."""
+    metric = d.name
+    overall_groups = run_plan(engine, plan_queries(spec, table, Grouping(), [metric], label_delay=False))
+    if not overall_groups:
+        return None, []
     total = overall_groups[()]
     overall = finish_metrics([d], total)[metric]
-
     cols = list(spec.columns.segments)
     groupings = [(c,) for c in cols] + (list(itertools.combinations(cols, 2)) if pairs else [])
     found: list[Segment] = []
@@ -125,11 +136,7 @@ def weak_segments(engine: Engine, selection: Selection, metric: str, min_support
                                  metric=value, rest=other, delta_vs_rest=delta,
                                  p_value=_p_value(d.test, value, other), q_value=None,
                                  impact=_impact(d.higher_is_better, delta, int(a["n_labeled"]))))
-    qs = bh_qvalues([s.p_value for s in found])
-    found = [Segment(**{**s.__dict__, "q_value": q}) for s, q in zip(found, qs)]
-    found.sort(key=lambda s: (-(s.impact if s.impact is not None else -math.inf),
-                              s.p_value if s.p_value is not None else 2.0))
-    return SegmentsResult(spec.name, metric, overall, tuple(found), min_support)
+    return overall, found
 
 
 def _rest(total: dict, part: dict) -> dict:

@@ -97,3 +97,12 @@ def test_cli_errors_are_one_sentence(cli_ws, capsys, argv, message):
     assert main(["metrics", "--config", cli_ws, "--model", "binary_model", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_narrow_temporary_table_is_dropped(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=60, seed=2)
+    engine = Engine(load_workspace(g.config))
+    from analytics.metrics import compute_metrics
+    compute_metrics(engine, Selection.build("binary_model"), metrics=["accuracy"])
+    names = engine.execute(engine.backend.sql("SELECT table_name FROM duckdb_tables()")).column(0).to_pylist()
+    assert not [n for n in names if n.startswith("lm_metrics_")]

@@ -12,13 +12,17 @@ An empty selection (no predictions at all) raises
 from __future__ import annotations
 
 import datetime as _dt
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import ibis.expr.types as ir
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from ..engine import C, Engine
-from ..errors import EmptySelectionError
+from ..errors import DataError, EmptySelectionError, LastmileError
 from ..selection import Grouping, Selection
 from ..workspace import ModelSpec
 from . import definitions as _defs  # noqa: F401 - registers the metrics
@@ -178,6 +182,43 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
     return groups
 
 
+#: Canonical columns the metric queries read (segment columns are kept too).
+_NEEDED = (C.TS, C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABEL_TS, C.LATENCY, C.LABELED)
+
+
+@contextmanager
+def materialized(engine: Engine, spec: ModelSpec, table: ir.Table) -> Iterator[ir.Table]:
+    """The columns of ``table`` that metrics read, computed once into a temporary table.
+
+    Every metric query starts from the joined log (predictions joined to each
+    id's latest outcome); on DuckDB that join runs once here instead of once
+    per query, and the narrow table (a few columns) is dropped on exit.
+    Other backends get ``table`` itself (the queries stay the same).
+
+    The temporary table is dropped with a sqlglot statement because ibis 12's
+    ``drop_table`` (and so ``CachedTable.release``) emits an empty
+    ``DROP TABLE IF EXISTS`` with sqlglot 30.
+    """
+    if engine.dialect != "duckdb":
+        yield table
+        return
+    cols = [c for c in _NEEDED if c in table.columns] + [s for s in spec.columns.segments if s in table.columns]
+    backend = engine.backend
+    name = f"lm_metrics_{uuid.uuid4().hex}"
+    try:
+        narrow = backend.create_table(name, table.select(*cols), temp=True)
+    except LastmileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - translated like Engine.execute does
+        raise DataError(f"Reading the logs of model {spec.name!r} failed: "
+                        f"{str(exc).strip().splitlines()[0]}.") from None
+    try:
+        yield narrow
+    finally:
+        drop = sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True)
+        backend.raw_sql(drop.sql("duckdb"))
+
+
 def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]:
     """Each metric's value from a group's aggregates (with the low-support warning)."""
     return {d.name: _checked(d, d.finish(a)) for d in defs}
@@ -189,8 +230,9 @@ def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping:
 
     Returns no rows (rather than raising) when the table is empty.
     """
-    plan = plan_queries(spec, table, grouping, metrics)
-    groups = run_plan(engine, plan)
+    with materialized(engine, spec, table) as narrow:
+        plan = plan_queries(spec, narrow, grouping, metrics)
+        groups = run_plan(engine, plan)
     out = []
     for k in sorted(groups, key=_sort_key):
         a = groups[k]

@@ -100,7 +100,7 @@ def _binary_f1(a) -> MetricValue:
 
 def _auc(a) -> MetricValue:
     s = a.get("score") or {}
-    P, N = _f(s, "P"), _f(s, "N")
+    P, N = _f(s, "n_p"), _f(s, "n_n")
     if P + N == 0:
         return missing(NO_SCORES)
     if P == 0 or N == 0:
@@ -115,7 +115,7 @@ def _auc(a) -> MetricValue:
 
 def _pr_auc(a) -> MetricValue:
     s = a.get("score") or {}
-    P, N = _f(s, "P"), _f(s, "N")
+    P, N = _f(s, "n_p"), _f(s, "n_n")
     if P + N == 0:
         return missing(NO_SCORES)
     if P == 0:

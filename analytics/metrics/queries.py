@@ -108,7 +108,7 @@ def score_query(rows: Rows) -> ir.Table:
       and recall steps by pos / P, so average precision = sum(pos * precision) / P
       (scikit-learn's ``average_precision_score``).
 
-    Returned per group: ``P``, ``N``, ``s_w`` = sum pos w, ``s_w2`` = sum pos w^2,
+    Returned per group: ``n_p`` = P, ``n_n`` = N, ``s_w`` = sum pos w, ``s_w2`` = sum pos w^2,
     ``s_v`` = sum neg v, ``s_v2`` = sum neg v^2, ``s_ap`` = sum pos precision.
     """
     return score_sums(score_counts(rows), rows.keys)
@@ -157,7 +157,7 @@ def score_sums(per: ir.Table, keys: Sequence[str]) -> ir.Table:
     v = below_pos + per.pos * 0.5
     precision = (per.P - below_pos) / (per.P + per.N - below_pos - below_neg)
     return _grouped(per, keys).aggregate(
-        P=per.pos.sum(), N=per.neg.sum(),
+        n_p=per.pos.sum(), n_n=per.neg.sum(),
         s_w=(per.pos * w).sum(), s_w2=(per.pos * w * w).sum(),
         s_v=(per.neg * v).sum(), s_v2=(per.neg * v * v).sum(),
         s_ap=(per.pos * precision).sum())
