@@ -67,14 +67,34 @@ def _write(folder, n_ref, n_cur, seed):
     return cfg, table.to_pandas()
 
 
-@pytest.fixture(scope="module", params=[(700, 1300), (12_000, 15_000)], ids=["exact", "asymptotic"])
-def ws(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("drift")
-    cfg, frame = _write(folder, *request.param, seed=len(request.param))
-    engine = Engine(load_workspace(cfg))
-    ref = Selection.build("m", REF_START, CUR_START)
-    cur = Selection.build("m", CUR_START, END)
-    return engine, frame, ref, cur, compute_drift(engine, "m", ref, cur)
+SMALL, LARGE = (700, 1300), (12_000, 15_000)   # within / beyond scipy's exact KS limit
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Each size's workspace and drift result, built once for the module."""
+    cache = {}
+
+    def get(size):
+        if size not in cache:
+            folder = tmp_path_factory.mktemp("drift")
+            cfg, frame = _write(folder, *size, seed=size[0])
+            engine = Engine(load_workspace(cfg))
+            ref = Selection.build("m", REF_START, CUR_START)
+            cur = Selection.build("m", CUR_START, END)
+            cache[size] = (engine, frame, ref, cur, compute_drift(engine, "m", ref, cur))
+        return cache[size]
+    return get
+
+
+@pytest.fixture(params=[SMALL, LARGE], ids=["exact", "asymptotic"])
+def ws(request, built):
+    return built(request.param)
+
+
+@pytest.fixture
+def small(built):
+    return built(SMALL)
 
 
 def _windows(frame, col, start=CUR_START, end=END):
@@ -116,7 +136,7 @@ def test_ks_regime(ws):
     """The asymptotic fixture is past scipy's exact limit, the small one within it."""
     _, frame, _, _, res = ws
     f = res.features["x_float"]
-    assert (max(f.n_ref, f.n_cur) > 10_000) == (len(frame) > 20_000)
+    assert (max(f.n_ref, f.n_cur) > 10_000) == (len(frame) == sum(LARGE))
 
 
 @pytest.mark.parametrize("col", ["cat", "flag"])
@@ -140,8 +160,8 @@ def test_categorical_matches_scipy(ws, col):
         assert "only_ref" in cats and "only_cur" in cats and "(missing)" in cats
 
 
-def test_label_drift_uses_labelled_rows(ws):
-    _, frame, _, _, res = ws
+def test_label_drift_uses_labelled_rows(small):
+    _, frame, _, _, res = small
     r, c = _windows(frame, "y")
     assert res.label.kind == "categorical"
     assert (res.label.n_ref, res.label.n_cur) == (r.notna().sum(), c.notna().sum())
@@ -151,26 +171,26 @@ def test_label_drift_uses_labelled_rows(ws):
         ss.chi2_contingency(np.array([rc, cc]), correction=False).pvalue, rel=1e-9)
 
 
-def test_constant_feature(ws):
-    f = ws[4].features["x_const"]
+def test_constant_feature(small):
+    f = small[4].features["x_const"]
     assert f.wasserstein == 0.0 and f.ks_statistic == 0.0 and f.ks_p_value == 1.0
     assert f.wasserstein_normed is None and "standard deviation 0" in f.reason
     assert f.psi == pytest.approx(0.0) and not f.drifted
 
 
-def test_contract_json_shape(ws):
-    d = json.loads(json.dumps(ws[4].to_dict()))
+def test_contract_json_shape(small):
+    d = json.loads(json.dumps(small[4].to_dict()))
     num, cat = d["features"]["x_float"], d["features"]["cat"]
     assert {"kind", "method", "drifted", "psi", "js_distance", "ks_statistic", "ks_p_value",
             "wasserstein", "wasserstein_normed"} <= set(num) and "chi2_p_value" not in num
     assert {"kind", "method", "drifted", "psi", "js_distance", "chi2_p_value"} <= set(cat)
     assert "ks_statistic" not in cat and "wasserstein" not in cat
     assert d["prediction"]["kind"] == "numeric" and d["label"]["kind"] == "categorical"
-    assert d["reference"]["n"] + d["current"]["n"] == len(ws[1])
+    assert d["reference"]["n"] + d["current"]["n"] == len(small[1])
 
 
-def test_drift_over_time_matches_per_window(ws):
-    engine, frame, ref, _, _ = ws
+def test_drift_over_time_matches_per_window(small):
+    engine, frame, ref, _, _ = small
     sel = Selection.build("m", REF_START, END)
     frame_t = drift_over_time(engine, "m", ref, sel, period="week", features=["x_float", "cat"])
     assert sorted(set(frame_t["period"].to_list())) == [dt.date(2026, 3, 2), dt.date(2026, 3, 9),
@@ -185,8 +205,8 @@ def test_drift_over_time_matches_per_window(ws):
     assert first.filter(first["feature"] == "x_float")["wasserstein"][0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_distribution_bins(ws):
-    engine, frame, ref, cur, res = ws
+def test_distribution_bins(small):
+    engine, frame, ref, cur, res = small
     d = distribution(engine, "m", "x_int", ref, cur)
     r, c = _windows(frame, "x_int")
     assert d["ref_count"].sum() == len(r) and d["cur_count"].sum() == len(c)
@@ -195,8 +215,8 @@ def test_distribution_bins(ws):
     assert "only_cur" in cats["bin"].to_list()
 
 
-def test_empty_windows_are_named(ws):
-    engine, _, ref, cur, _ = ws
+def test_empty_windows_are_named(small):
+    engine, _, ref, cur, _ = small
     empty = Selection.build("m", "2025-01-01", "2025-02-01")
     with pytest.raises(EmptySelectionError, match="reference window"):
         compute_drift(engine, "m", empty, cur)
@@ -206,8 +226,8 @@ def test_empty_windows_are_named(ws):
         compute_drift(engine, "m", ref, cur, features=["x_flot"])
 
 
-def test_default_windows(ws):
-    engine = ws[0]
+def test_default_windows(small):
+    engine = small[0]
     ref, cur = default_reference(engine, "m")  # three weeks of data: split in halves
     assert ref.start == REF_START and ref.end == cur.start and cur.end == END
     ref, cur = resolve_windows(engine, "m", reference_start="2026-03-02", current_end="2026-03-20")

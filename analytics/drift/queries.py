@@ -1,15 +1,18 @@
 """The engine side of drift: exact statistics from sorted aggregates.
 
-Every window (the reference, and one or many current windows told apart by a
-*key*: a constant for :func:`analytics.drift.compute_drift`, the period start
-for :func:`analytics.drift.drift_over_time`) is stacked into one table of
-``(is_ref, key, x)`` rows, and everything below runs in the engine. Only a few
-numbers per window come back, however many distinct values a feature has.
+The windows are the reference and one or many current windows told apart by a
+*key* (a constant for :func:`analytics.drift.compute_drift`, the period start
+for :func:`analytics.drift.drift_over_time`). :func:`flagged` reads the rows of
+either window once, :func:`value_counts` counts each target's distinct values
+(one scan of its column) and :func:`windowed` turns those into
+``(f, is_ref, key, x, c)``: per target ``f``, the sorted distinct values of
+each window with their counts. Everything below runs in the engine on that
+table; only a few numbers per window come back, however many distinct values
+a feature has.
 
-The numeric plan (:func:`numeric_query`), for one feature and all windows at once:
+The numeric plan (:func:`numeric_query`), for every numeric target and window at once:
 
-1. ``counts``: rows grouped by ``(is_ref, key, x)`` -- the sorted distinct
-   values with their counts, one table for every window.
+1. ``counts``: the table above, numeric targets only.
 2. The reference part ``R`` (ordered by x): cumulative count ``Cr``, the count
    just below each value ``Crp`` and the integral ``G(r) = int Fr`` from the
    smallest reference value up to ``r`` (a cumulative sum of
@@ -38,7 +41,7 @@ Cost: a few sorts of the distinct-value table (at most the number of rows),
 no join, nothing proportional to ``windows x reference values``.
 
 Every query here compiles for Trino (no exact ``quantile``, no ``ASOF JOIN``,
-no DuckDB-only functions): see ``tests/test_drift_sql.py``.
+no DuckDB-only functions): see ``tests/test_drift_cli.py``.
 """
 
 from __future__ import annotations
