@@ -104,5 +104,5 @@ def test_narrow_temporary_table_is_dropped(tmp_path):
     engine = Engine(load_workspace(g.config))
     from analytics.metrics import compute_metrics
     compute_metrics(engine, Selection.build("binary_model"), metrics=["accuracy"])
-    names = engine.execute(engine.backend.sql("SELECT table_name FROM duckdb_tables()")).column(0).to_pylist()
+    names = [r[0] for r in engine.backend.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
     assert not [n for n in names if n.startswith("lm_metrics_")]
