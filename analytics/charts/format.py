@@ -70,6 +70,13 @@ def money(v: float | None, currency: str = "USD", short: bool = False) -> str:
     return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
 
 
+def roi(v: float | None) -> str:
+    """A return on investment: ``0.35 -> "35%"``; large ones as a multiple: ``719.4 -> "719×"``."""
+    if not _ok(v):
+        return MISSING
+    return pct(v, 0) if abs(v) < 10 else f"{compact(v)}×"
+
+
 def days(v: float | None) -> str:
     """A delay in days: ``13.6 -> "13.6 days"``."""
     if not _ok(v):

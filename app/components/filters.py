@@ -35,7 +35,8 @@ def _on_model_change() -> None:
 def filter_bar(models: tuple[str, ...], with_model: bool = True) -> Filters:
     """Draw the filter bar in the sidebar and return the choices."""
     sb = st.sidebar
-    sb.markdown("### Filters")
+    if with_model:
+        sb.markdown("### Filters")
     state.bind(K_MODEL, "model", lambda v: v if v in models else None)
     if with_model:
         model = sb.selectbox("Model", models, key=K_MODEL, on_change=_on_model_change,

@@ -6,8 +6,9 @@ import streamlit as st
 
 STATUS = {
     "healthy": (":material/check_circle:", "green", "Healthy"),
-    "warn": (":material/warning:", "orange", "Warning"),
+    "warn": (":material/warning:", "orange", "Warn"),
     "pull": (":material/block:", "red", "Pull"),
+    "info": (":material/info:", "gray", "Note"),
 }
 
 
@@ -16,11 +17,16 @@ def badge(status: str) -> str:
     return f":{colour}-badge[{icon} {text}]"
 
 
+def reason_lines(health, with_info: bool = True) -> list[str]:
+    """One markdown bullet per reason, the most severe first."""
+    order = {"pull": 0, "warn": 1, "info": 2}
+    reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 3))
+    return [f"- {badge(r.level)} {r.message}" for r in reasons if with_info or r.level != "info"]
+
+
 def health_panel(health) -> None:
     """The status and every reason, one sentence each."""
     with st.container(border=True):
         st.markdown(f"**Health** {badge(health.status)}")
-        if not health.reasons:
-            st.markdown("Every health rule passes for the latest period.")
-        for r in health.reasons:
-            st.markdown(f"- {badge(r.level)} {r.message}")
+        lines = reason_lines(health)
+        st.markdown("\n".join(lines) if lines else "Every health rule passes.")

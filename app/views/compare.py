@@ -32,7 +32,7 @@ def metrics_table(cmp, task: str) -> pl.DataFrame:
             "metric": d.label, "baseline": F.by_kind(m.baseline, d.fmt), "candidate": F.by_kind(m.candidate, d.fmt),
             "difference": F.delta(m.delta, d.fmt), "95% interval": F.interval(m.ci_low, m.ci_high, d.fmt),
             "p-value": F.p_value(m.p_value),
-            "candidate is": "better" if better else ("worse" if better is False else "same / n.a."),
+            "candidate is": "better" if better else ("worse" if better is False else F.MISSING),
             "test": m.method if not m.reason else f"{m.method} ({m.reason})",
         })
     return pl.DataFrame(rows)
@@ -78,8 +78,9 @@ def body(ctx: PageContext) -> None:
         caption=f"n = {F.count(cmp.n_baseline)} labeled")
     kpi(c[1], f"{d.label}: {cand}", F.by_kind(pm.candidate, d.fmt), delta=F.delta(pm.delta, d.fmt),
         delta_color="normal" if d.higher_is_better else "inverse", caption=f"n = {F.count(cmp.n_candidate)} labeled")
-    kpi(c[2], "Difference, 95% interval", F.interval(pm.ci_low, pm.ci_high, d.fmt),
-        help=f"Interval of candidate − baseline. Test: {pm.method}.", caption=f"p = {F.p_value(pm.p_value)}")
+    kpi(c[2], "Difference", F.delta(pm.delta, d.fmt),
+        help=f"Candidate − baseline, with its 95% interval. Test: {pm.method}.",
+        caption=f"95% {F.interval(pm.ci_low, pm.ci_high, d.fmt)} · p = {F.p_value(pm.p_value)}")
     if cmp.paired:
         kpi(c[3], "Paired on", F.count(cmp.n_common), help="Predictions scored by both versions (shadow).",
             caption=f"overlap {F.pct(cmp.overlap)} · disagree on {F.pct(cmp.disagreement_rate)}")

@@ -45,7 +45,8 @@ def body(ctx: PageContext) -> None:
         better = {True: "normal", False: "inverse", None: "off"}[d.higher_is_better]
         kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=F.delta(cur.delta, d.fmt),
             delta_color=better, help=metric_help(m, task),
-            caption=f"{period} of {cur.period} · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}")
+            caption=f"{period} of {cur.period}" + (
+                f" · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}" if cur.value.ci_low is not None else ""))
     st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} before.")
 
     health_panel(health)
@@ -54,7 +55,7 @@ def body(ctx: PageContext) -> None:
     primary = PRIMARY_METRIC[task]
     state.bind(K_METRIC, "metric", lambda v: v if v in choices else None)
     seeded = {} if K_METRIC in st.session_state else {"index": choices.index(primary)}
-    metric = st.selectbox("Metric", choices, key=K_METRIC, **seeded,
+    metric = st.columns([1, 2])[0].selectbox("Metric", choices, key=K_METRIC, **seeded,
                           format_func=lambda m: get_metric(m, task).label, help=metric_help(primary, task))
     state.set_param("metric", None if metric == primary else metric)
     d = get_metric(metric, task)

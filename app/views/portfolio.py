@@ -1,6 +1,103 @@
-"""portfolio page (being built)."""
+"""Portfolio (home): every model's status with its reasons, net value this period and its trend,
+volume, the primary metric with its interval and a sparkline; one click to the model."""
+
+from __future__ import annotations
+
 import streamlit as st
 
-from app.components.page import run_page
+from analytics import charts
+from analytics.charts import format as F
+from analytics.metrics import PRIMARY_METRIC, get_metric
+from analytics.selection import Grouping, Selection
+from analytics.value import evaluate
 
-run_page("Portfolio", lambda ctx: st.info("This page is being built."))
+from app import resources, state
+from app.components.health import badge, reason_lines
+from app.components.metricview import latest
+from app.components.page import PageContext, run_page
+from app.components.widgets import spinner
+
+PERIOD = "week"
+
+
+def spark(values, fmt: str, key: str, color: str | None = None) -> None:
+    vals = [v for v in values]
+    if sum(v is not None for v in vals) < 2:
+        st.caption("not enough periods for a trend")
+        return
+    kw = {"line_color": color} if color else {}
+    st.plotly_chart(charts.sparkline(vals, fmt=fmt, **kw), width="stretch", key=key,
+                    config={"displayModeBar": False, "staticPlot": False})
+
+
+def model_card(ctx: PageContext, spec, health) -> None:
+    task = spec.task
+    primary = PRIMARY_METRIC[task]
+    d = get_metric(primary, task)
+    sel = Selection.build(spec.name)
+    with spinner(f"Reading {spec.name}…"):
+        res = resources.metrics(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), (primary, "volume"))
+        inputs = resources.value_inputs(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), 0) \
+            if spec.business else None
+    rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
+    with st.container(border=True):
+        c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
+        with c[0]:
+            st.markdown(f"### {spec.name}\n{badge(health.status)} · {task}")
+            if spec.description:
+                st.caption(spec.description)
+        with c[1]:
+            cur = latest(res, primary)
+            if cur.value is None:
+                st.metric(d.label, F.MISSING, help=d.description)
+            else:
+                st.metric(d.label, F.by_kind(cur.value.value, d.fmt),
+                          delta=F.delta(cur.delta, d.fmt) if cur.delta is not None else None,
+                          delta_color="normal" if d.higher_is_better else "inverse",
+                          help=f"{d.description}\n\nInterval: {d.interval_method}")
+                st.caption(f"week of {cur.period} · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}")
+            spark([r.metrics[primary].value for r in rows], d.fmt, f"pf_spark_m_{spec.name}")
+        with c[2]:
+            if inputs is None:
+                st.metric("Net value", F.MISSING, help="No [models.business] in the workspace for this model.")
+                st.caption("no business values configured")
+            else:
+                vr = sorted(evaluate(inputs).rows, key=lambda r: str(r.group["period"]))
+                currency = spec.business.currency
+                known = [r for r in vr if r.net_value is not None]  # recent weeks wait for labels
+                last = known[-1] if known else None
+                prev = known[-2] if len(known) > 1 else None
+                delta = (last.net_value - prev.net_value) if last and prev and last.net_value is not None \
+                    and prev.net_value is not None else None
+                st.metric("Net value", F.money(last.net_value if last else None, currency, short=True),
+                          delta=F.delta(delta, "money", currency) if delta is not None else None,
+                          help="Value of the outcomes, minus the baseline policy's, minus compute cost, this week "
+                               "(labeled predictions; recent weeks fill in as labels arrive).")
+                if last:
+                    st.caption(f"week of {last.group['period']}, latest with labels")
+                spark([r.net_value for r in vr], "money", f"pf_spark_v_{spec.name}", "#009E73")
+        with c[3]:
+            vol = rows[-1] if rows else None
+            st.metric("Predictions", F.compact(vol.n if vol else None), help=get_metric("volume").description)
+            if vol:
+                st.caption(f"week of {vol.group['period']}")
+        with c[4]:
+            if st.button("Open", key=f"pf_open_{spec.name}", icon=":material/arrow_forward:", type="primary",
+                         help=f"The overview of {spec.name}"):
+                st.switch_page("views/overview.py", query_params=state.link_params(model=spec.name))
+        lines = reason_lines(health, with_info=False)
+        if lines:
+            st.markdown("\n".join(lines))
+
+
+def body(ctx: PageContext) -> None:
+    with spinner("Checking every model's health…"):
+        healths = {h.model: h for h in resources.portfolio_health(ctx.ws_key)}
+    counts = {s: sum(h.status == s for h in healths.values()) for s in ("healthy", "warn", "pull")}
+    st.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
+    for spec in ctx.workspace.models:
+        model_card(ctx, spec, healths[spec.name])
+
+
+run_page("Portfolio", body, caption="Every model at a glance: is it healthy, what is it worth, is it getting better?",
+         with_filters=False)

@@ -40,7 +40,7 @@ def version_table(result, currency: str) -> pl.DataFrame:
                      "baseline": F.money(r.baseline_value, currency), "lift": F.money(r.lift, currency),
                      "compute cost": F.money(r.compute_cost, currency),
                      "net value": F.money(r.net_value, currency),
-                     "ROI": F.pct(r.roi, 0) if r.roi is not None else (r.roi_reason or F.MISSING),
+                     "ROI": F.roi(r.roi) if r.roi is not None else (r.roi_reason or F.MISSING),
                      "pending": F.count(r.pending_n),
                      "pending, expected": F.money(r.pending_expected_value, currency)})
     return pl.DataFrame(rows)
@@ -93,13 +93,14 @@ def body(ctx: PageContext) -> None:
         lift = [r.lift for r in configured.rows]
         total_lift = sum(lift) if all(x is not None for x in lift) else None
         c = st.columns(5)
-        kpi(c[0], "Value", F.money(total_value, cur), help=HELP["value"])
-        kpi(c[1], "Lift over baseline", F.money(total_lift, cur), help=HELP["lift"],
+        kpi(c[0], "Value", F.money(total_value, cur, short=True), help=HELP["value"])
+        kpi(c[1], "Lift over baseline", F.money(total_lift, cur, short=True), help=HELP["lift"],
             caption=f"baseline: {defaults.baseline}")
         kpi(c[2], "Compute cost", F.money(total_cost, cur), help=HELP["cost"])
-        kpi(c[3], "Net value", F.money(total_net, cur), help=HELP["net"])
+        kpi(c[3], "Net value", F.money(total_net, cur, short=True), help=HELP["net"],
+            caption=F.money(total_net, cur))
         roi = total_net / total_cost if total_net is not None and total_cost else None
-        kpi(c[4], "ROI", F.pct(roi, 0), help=HELP["roi"])
+        kpi(c[4], "ROI", F.roi(roi), help=HELP["roi"])
         for w in configured.warnings:
             st.warning(w, icon=":material/info:")
         st.dataframe(version_table(configured, cur), hide_index=True, width="stretch")

@@ -55,10 +55,10 @@ def test_segments_table_equals_the_registry_and_follows_filters(app, app_engine)
 def test_value_tiles_and_what_if_without_queries(app, app_engine, monkeypatch):
     at = open_page(app, "value")
     res = compute_value(app_engine, Selection.build(MODEL))
-    assert metric_values(at)["Net value"] == F.money(res.rows[0].net_value)
+    assert metric_values(at)["Net value"] == F.money(res.rows[0].net_value, short=True)
     at.multiselect(key="flt_versions").set_value(["v1"]).run()
     res_v1 = compute_value(app_engine, Selection.build(MODEL, versions=["v1"]))
-    assert metric_values(at)["Net value"] == F.money(res_v1.rows[0].net_value)
+    assert metric_values(at)["Net value"] == F.money(res_v1.rows[0].net_value, short=True)
     assert res_v1.rows[0].net_value != res.rows[0].net_value
 
     calls = []
@@ -81,7 +81,9 @@ def test_compare_shows_the_comparison_of_the_picked_versions(app, app_engine):
     cmp = compare_versions(app_engine, sel, "v1", "v2")
     shown = metric_values(at)
     assert shown["ROC AUC: v1"] == F.num(cmp.metrics["roc_auc"].baseline)
-    assert shown["Difference, 95% interval"] == F.interval(cmp.metrics["roc_auc"].ci_low, cmp.metrics["roc_auc"].ci_high)
+    auc = cmp.metrics["roc_auc"]
+    assert shown["Difference"] == F.delta(auc.delta)
+    assert f"95% {F.interval(auc.ci_low, auc.ci_high)}" in "\n".join(c.value for c in at.caption)
     rows = table(at)
     assert len(rows) == len(cmp.metrics)
     at.selectbox(key="cmp_baseline").set_value("v2")
@@ -124,3 +126,36 @@ def test_explore_table_csv_and_query(app, app_engine):
     at.multiselect(key="flt_versions").set_value(["v2"]).run()
     assert "'v2'" in at.code[0].value
     assert list(table(at)["version"]) == ["v2", "v2"]
+
+
+def test_overview_tiles_are_the_latest_week_and_follow_filters(app, app_engine):
+    at = open_page(app, "overview")
+    from analytics.metrics import get_metric  # noqa: PLC0415
+
+    def expected(metric, **sel):
+        res = compute_metrics(app_engine, Selection.build(MODEL, **sel), Grouping(by=("period",)))
+        rows = sorted((r for r in res.rows if r.metrics[metric].value is not None), key=lambda r: r.group["period"])
+        return F.by_kind(rows[-1].metrics[metric].value, get_metric(metric).fmt)
+
+    tiles = metric_values(at)
+    assert tiles["ROC AUC"] == expected("roc_auc")
+    assert tiles["Recall"] == expected("recall")
+    at.multiselect(key="flt_versions").set_value(["v1"])
+    at.multiselect(key="flt_seg_channel").set_value(["web"]).run()
+    tiles2 = metric_values(at)
+    assert tiles2["ROC AUC"] == expected("roc_auc", versions=["v1"], where={"channel": ["web"]})
+    assert tiles2 != tiles
+    assert "Health" in "\n".join(m.value for m in at.markdown)
+    chart = figures(at)[0]
+    assert {t["name"] for t in chart["data"] if t.get("mode") == "lines+markers"} == {"v1"}
+
+
+def test_portfolio_lists_every_model_and_opens_one(app, app_engine):
+    at = open_page(app, "portfolio")
+    assert any("binary_model" in m.value for m in at.markdown)
+    res = compute_metrics(app_engine, Selection.build(MODEL), Grouping(by=("period",)), ["roc_auc"])
+    last = sorted((r for r in res.rows if r.metrics["roc_auc"].value is not None), key=lambda r: r.group["period"])[-1]
+    assert metric_values(at)["ROC AUC"] == F.num(last.metrics["roc_auc"].value)
+    at.button(key="pf_open_binary_model").click().run()
+    assert at.title[0].value == "Model overview"
+    assert at.query_params["model"] == MODEL
