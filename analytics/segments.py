@@ -127,7 +127,7 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool):
             if any(v is None for v in key) or int(a.get("n_labeled") or 0) < min_support:
                 continue
             rest = _rest(total, a)
-            if "score" in a:
+            if "score" in plan.queries:
                 rest["score"] = rest_scores.get(key, {})
             value = finish_metrics([d], a)[metric]
             other = finish_metrics([d], rest)[metric]

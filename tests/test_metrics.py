@@ -237,3 +237,25 @@ def test_to_dict_and_to_polars_shapes(binary):
     assert frame.columns[:5] == ["version", "period", "n", "n_labeled", "label_delay_days"]
     assert {"roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "roc_auc_n", "roc_auc_reason"} <= set(frame.columns)
     assert frame["roc_auc"].to_list() == [r.metrics["roc_auc"].value for r in res.rows]
+
+
+def test_binary_model_with_decisions_but_no_score(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .factories import write_toml
+    rng = np.random.default_rng(0)
+    n = 200
+    y, p = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({"ts": pa.array([dt.datetime(2026, 3, 2, 0, i % 60) for i in range(n)],
+                                            pa.timestamp("us")), "y": y, "d": p}), tmp_path / "p" / "a.parquet")
+    cfg = write_toml(tmp_path / "lastmile.toml", [{"name": "m", "task": "binary", "predictions": "p",
+                                                   "columns": {"timestamp": "ts", "label": "y", "prediction": "d"}}])
+    row, = compute_metrics(Engine(load_workspace(cfg)), Selection.build("m")).rows
+    m = row.metrics
+    assert m["accuracy"].value == pytest.approx(skm.accuracy_score(y, p), abs=TOL)
+    assert m["f1"].value == pytest.approx(skm.f1_score(y, p), abs=TOL)
+    for name in ("roc_auc", "pr_auc", "log_loss", "brier"):
+        assert m[name].value is None and "score" in m[name].reason
+    assert m["latency_p50"].value is None and "latency" in m["latency_p50"].reason

@@ -136,7 +136,7 @@ def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping
             aggs.update(d.aggregates(rows))
     queries = {"sums": sums_query(rows, aggs)}
     stages = {d.stage for d in defs}
-    if "score" in stages:
+    if "score" in stages and rows.has_score:
         queries["score"] = score_query(rows)
     if "latency" in stages and spec.columns.latency_ms:
         queries["latency"] = quantile_query(t, internal, t[C.LATENCY], LATENCY_QUANTILES)

@@ -62,7 +62,7 @@ def _mean(total_key: str, sq_key: str, count_key: str, why_empty: str):
 # --------------------------------------------------------------------- binary
 
 NO_DECISIONS = "no labeled rows with a decision"
-NO_SCORES = "no labeled rows with a valid score"
+NO_SCORES = "no labeled rows with a valid score (or the model logs no score)"
 
 
 def _confusion(r: Rows) -> dict:
@@ -72,6 +72,8 @@ def _confusion(r: Rows) -> dict:
 
 
 def _score_sums(r: Rows) -> dict:
+    if not r.has_score:
+        return {}
     s = r.t[C.SCORE].clip(lower=EPS, upper=1 - EPS)
     y = r.y.cast("float64")
     ll = -(y * s.ln() + (1 - y) * (1 - s).ln())

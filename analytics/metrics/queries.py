@@ -66,6 +66,11 @@ class Rows:
         return self.labeled & self.pred.notnull()
 
     @property
+    def has_score(self) -> bool:
+        """Binary: does the model log a score (a model may log only decisions)?"""
+        return C.SCORE in self.t.columns
+
+    @property
     def scored(self) -> ir.BooleanValue:
         """Binary: labeled rows with a valid score."""
         return self.labeled & self.t[C.SCORE].notnull()
