@@ -243,3 +243,66 @@ def test_decision_rule():
     assert decide("categorical", 50, 50, {"chi2_p_value": 0.2}, cfg)[::2] == ("chi2", False)
     assert decide("categorical", 5000, 5000, {"js_distance": 0.2, "psi": 0.0}, cfg)[::2] == ("js_psi", True)
     assert not decide("categorical", 5000, 5000, {"js_distance": 0.2}, DriftConfig(js_threshold=0.3))[2]
+
+
+def _case(rng, kind):
+    """Reference and current samples for one tricky layout."""
+    n, m = rng.integers(1, 60, 2)
+    if kind == "ties":
+        return rng.integers(0, 4, n).astype(float), rng.integers(0, 4, m).astype(float)
+    if kind == "disjoint":
+        return rng.normal(0, 1, n), rng.normal(10, 1, m)
+    if kind == "below":
+        return rng.normal(5, 1, n), rng.normal(-5, 3, m)
+    if kind == "inside":
+        return rng.uniform(-10, 10, n), rng.uniform(-1, 1, m)
+    if kind == "single":
+        return np.array([3.0]), rng.integers(0, 6, m).astype(float)
+    a = np.round(rng.normal(0, 1, n), 1)
+    return a, np.concatenate([a[: m // 2], np.round(rng.normal(0.3, 2, m), 1)])
+
+
+def test_engine_plan_on_tricky_layouts():
+    """Many (reference, current) pairs in one numeric query -- one target per
+    reference, several current keys each -- against scipy: interleaved values,
+    disjoint ranges, current below / inside / beyond the reference, ties, a
+    single reference value."""
+    import ibis
+
+    from analytics.drift import queries as q
+    from analytics.drift.stats import ks_p_value
+
+    rng = np.random.default_rng(11)
+    rows, pairs = [], {}
+    kinds = ["ties", "disjoint", "below", "inside", "single", "mixed"]
+    for f in range(12):
+        kind = kinds[f % len(kinds)]
+        ref, _ = _case(rng, kind)
+        vals, cnts = np.unique(ref, return_counts=True)
+        rows += [(f, True, None, float(v), int(c)) for v, c in zip(vals, cnts)]
+        for key in range(3):
+            _, cur = _case(rng, kind)
+            pairs[(f, key)] = (ref, cur)
+            vals, cnts = np.unique(cur, return_counts=True)
+            rows += [(f, False, key, float(v), int(c)) for v, c in zip(vals, cnts)]
+    counts = ibis.memtable(pa.table({
+        q.F: pa.array([r[0] for r in rows], pa.int32()), q.IS_REF: [r[1] for r in rows],
+        q.KEY: pa.array([r[2] for r in rows], pa.int64()), q.XN: [r[3] for r in rows],
+        q.XS: pa.array([None] * len(rows), pa.string()), "c": pa.array([r[4] for r in rows], pa.int64())}))
+    con = ibis.duckdb.connect()
+    fs = sorted({f for f, _ in pairs})
+    summ = {r[q.F]: r for r in con.to_pyarrow(q.reference_summary_query(counts, fs, 10)).to_pylist()}
+    n_ref = {f: len(pairs[(f, 0)][0]) for f in fs}
+    edges = {f: sorted({summ[f][f"e{j}"] for j in range(1, 10)}) for f in fs}
+    out = con.to_pyarrow(q.numeric_query(counts, n_ref, {f: summ[f]["x_max"] for f in fs},
+                                         {f: summ[f]["g_max"] for f in fs}, edges)).to_pylist()
+    got = {(r[q.F], r[q.KEY]): r for r in out if not r[q.IS_REF]}
+    assert got.keys() == pairs.keys()
+    for k, (a, b) in pairs.items():
+        r = got[k]
+        d, p = ks_p_value(int(r["ks_num"]), len(a), len(b))
+        ks = ss.ks_2samp(a, b)
+        assert (d, p) == pytest.approx((ks.statistic, ks.pvalue), rel=1e-9, abs=1e-15), k
+        assert r["wasserstein"] == pytest.approx(ss.wasserstein_distance(a, b), rel=1e-9, abs=1e-12), k
+        assert r["n"] == len(b)
+        assert summ[k[0]]["var"] == (pytest.approx(np.var(a, ddof=1), rel=1e-9) if len(a) > 1 else None)
