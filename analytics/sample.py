@@ -617,7 +617,7 @@ threshold = 0.3
 tp = 120.0
 fp = -15.0
 fn = "loan_amount_loss"
-tn = 0.0
+tn = 1500.0                    # margin earned on a loan that is repaid
 baseline = "all_negative"
 cost_per_1k = 0.40
 

@@ -267,7 +267,7 @@ def test_workspace_toml(small):
     credit = models["credit_default"]
     assert credit["business"] == {
         "currency": "USD", "threshold": 0.3, "tp": 120.0, "fp": -15.0, "fn": "loan_amount_loss",
-        "tn": 0.0, "baseline": "all_negative", "cost_per_1k": 0.40,
+        "tn": 1500.0, "baseline": "all_negative", "cost_per_1k": 0.40,
     }  # fmt: skip
     assert "business" not in models["ticket_router"] and "business" not in models["delivery_eta"]
     assert models["ticket_router"]["columns"]["class_scores"] == {c: f"p_{c}" for c in S.TICKET_CLASSES}
