@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ from analytics.charts import format as fmt
 from analytics.cli import main
 from analytics.engine import Engine
 from analytics.errors import DependencyError, LastmileError
-from analytics.metrics import compute_metrics, get_metric, metric_names
+from analytics.metrics import compute_metrics, format_metric, format_value, get_metric, metric_names
 from analytics.report import DEFAULT_DAYS, build_report, check_output_path
 from analytics.report.sections import markdown_html
 from analytics.selection import Selection
@@ -82,19 +81,23 @@ def test_kpis_match_the_registry_for_the_same_bounds(labeled):
     assert row.n > 0 and row.n_labeled > 0
     for name in metric_names("binary"):
         d, v = get_metric(name, "binary"), row.metrics[name]
-        expected = f"{d.label} {fmt.by_kind(v.value, d.fmt)} {fmt.interval(v.ci_low, v.ci_high, d.fmt)}"
+        expected = f"{d.label} {format_metric(d, v)}"
         assert expected in text, f"{name}: {expected!r} not in the report"
     assert "--start 2026-03-30 --end 2026-04-27" in text
 
 
-def test_kpis_match_lastmile_metrics_json(labeled, capsys):
+def test_kpis_match_lastmile_metrics(labeled, capsys):
+    """Every value and interval `lastmile metrics` prints for the period appears, as printed, in the KPI table."""
     engine, _pdf, pages, _ = labeled
-    assert main(["metrics", "--config", str(engine.workspace.path), "--model", "binary_model", "--start", "2026-03-30",
-                 "--end", "2026-04-27", "--format", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    auc = out["rows"][0]["metrics"]["roc_auc"]
+    assert main(["metrics", "--config", str(engine.workspace.path), "--model", "binary_model",
+                 "--start", "2026-03-30", "--end", "2026-04-27"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    body = lines[lines.index(next(x for x in lines if x.startswith("---"))) + 1:]
+    printed = {cells[2]: cells[3] for cells in (re.split(r"\s{2,}", x.strip()) for x in body)}
+    assert set(printed) == set(metric_names("binary"))
     text = " ".join(pages)
-    assert f"ROC AUC {fmt.num(auc['value'])} {fmt.interval(auc['ci_low'], auc['ci_high'])}" in text
+    for name, cell in printed.items():
+        assert f"{get_metric(name, 'binary').label} {cell}" in text, (name, cell)
 
 
 def test_change_against_the_previous_period(labeled):
@@ -105,7 +108,7 @@ def test_change_against_the_previous_period(labeled):
     cur = compute_metrics(engine, Selection.build("binary_model", *PERIOD)).rows[0]
     d = get_metric("roc_auc", "binary")
     change = cur.metrics["roc_auc"].value - prev.metrics["roc_auc"].value
-    assert (f"{fmt.by_kind(prev.metrics['roc_auc'].value, d.fmt)} {fmt.delta(change, d.fmt)}") in text
+    assert f"{format_value(d, prev.metrics['roc_auc'].value)} {fmt.delta(change, d.fmt)}" in text
 
 
 def test_pages_paper_footer_and_sections(labeled):
@@ -119,7 +122,7 @@ def test_pages_paper_footer_and_sections(labeled):
         assert f"Page {i} of {n}" in text
     text = " ".join(pages)
     for title in ("Key figures", "Health checks", "Value and ROI", "Performance over time", "Version comparison",
-                  "Drift", "Label coverage", "Method notes"):
+                  "Drift", "Weak segments", "Label coverage", "Method notes"):
         assert title in text, title
     assert "A generated binary model" in pages[0] and "Generated at 2026-05-01 09:30 UTC" in pages[0]
     assert any("key figures" in s for s in steps) and steps[-1] == "typesetting the PDF"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,12 +71,13 @@ class ModelInput:
 
 @dataclass
 class Timings:
-    """Seconds spent per phase of the last report (for bench/bench_report.py)."""
+    """Seconds spent per phase of a report (for bench/bench_report.py): building the
+    sections (queries; the browser starts meanwhile), drawing the charts (including
+    any wait for the browser, and stopping it), typesetting the PDF."""
 
     queries: float = 0.0
     charts: float = 0.0
     pdf: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def model_span(engine: Engine, spec: ModelSpec) -> Span:
@@ -174,17 +175,14 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
             say(f"{spec.name}: reading the log")
             mi = model_input(engine, spec, chart_set, generated_at, start, end)
             models.append(sections.build_model(mi, say))
-        context = sections.report_context(engine, models, portfolio=model is None, generated_at=generated_at,
-                                          paper=paper, charts=charts)
+        context = sections.report_context(models, portfolio=model is None, generated_at=generated_at,
+                                          charts=charts)
         t1 = time.perf_counter()
-        timings.queries = t1 - t0
         if chart_set.charts:
             say(f"drawing {len(chart_set.charts)} charts")
         chart_set.render()
-        t2 = time.perf_counter()
-        timings.charts = t2 - t1
-    say("typesetting the PDF")
     t2 = time.perf_counter()
+    say("typesetting the PDF")
     pdf = html_to_pdf(render_html(context), paper)
-    timings.pdf = time.perf_counter() - t2
+    timings.queries, timings.charts, timings.pdf = t1 - t0, t2 - t1, time.perf_counter() - t2
     return pdf

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..charts import format as fmt
-from ..metrics import PRIMARY_METRIC, compute_metrics, get_metric, metric_names
+from ..metrics import PRIMARY_METRIC, compute_metrics, format_value, get_metric, metric_names
 from ..selection import Grouping, Selection
 
 #: Users' documentation (one Markdown file per area) shown in the method notes.
@@ -63,12 +63,17 @@ def _window_days(sel: Selection) -> float:
     return (sel.end - sel.start).total_seconds() / 86400
 
 
+def _interval(d, lo: float | None, hi: float | None) -> str:
+    return f"[{format_value(d, lo)}, {format_value(d, hi)}]" if lo is not None and hi is not None else fmt.MISSING
+
+
 def _metric_cells(d, v) -> dict:
-    """A registry value formatted by its definition's format (as the app shows it)."""
-    return {"value": fmt.by_kind(v.value, d.fmt) if v is not None else fmt.MISSING,
-            "interval": fmt.interval(v.ci_low, v.ci_high, d.fmt) if v is not None else fmt.MISSING,
-            "n": fmt.count(v.n) if v is not None and v.value is not None else fmt.MISSING,
-            "reason": v.reason if v is not None else None}
+    """A registry value formatted as ``lastmile metrics`` prints it (the registry's formatter)."""
+    if v is None:
+        return {"value": fmt.MISSING, "interval": fmt.MISSING, "n": fmt.MISSING, "reason": None}
+    return {"value": format_value(d, v.value),
+            "interval": _interval(d, v.ci_low, v.ci_high) if v.value is not None else fmt.MISSING,
+            "n": fmt.count(v.n) if v.value is not None else fmt.MISSING, "reason": v.reason}
 
 
 def _direction(change: float | None, higher_is_better: bool | None) -> str:
@@ -119,7 +124,7 @@ def kpis(mi) -> dict:
         change = (v.value - p.value) if (v is not None and p is not None and v.value is not None
                                           and p.value is not None) else None
         rows.append({"name": name, "label": d.label, **_metric_cells(d, v),
-                     "previous": fmt.by_kind(p.value, d.fmt) if p is not None else fmt.MISSING,
+                     "previous": format_value(d, p.value) if p is not None else fmt.MISSING,
                      "change": fmt.delta(change, d.fmt), "direction": _direction(change, d.higher_is_better)})
     primary = get_metric(PRIMARY_METRIC[task], task)
     pv = cur_row.metrics.get(primary.name) if cur_row else None
@@ -268,22 +273,23 @@ def _compare_entry(mi, champion: str, cand: str) -> dict:
         d = get_metric(name, task)
         better = m.candidate_better
         significant = m.p_value is not None and m.p_value < c.settings.alpha
-        rows.append({"label": d.label, "baseline": fmt.by_kind(m.baseline, d.fmt),
-                     "candidate": fmt.by_kind(m.candidate, d.fmt), "delta": fmt.delta(m.delta, d.fmt),
+        rows.append({"label": d.label, "baseline": format_value(d, m.baseline),
+                     "candidate": format_value(d, m.candidate), "delta": fmt.delta(m.delta, d.fmt),
                      "interval": fmt.interval(m.ci_low, m.ci_high, d.fmt), "p": fmt.p_value(m.p_value),
                      "method": m.method, "primary": name == c.primary_metric,
                      "direction": ("good" if better else "bad") if significant and better is not None else ""})
         if d.kind == "label" and m.delta is not None:
             forest.append({"metric": name, "label": d.label, "delta": m.delta, "ci_low": m.ci_low,
                            "ci_high": m.ci_high, "better": better})
+    pm = get_metric(c.primary_metric, task)
     entry.update({
         "verdict": c.verdict, "paired": c.paired, "reasons": list(c.reasons),
         "primary": get_metric(c.primary_metric, task).label,
         "n_baseline": fmt.count(c.n_baseline), "n_candidate": fmt.count(c.n_candidate),
         "overlap": fmt.pct(c.overlap) if c.overlap is not None else None,
         "rows": rows, "empty": None,
-        "losing": [{"segment": f"{s.column} = {s.value}", "baseline": fmt.num(s.baseline),
-                    "candidate": fmt.num(s.candidate), "delta": fmt.delta(s.delta),
+        "losing": [{"segment": f"{s.column} = {s.value}", "baseline": format_value(pm, s.baseline),
+                    "candidate": format_value(pm, s.candidate), "delta": fmt.delta(s.delta, pm.fmt),
                     "p": fmt.p_value(s.p_adjusted)} for s in c.losing_segments],
         "highlight": f"{cand} vs {champion}: {c.verdict}. {c.reasons[0] if c.reasons else ''}",
     })
@@ -405,6 +411,62 @@ def drift(mi, earlier: dict) -> dict:
     return out
 
 
+def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
+    """Where the champion does worst on the primary metric (segments module), worst impact first."""
+    from ..segments import MIN_SUPPORT, weak_segments as find_weak
+
+    task = mi.spec.task
+    d = get_metric(PRIMARY_METRIC[task], task)
+    out = {"template": "segments.html.j2", "title": "Weak segments", "rows": [], "empty": None, "chart": None,
+           "metric": d.label, "min_support": fmt.count(MIN_SUPPORT), "highlights": []}
+    champion = _champion_and_challengers(earlier["kpis"])[0]
+    if not mi.spec.columns.segments:
+        out["empty"] = "The model declares no segment columns (columns.segments in lastmile.toml)."
+        return out
+    if champion is None:
+        out["empty"] = "There are no predictions in the report period."
+        return out
+    res = find_weak(mi.engine, mi.selection.replace(versions=(champion,)), d.name)
+    out.update(version=champion, overall=format_value(d, res.overall.value),
+               overall_interval=_interval(d, res.overall.ci_low, res.overall.ci_high), total=len(res.segments))
+    if not res.segments:
+        out["empty"] = (f"No segment of {champion} has {fmt.count(MIN_SUPPORT)} labeled predictions in the period, "
+                        "so none can be tested" + (f" ({res.overall.reason})" if res.overall.reason else "") + ".")
+        return out
+    shown = res.segments[:top]
+    for sg in shown:
+        worse = sg.impact is not None and sg.impact > 0
+        significant = sg.q_value is not None and sg.q_value < 0.05
+        out["rows"].append({
+            "segment": ", ".join(f"{k} = {v}" for k, v in sg.where.items()), "labeled": fmt.count(sg.n_labeled),
+            "value": format_value(d, sg.metric.value), "interval": _interval(d, sg.metric.ci_low, sg.metric.ci_high),
+            "rest": format_value(d, sg.rest.value), "delta": fmt.delta(sg.delta_vs_rest, d.fmt),
+            "p": fmt.p_value(sg.p_value), "q": fmt.p_value(sg.q_value), "flag": worse and significant,
+            "direction": ("bad" if worse else "good") if significant else ""})
+    flagged = [r for r in out["rows"] if r["flag"]]
+    if flagged:
+        r = flagged[0]
+        out["highlights"] = [f"Weakest segment of {champion}: {r['segment']}, {d.label} {r['value']} against "
+                             f"{r['rest']} elsewhere (q = {r['q']})."]
+    if mi.charts.enabled:
+        import polars as pl
+
+        from ..charts import bar_by_group
+
+        frame = pl.DataFrame({"segment": [r["segment"] for r in out["rows"]],
+                              d.name: [sg.metric.value for sg in shown],
+                              f"{d.name}_ci_low": [sg.metric.ci_low for sg in shown],
+                              f"{d.name}_ci_high": [sg.metric.ci_high for sg in shown],
+                              "n": [sg.n_labeled for sg in shown]})
+        height = max(220, 26 * len(shown) + 90)
+        out["chart"] = mi.charts.add(
+            bar_by_group(frame, d.name, "segment", label=d.label, fmt=d.fmt, reference=res.overall.value,
+                         title=f"{d.label} per segment of {champion}, worst impact first (95% interval)",
+                         height=height),
+            alt=f"{d.label} per segment", width=WIDTH, height=height)
+    return out
+
+
 def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
     """Definitions of every metric shown (registry) and the users' docs of each area used."""
     from ..metrics import METRICS
@@ -458,6 +520,7 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("over_time", "metrics", over_time),
     ("compare", "compare", comparison),
     ("drift", "drift", drift),
+    ("segments", "segments", weak_segments),
     ("coverage", "metrics", label_coverage),
 ]
 
@@ -514,8 +577,8 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
                        summary=summary, metrics_used=used, areas=list(dict.fromkeys(areas)))
 
 
-def report_context(engine, models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,
-                   paper: str, charts: bool) -> dict:
+def report_context(models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,
+                   charts: bool) -> dict:
     """The template context of the whole document."""
     used = [n for m in models for n in m.metrics_used]
     areas = [a for m in models for a in m.areas]
