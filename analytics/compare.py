@@ -575,8 +575,15 @@ def _daily(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str,
 # ---------------------------------------------------------------- the comparison
 
 
-def _values_by_version(result) -> dict[str, Any]:
-    return {str(r.group.get("version")): r for r in result.rows}
+def _registry_rows(engine: Engine, spec: ModelSpec, table: ir.Table, by: tuple[str, ...],
+                   metrics: Sequence[str]) -> list:
+    """The registry's metrics per group of ``by`` on a (materialized) log-shaped table,
+    as :class:`analytics.metrics.MetricsRow` (empty groups left out)."""
+    from .metrics.compute import MetricsRow, finish_metrics, key_dict, plan_queries, run_plan
+    plan = plan_queries(spec, table, Grouping(by=by), metrics, label_delay=False)
+    return [MetricsRow(group=key_dict(plan.group_keys, k), n=int(a["n"]), n_labeled=int(a.get("n_labeled") or 0),
+                       metrics=finish_metrics(plan.defs, a))
+            for k, a in run_plan(engine, plan).items()]
 
 
 def _segment_losses(engine: Engine, spec: ModelSpec, table: ir.Table, baseline: str, candidate: str,
@@ -584,15 +591,13 @@ def _segment_losses(engine: Engine, spec: ModelSpec, table: ir.Table, baseline: 
     """Per segment value: the unpaired test of the primary metric; BH over all tested
     values; the significant ones where the candidate is worse."""
     from .metrics import get_metric
-    from .metrics.compute import compute_on_table
     name = settings.primary_metric
     mdef = get_metric(name, spec.task)
     higher = mdef.higher_is_better
     tested = []
     for col in spec.columns.segments:
-        res = compute_on_table(engine, spec, table, Grouping(by=("version", col)), metrics=(name,))
         cells: dict[str, dict[str, Any]] = {}
-        for r in res.rows:
+        for r in _registry_rows(engine, spec, table, ("version", col), (name,)):
             cells.setdefault(str(r.group[col]), {})[str(r.group["version"])] = r
         for value, sides in sorted(cells.items()):
             rb, rc = sides.get(baseline), sides.get(candidate)
@@ -680,7 +685,7 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     ``segments=False`` skips the per-segment search.
     """
     from .metrics import get_metric, metric_names
-    from .metrics.compute import compute_on_table
+    from .metrics.compute import materialized
     spec = engine.spec(selection.model)
     if selection.versions:
         raise SelectionError("compare takes its two versions from baseline and candidate; "
@@ -715,8 +720,11 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
         table = table.filter(table[C.ID].isin(pairs.pid))
     names = metric_names(spec.task) if metrics is None else tuple(
         dict.fromkeys([settings.primary_metric] + [get_metric(m, spec.task).name for m in metrics]))
-    result = compute_on_table(engine, spec, table, Grouping(by=("version",)), metrics=names)
-    rows = _values_by_version(result)
+    losing: tuple[SegmentLoss, ...] = ()
+    with materialized(engine, spec, table) as narrow:   # the log joined once for every metric query
+        rows = {r.group["version"]: r for r in _registry_rows(engine, spec, narrow, ("version",), names)}
+        if segments and all(v in rows and rows[v].n_labeled for v in (baseline, candidate)):
+            losing = _segment_losses(engine, spec, narrow, baseline, candidate, settings)
     for v in (baseline, candidate):
         r = rows.get(v)
         if r is None or r.n == 0:
@@ -766,7 +774,6 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
         raise UnknownMetricError(f"Primary metric {pm_name!r} is not computed for {spec.task} models.")
     # the sample size rule counts labeled rows of each side
     pm = MetricComparison(**{**pm.__dict__, "n_baseline": rb.n_labeled, "n_candidate": rc.n_labeled})
-    losing = _segment_losses(engine, spec, table, baseline, candidate, settings) if segments else ()
     verdict, reasons = decide(pm, settings, losing, baseline, candidate)
 
     seq_result = None
