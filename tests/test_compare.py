@@ -359,3 +359,19 @@ def test_compare_cli(unpaired, capsys):
     assert out["sequential"]["looks"] and out["sequential"]["metric"] == "brier"
     assert cli.main(args + ["--paired"]) == 2
     assert "error: Versions 'v1' and 'v2' of model 'm' share no labeled 'pid'" in capsys.readouterr().err
+
+
+def test_multiclass_unpaired_accuracy(tmp_path):
+    from .factories import CLASSES, make_workspace
+    g = make_workspace(tmp_path, "multiclass", n=1600, seed=31)
+    r = cmp.compare_versions(Engine(load_workspace(g.config)), Selection.build("multiclass_model"), "v1", "v2",
+                             segments=False, metrics=("accuracy",), min_n=100)
+    f = g.frame()
+    f = f[f["y_true"].notna()]
+    pred = np.array(CLASSES)[np.argmax(f[[f"p_{c}" for c in CLASSES]].to_numpy(), axis=1)]
+    ok = pred == f["y_true"].to_numpy()
+    table = [[ok[f["ver"] == v].sum(), (~ok[f["ver"] == v]).sum()] for v in ("v1", "v2")]
+    assert r.primary_metric == "macro_f1" and set(r.metrics) == {"macro_f1", "accuracy"}
+    assert r.metrics["accuracy"].p_value == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue,
+                                                          rel=1e-9)
+    assert r.metrics["macro_f1"].method == "normal approximation" and r.verdict in cmp.VERDICTS
