@@ -81,6 +81,12 @@ def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
     return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None)
 
 
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
+    from analytics.segments import weak_segments as _weak
+    return _weak(_engine(*ws), selection, metric, pairs=False)
+
+
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32)
 def portfolio_health(ws: tuple[str, float]):
     from analytics.health import portfolio_health as _ph

@@ -28,7 +28,6 @@ def body(ctx: PageContext) -> None:
     with spinner():
         total = resources.metrics(ctx.ws_key, sel, Grouping(), OPS_METRICS)
         by_time = resources.metrics(ctx.ws_key, sel, Grouping(by=("period", "version"), period=period), OPS_METRICS)
-        overall_time = resources.metrics(ctx.ws_key, sel, Grouping(by=("period",), period=period), OPS_METRICS)
     if not total.rows or total.rows[0].n == 0:
         st.info("No predictions in this selection: widen the time range or clear a filter.")
         return
@@ -56,7 +55,8 @@ def body(ctx: PageContext) -> None:
     with left:
         chart(charts.volume_chart(frame, title=f"Predictions per {period}"), key="ops_volume")
     with right:
-        chart(charts.latency_chart(overall_time.to_polars(), title=f"Latency percentiles per {period}"),
+        chart(charts.latency_chart(frame, by="version", quantiles=("latency_p50", "latency_p95"),
+                                   title=f"Latency p50 (solid) and p95 (dashed) per {period} and version"),
               key="ops_latency")
     left, right = st.columns(2)
     with left:
@@ -64,12 +64,12 @@ def body(ctx: PageContext) -> None:
                                       title="Label coverage (share of predictions with an outcome)"),
               key="ops_coverage")
     with right:
-        delays = delay_frame(overall_time)
+        delays = delay_frame(by_time)
         if delays.is_empty() or delays["label_delay_days"].drop_nulls().is_empty():
             chart(charts.empty_figure("No outcomes have arrived for this range yet."), key="ops_delay")
         else:
-            chart(charts.metric_over_time(delays, "label_delay_days", label="label delay", by=None,
-                                          title="Label delay (days, median)"), key="ops_delay")
+            chart(charts.metric_over_time(delays, "label_delay_days", label="label delay",
+                                          title="Label delay (days, median) per version"), key="ops_delay")
     if costs is not None:
         chart(charts.value_over_time(costs, y="compute_cost", currency=ctx.currency, title=f"Compute cost per {period}"),
               key="ops_cost")

@@ -26,6 +26,27 @@ def segment_label(row: dict, keys: list[str]) -> str:
     return SEP.join(f"{k}={row[k]}" for k in keys)
 
 
+def weakest(ctx: PageContext, metric: str, d, top: int = 8) -> None:
+    """The segment values where the metric falls short most, tested against the rest (pairs: see the table)."""
+    with spinner("Ranking segments…"):
+        res = resources.weak_segments(ctx.ws_key, ctx.selection, metric)
+    worse = [s for s in res.segments if s.impact is not None and s.impact > 0][:top]
+    st.subheader("Weakest segments")
+    if not worse:
+        st.markdown(f"No segment with at least {res.min_support:,} labeled predictions is worse than the rest.")
+        return
+    st.dataframe(pl.DataFrame([{
+        "segment": SEP.join(f"{k}={v}" for k, v in s.where.items()),
+        d.label: F.by_kind(s.metric.value, d.fmt), "95% interval": F.interval(s.metric.ci_low, s.metric.ci_high, d.fmt),
+        "rest": F.by_kind(s.rest.value, d.fmt), "vs rest": F.delta(s.delta_vs_rest, d.fmt),
+        "p-value": F.p_value(s.p_value), "q-value": F.p_value(s.q_value), "labeled": F.count(s.n_labeled),
+    } for s in worse]), hide_index=True, width="stretch", column_config={
+        "q-value": st.column_config.TextColumn(help="Benjamini-Hochberg adjusted p-value over every segment "
+                                                    "tested (controls false discoveries)."),
+        "segment": st.column_config.TextColumn(help="Ranked by impact: labeled rows × shortfall against the rest."),
+    })
+
+
 def body(ctx: PageContext) -> None:
     task = ctx.spec.task
     segs = list(ctx.spec.columns.segments)
@@ -68,6 +89,9 @@ def body(ctx: PageContext) -> None:
             worse = (hi is not None and hi < ref.value) if d.higher_is_better else (lo is not None and lo > ref.value)
             if worse:
                 below.append(r["segment"])
+    if d.kind == "label":
+        weakest(ctx, metric, d)
+    st.subheader(f"{d.label} by {by}")
     st.markdown(f"Overall {d.label}: **{F.by_kind(ref.value, d.fmt)}** "
                 f"(95% {F.interval(ref.ci_low, ref.ci_high, d.fmt)}, n = {F.count(ref.n)}).")
     if below:

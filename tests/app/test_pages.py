@@ -11,6 +11,7 @@ from analytics.compare import compare_versions
 from analytics.drift import compute_drift
 from analytics.engine import Engine
 from analytics.metrics import compute_metrics
+from analytics.segments import weak_segments
 from analytics.selection import Grouping, Selection
 from analytics.value import Assumptions, compute_value
 
@@ -19,7 +20,10 @@ from .conftest import figures, metric_values, open_page
 MODEL = "binary_model"
 
 
-def table(at, i=0):
+def table(at, i=0, column=None):
+    """The i-th table on the page, or the first one with ``column``."""
+    if column is not None:
+        return next(d.value for d in at.dataframe if column in d.value.columns)
     return at.dataframe[i].value
 
 
@@ -31,13 +35,18 @@ def test_segments_table_equals_the_registry_and_follows_filters(app, app_engine)
     def check(**sel):
         res = compute_metrics(app_engine, Selection.build(MODEL, **sel), Grouping(by=("channel",)), ["accuracy"])
         want = {r.group["channel"]: r.metrics["accuracy"].value for r in res.rows}
-        shown = table(at)
+        shown = table(at, column="Accuracy (value)")
         got = dict(zip(shown["channel"], shown["Accuracy (value)"]))
         assert got == pytest.approx(want, abs=1e-12)
         assert list(shown["Accuracy (value)"]) == sorted(want.values())  # weakest first
         return got
 
     before = check()
+    weak = [s for s in weak_segments(app_engine, Selection.build(MODEL), "accuracy", pairs=False).segments
+            if s.impact is not None and s.impact > 0]
+    ranked = table(at, column="q-value")
+    assert list(ranked["segment"]) == [" × ".join(f"{k}={v}" for k, v in s.where.items()) for s in weak][:8]
+    assert list(ranked["p-value"]) == [F.p_value(s.p_value) for s in weak][:8]
     at.multiselect(key="flt_seg_region").set_value(["EU"]).run()
     after = check(where={"region": ["EU"]})
     assert after != before

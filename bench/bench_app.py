@@ -1,0 +1,96 @@
+"""Dashboard speed: first render of each page and the time of a filter change.
+
+Runs the app in-process with Streamlit's AppTest over the bundled sample
+workspace (150,000 predictions, three models), so the times are the server-side
+script runs (queries + figure building), not the browser's painting.
+
+* cold: a new session with every result cache cleared (what the first visitor
+  of the day waits for); the engine and workspace resources stay warm after the
+  first page, as in a running server.
+* warm: a new session with the caches filled (every later visitor).
+* filter change: on an open page, pick version v2 (a new selection: new queries).
+
+Each figure is printed with its target (first render 2 s, filter change 0.5 s)
+and the ratio to it. Usage: ``python bench/bench_app.py [--config PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["portfolio", "overview", "segments", "compare", "drift", "value", "operations", "explore", "report"]
+FIRST_RENDER_TARGET = 2.0
+FILTER_CHANGE_TARGET = 0.5
+
+
+def session(model: str):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=300)
+    at.query_params["model"] = model
+    return at
+
+
+def open_page(at, page: str) -> float:
+    """Seconds to render ``page`` in a session (the entry page first, untimed, except for portfolio)."""
+    if page == "portfolio":
+        t = time.perf_counter()
+        at.run()
+        return time.perf_counter() - t
+    at.run()
+    at.switch_page(f"views/{page}.py")
+    t = time.perf_counter()
+    at.run()
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", default=str(ROOT / "sample_data" / "lastmile.toml"))
+    ap.add_argument("--model", default="credit_default")
+    args = ap.parse_args()
+    os.environ["LASTMILE_CONFIG"] = str(Path(args.config).resolve())
+    import logging
+
+    import streamlit as st
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+    # warm the process: imports, workspace, engine connections (not counted)
+    open_page(session(args.model), "portfolio")
+
+    print(f"workspace {args.config}, model {args.model}")
+    print(f"{'page':<12} {'cold s':>8} {'warm s':>8} {'target':>7} {'cold/target':>12}")
+    worst = 0.0
+    for page in PAGES:
+        st.cache_data.clear()
+        at = session(args.model)
+        cold = open_page(at, page)
+        if at.exception:
+            print(f"{page}: error {at.exception[0].value}")
+            return 1
+        warm = open_page(session(args.model), page)
+        worst = max(worst, cold / FIRST_RENDER_TARGET)
+        print(f"{page:<12} {cold:8.2f} {warm:8.2f} {FIRST_RENDER_TARGET:7.1f} {cold / FIRST_RENDER_TARGET:12.2f}")
+
+    print()
+    print(f"{'filter change (version v2)':<32} {'s':>6} {'target':>7} {'ratio':>7}")
+    for page in ("overview", "segments", "operations", "value", "explore"):
+        at = session(args.model)
+        open_page(at, page)
+        at.multiselect(key="flt_versions").set_value(["v2"])
+        t = time.perf_counter()
+        at.run()
+        dt = time.perf_counter() - t
+        print(f"{page:<32} {dt:6.2f} {FILTER_CHANGE_TARGET:7.1f} {dt / FILTER_CHANGE_TARGET:7.2f}")
+    print(f"\nworst first render / target: {worst:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
