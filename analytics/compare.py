@@ -535,7 +535,7 @@ def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> dict
         aggs["mc_c"] = (both & ~ok_b & ok_c).cast("int64").sum()
         aggs["disagree"] = (both & (p.pb != p.pc)).cast("int64").sum()
     for name in ROW_METRICS[spec.task]:
-        if name in ("accuracy", "positive_rate"):
+        if name in ("accuracy", "positive_rate") or (name in ("brier", "log_loss") and sc is None):
             continue
         d = row_value(spec.task, name, p.y, p.pc, sc) - row_value(spec.task, name, p.y, p.pb, sb)
         aggs[f"{name}__n"] = d.count()
@@ -780,6 +780,8 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     if sequential:
         smetric = settings.sequential_metric or (
             pm_name if pm_name in ROW_METRICS[spec.task] else SEQUENTIAL_DEFAULT[spec.task])
+        if smetric in ("brier", "log_loss") and not spec.columns.score:
+            smetric = "accuracy"  # a model that logs decisions only
         seq_result = _daily(engine, spec, selection, baseline, candidate, smetric,
                             pairs if paired else None, settings)
         if seq_result.p_value is not None:

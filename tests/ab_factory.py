@@ -39,13 +39,14 @@ def ab_workspace(folder: Path, *, task: str = "binary", n_baseline: int = 2000, 
                  paired: bool = False, days: int = 28, seed: int = 0, label_share: float = 1.0,
                  base_rate: float = 0.3, alerts: dict | None = None, compare: dict | None = None,
                  versions=("v1", "v2"), latency=(30.0, 30.0), drift_after_day: int | None = None,
-                 business: dict | None = None) -> AB:
+                 business: dict | None = None, decisions_only: bool = False) -> AB:
     """Write the workspace; see the module docstring.
 
     ``paired``: the candidate scores the same ids as the baseline (``n_candidate``
     is then ignored). ``drift_after_day``: from that day the feature ``income``
-    shifts and the baseline's quality halves. Regression: ``quality`` is the
-    inverse of the error spread.
+    shifts and every version's quality drops to a quarter. Regression: ``quality``
+    is the inverse of the error spread. ``decisions_only`` (binary): the log
+    holds the 0/1 decision (score >= 0.5) in ``decision`` and no score.
     """
     rng = np.random.default_rng(seed)
     folder = Path(folder)
@@ -101,6 +102,8 @@ def ab_workspace(folder: Path, *, task: str = "binary", n_baseline: int = 2000, 
              "channel": cols["channel"], "income": cols["income"], "lat": cols["lat"],
              "loss": cols["cost"],
              ("score" if task == "binary" else "yhat"): cols["out"]}
+    if decisions_only:
+        table["decision"] = (table.pop("score") >= 0.5).astype(np.int64)
     pq.write_table(pa.table(table), folder / "pred" / "part-0.parquet")
     lab = np.flatnonzero(labeled_id)
     out = {"pid": ids[lab], "y": y[lab],
@@ -110,7 +113,7 @@ def ab_workspace(folder: Path, *, task: str = "binary", n_baseline: int = 2000, 
     columns = {"id": "pid", "timestamp": "ts", "version": "ver", "label": "y", "label_timestamp": "label_ts",
                "latency_ms": "lat", "segments": ["channel"], "features": ["income"]}
     if task == "binary":
-        columns["score"] = "score"
+        columns["prediction" if decisions_only else "score"] = "decision" if decisions_only else "score"
     else:
         columns["prediction"] = "yhat"
     model = {"name": "m", "task": task, "predictions": "pred/*.parquet", "outcomes": "out/*.parquet",

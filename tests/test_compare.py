@@ -375,3 +375,17 @@ def test_multiclass_unpaired_accuracy(tmp_path):
     assert r.metrics["accuracy"].p_value == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue,
                                                           rel=1e-9)
     assert r.metrics["macro_f1"].method == "normal approximation" and r.verdict in cmp.VERDICTS
+
+
+def test_paired_decisions_only(tmp_path):
+    """A binary model that logs decisions but no score: McNemar and the disagreement
+    rate still work; score metrics are null with a reason and the verdict says why."""
+    ab = ab_workspace(tmp_path, n_baseline=800, paired=True, quality=(0.8, 1.2), seed=13, decisions_only=True)
+    r = cmp.compare_versions(_engine(ab), Selection.build("m"), "v1", "v2", sequential=True, segments=False)
+    da, ya, _ = _side(ab, "v1")
+    assert r.paired and "McNemar" in r.metrics["accuracy"].method
+    assert r.metrics["roc_auc"].p_value is None and r.metrics["roc_auc"].reason
+    assert r.verdict == "inconclusive" and "cannot be compared" in r.reasons[0]
+    assert r.sequential.metric == "accuracy"
+    db = _side(ab, "v2")[0]       # the scores the decisions were made from
+    assert r.disagreement_rate == pytest.approx(((da >= 0.5) != (db >= 0.5)).mean(), rel=1e-12)
