@@ -146,13 +146,21 @@ def test_check_command_exit_codes(failing, capsys):
     assert any(r["rule"] == "drop" and r["level"] == "pull" for r in out["models"][0]["reasons"])
 
 
-def test_check_command_warn_table(healthy, capsys):
-    # the healthy workspace with a latency ceiling its versions exceed: warn only -> 3
-    cfg = healthy.config.parent / "warn.toml"
-    cfg.write_text(healthy.config.read_text() + "[models.alerts.latency_p95]\nwarn = 1.0\n")
-    assert cli.main(["check", "--config", str(cfg)]) == 3
+def test_check_command_warn_table(healthy, capsys, monkeypatch):
+    """The table and the exit code of a warn-only portfolio (health results given)."""
+    from analytics.commands import check
+    warn = Reason("latency_p95", "latency_p95", 80.0, 50.0, "warn", "2026-04-20 to 2026-04-26",
+                  "v1: p95 latency is 80 ms, above the warn ceiling of 50 ms.", "v1")
+    note = Reason("drop", "roc_auc", None, None, "info", "2026-04-20 to 2026-04-26", "v2: no drop check.", "v2")
+    canned = (Health("m", "warn", (warn, note)), Health("other", "healthy", ()))
+    monkeypatch.setattr(check, "portfolio_health", lambda engine, now=None: canned)
+    assert cli.main(["check", "--config", str(healthy.config)]) == 3
     table = capsys.readouterr().out
-    assert "m [warn] v1: p95 latency" in table and "exit status 3 (--fail-on warn)" in table
+    assert "m [warn] v1: p95 latency is 80 ms" in table and "exit status 3 (--fail-on warn)" in table
+    assert "no drop check" not in table and "other [healthy] every rule passes" in table
+    assert cli.main(["check", "--config", str(healthy.config), "--fail-on", "pull", "--format", "csv"]) == 0
+    csv = capsys.readouterr().out
+    assert csv.splitlines()[0].startswith("model,status,level,rule") and "no drop check" in csv
 
 
 def test_portfolio_reports_unreadable_models(tmp_path):
