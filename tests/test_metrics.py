@@ -259,3 +259,23 @@ def test_binary_model_with_decisions_but_no_score(tmp_path):
     for name in ("roc_auc", "pr_auc", "log_loss", "brier"):
         assert m[name].value is None and "score" in m[name].reason
     assert m["latency_p50"].value is None and "latency" in m["latency_p50"].reason
+
+
+@pytest.mark.parametrize("by_counts", [False, True])
+def test_both_quantile_strategies_match_numpy(binary, by_counts):
+    from analytics.metrics.compute import plan_queries
+    from analytics.metrics.definitions import interpolate
+    g, engine, df = binary
+    spec = engine.spec("binary_model")
+    plan = plan_queries(spec, Selection.build("binary_model").apply(engine), Grouping(by=("version",)))
+    got = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("latency", by_counts)).to_pylist()}
+    for version, sub in df.groupby("ver"):
+        r = got[version]
+        for i, q in enumerate((0.5, 0.95, 0.99)):
+            assert interpolate(r["m"], q, r[f"lo_{i}"], r[f"hi_{i}"]) == pytest.approx(
+                np.quantile(sub.lat, q), abs=TOL)
+            assert r[f"r_{i}"] <= np.quantile(sub.lat, q) <= r[f"s_{i}"]
+    delays = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("delay", by_counts)).to_pylist()}
+    for version, sub in df[df.y_true.notna()].groupby("ver"):
+        r = delays[version]
+        assert interpolate(r["m"], 0.5, r["lo_0"], r["hi_0"]) == pytest.approx(np.median(sub.delay), abs=TOL)

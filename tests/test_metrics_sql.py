@@ -50,10 +50,13 @@ def test_every_query_compiles_for_trino(tmp_path, task):
     spec = engine.spec(f"{task}_model")
     table = Selection.build(spec.name, start="2026-03-03", versions=["v1"], where=["region=EU"]).apply(engine)
     plan = plan_queries(spec, table, Grouping(by=("version", "period", "channel")))
-    expected = {"sums", "latency", "delay"} | ({"score"} if task == "binary" else set()) \
+    expected = {"sums"} | ({"score"} if task == "binary" else set()) \
         | ({"confusion"} if task == "multiclass" else set())
-    assert set(plan.queries) == expected
-    for name, q in plan.queries.items():
+    assert set(plan.queries) == expected and set(plan.quantiles) == {"latency", "delay"}
+    queries = dict(plan.queries)
+    queries.update({f"{name}/{by_counts}": plan.quantile_query(name, by_counts)
+                    for name in plan.quantiles for by_counts in (False, True)})
+    for name, q in queries.items():
         sql = str(ibis.to_sql(q, dialect="trino"))
         assert "SELECT" in sql.upper(), name
 

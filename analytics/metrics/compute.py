@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Sequence
 
+import ibis
 import ibis.expr.types as ir
 import sqlglot as sg
 import sqlglot.expressions as sge
@@ -114,14 +115,28 @@ class Plan:
     group_keys: tuple[str, ...]        # output names
     rows: Rows                         # the annotated table; rows.keys are the internal key columns
     queries: dict[str, ir.Table]
+    #: quantile stages (``latency``, ``delay``): name -> (table, value, quantiles, interval)
+    quantiles: dict[str, tuple] = field(default_factory=dict)
+
+    def quantile_query(self, name: str, by_counts: bool) -> ir.Table:
+        """The query of quantile stage ``name`` with the chosen strategy (see :func:`quantile_query`)."""
+        table, value, qs, interval = self.quantiles[name]
+        return quantile_query(table, self.rows.keys, value, qs, interval=interval, by_counts=by_counts)
+
+
+#: Use the counts-per-distinct-value quantile strategy below this share of distinct values.
+REPEATED_VALUES = 0.25
 
 
 def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
                  metrics: Sequence[str] | None = None, label_delay: bool = True) -> Plan:
     """Build (without running) the queries for ``metrics`` over ``table`` grouped by ``grouping``.
 
-    ``sums`` always; ``score``, ``latency`` and ``confusion`` when a requested
-    metric needs them; ``delay`` when asked and the model has a label timestamp.
+    ``sums`` always; ``score`` and ``confusion`` when a requested metric needs
+    them. The quantile stages (``latency`` when a latency metric is asked,
+    ``delay`` when asked and the model has a label timestamp) are built after
+    the ``sums`` query, which counts their values and distinct values to pick
+    the cheaper exact strategy (:meth:`Plan.quantile_query`).
     """
     names = tuple(metrics) if metrics else metric_names(spec.task)
     defs = tuple(get_metric(n, spec.task) for n in names)
@@ -130,22 +145,26 @@ def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping
     t = table.mutate(**dict(zip(internal, key_exprs.values()))) if internal else table
     rows = Rows(t, internal, spec.task,
                 decision_from_score=spec.task == "binary" and not spec.columns.prediction)
+    stages = {d.stage for d in defs}
+    quantiles: dict[str, tuple] = {}
+    if "latency" in stages and spec.columns.latency_ms:
+        quantiles["latency"] = (t, t[C.LATENCY], LATENCY_QUANTILES, True)
+    if label_delay and spec.columns.label_timestamp:
+        days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
+        quantiles["delay"] = (t, ibis.ifelse(rows.labeled, days, ibis.null().cast("float64")), (0.5,), False)
     aggs: dict[str, ir.Scalar] = {}
     for d in defs:
         if d.aggregates is not None:
             aggs.update(d.aggregates(rows))
+    for name, (_, value, _, _) in quantiles.items():   # to choose each quantile strategy
+        aggs[f"{name}_nv"] = value.count()
+        aggs[f"{name}_nd"] = value.approx_nunique()
     queries = {"sums": sums_query(rows, aggs)}
-    stages = {d.stage for d in defs}
     if "score" in stages and rows.has_score:
         queries["score"] = score_query(rows)
-    if "latency" in stages and spec.columns.latency_ms:
-        queries["latency"] = quantile_query(t, internal, t[C.LATENCY], LATENCY_QUANTILES)
     if "confusion" in stages and spec.task == "multiclass":
         queries["confusion"] = confusion_query(rows)
-    if label_delay and spec.columns.label_timestamp:
-        days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
-        queries["delay"] = quantile_query(t.filter(rows.labeled), internal, days, (0.5,), interval=False)
-    return Plan(spec, defs, tuple(key_exprs), rows, queries)
+    return Plan(spec, defs, tuple(key_exprs), rows, queries, quantiles)
 
 
 def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
@@ -163,8 +182,8 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
         stage = _by_group(engine, spec, plan.queries["score"], keys)
         for k, a in groups.items():
             a["score"] = stage.get(k, {})
-    if "latency" in plan.queries:
-        stage = _by_group(engine, spec, plan.queries["latency"], keys)
+    if "latency" in plan.quantiles:
+        stage = _by_group(engine, spec, plan.quantile_query("latency", _repeated(groups, "latency")), keys)
         for k, a in groups.items():
             a["lat"] = stage.get(k, {"m": 0})
     if "confusion" in plan.queries:
@@ -174,8 +193,8 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
         for k, a in groups.items():
             a["cm"] = cms.get(k, {})
             a["classes"] = spec.columns.classes
-    if "delay" in plan.queries:
-        stage = _by_group(engine, spec, plan.queries["delay"], keys)
+    if "delay" in plan.quantiles:
+        stage = _by_group(engine, spec, plan.quantile_query("delay", _repeated(groups, "delay")), keys)
         for k, a in groups.items():
             d = stage.get(k)
             a["delay"] = interpolate(int(d["m"]), 0.5, d["lo_0"], d["hi_0"]) if d and d.get("m") else None
@@ -217,6 +236,13 @@ def materialized(engine: Engine, spec: ModelSpec, table: ir.Table) -> Iterator[i
     finally:
         drop = sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True)
         backend.raw_sql(drop.sql("duckdb"))
+
+
+def _repeated(groups: dict[GroupKey, dict], name: str) -> bool:
+    """Do the values of quantile stage ``name`` repeat enough for the counts strategy?"""
+    n = sum(int(a.get(f"{name}_nv") or 0) for a in groups.values())
+    distinct = sum(int(a.get(f"{name}_nd") or 0) for a in groups.values())
+    return n > 0 and distinct < REPEATED_VALUES * n
 
 
 def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]:

@@ -140,18 +140,3 @@ def multinomial_bootstrap(counts: np.ndarray, statistic: Callable[[np.ndarray], 
         return NO_INTERVAL
     lo, hi = np.quantile(values, [0.025, 0.975])
     return float(lo), float(hi), float(values.std(ddof=1))
-
-
-def order_statistic_ranks(m: int, q: float, z: float = Z95) -> tuple[int, int]:
-    """0-based ranks (r, s) of the distribution-free interval for the q-quantile.
-
-    The number of observations below the true quantile is Binomial(m, q);
-    with its normal approximation, [x_(r), x_(s)] (1-based r = floor(mq - d),
-    s = ceil(mq + d), d = z sqrt(m q (1-q))) covers the quantile with ~95%
-    probability. Ranks are clipped to the sample. The engine uses the same
-    formula (see :func:`analytics.metrics.queries.quantile_query`).
-    """
-    d = z * math.sqrt(m * q * (1 - q))
-    r = min(max(math.floor(m * q - d), 1), m)
-    s = min(max(math.ceil(m * q + d), 1), m)
-    return r - 1, s - 1

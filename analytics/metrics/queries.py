@@ -10,7 +10,9 @@ metric needs it), all grouped by the same key columns:
   score, then cumulative sums over the scores (a window), then one aggregate.
   See :func:`score_query`.
 * ``quantiles`` -- exact quantiles (numpy's default linear interpolation) of
-  one value per group from ``row_number`` and ``count`` windows; also fetches
+  one value per group from ``row_number`` and ``count`` windows, or from
+  counts per distinct value and a cumulative-count window when values repeat
+  (chosen from the distinct count the ``sums`` query measures); also fetches
   the order statistics that bound a distribution-free interval. Used for the
   latency percentiles and the median label delay. See :func:`quantile_query`.
 * ``confusion`` -- multiclass: counts per (label, prediction) pair. (Binary
@@ -22,6 +24,8 @@ functions); ``tests/test_metrics_sql.py`` checks it.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -168,47 +172,62 @@ def score_sums(per: ir.Table, keys: Sequence[str]) -> ir.Table:
         s_ap=(per.pos * precision).sum())
 
 
+def _ranks(m: ir.IntegerValue, qs: Sequence[float], interval: bool) -> dict[str, ir.IntegerValue]:
+    """0-based ranks of the order statistics behind each quantile (see :func:`quantile_query`)."""
+    mf = m.cast("float64")
+    out = {}
+    for i, q in enumerate(qs):
+        ql = ibis.literal(float(q))
+        lo = (mf * ql + (1 - ql) - 1).floor().cast("int64")
+        out[f"lo_{i}"] = lo
+        out[f"hi_{i}"] = ibis.least(lo + 1, m - 1)
+        if interval:
+            d = Z95 * (mf * ql * (1 - ql)).sqrt()
+            out[f"r_{i}"] = ibis.least(ibis.greatest((mf * ql - d).floor().cast("int64"), 1), m) - 1
+            out[f"s_{i}"] = ibis.least(ibis.greatest((mf * ql + d).ceil().cast("int64"), 1), m) - 1
+    return out
+
+
 def quantile_query(t: ir.Table, keys: Sequence[str], value: ir.NumericValue,
-                   qs: Sequence[float], interval: bool = True) -> ir.Table:
+                   qs: Sequence[float], interval: bool = True, by_counts: bool = False) -> ir.Table:
     """Exact quantiles per group, numpy's default ('linear') definition.
 
-    Rows with a NULL value are left out. Each row gets its 0-based rank
-    ``rn`` within its group (``row_number`` ordered by value) and the group
-    size ``m``. For quantile q numpy's virtual index is
-    ``h = m q + (1 - q) - 1``; the query returns the values at ranks
-    ``floor(h)`` and ``floor(h) + 1`` (``lo_<i>``, ``hi_<i>``), and Python
-    interpolates (:func:`analytics.metrics.compute.interpolate`). With
-    ``interval``, also the order statistics ``r_<i>`` and ``s_<i>`` at 1-based
-    ranks floor(mq - d) and ceil(mq + d), d = 1.96 sqrt(m q (1 - q)) (clipped to
+    Rows with a NULL value are left out. With ``m`` rows in a group, numpy's
+    virtual index for quantile q is ``h = m q + (1 - q) - 1``; the query
+    returns the values at 0-based ranks ``floor(h)`` and ``floor(h) + 1``
+    (``lo_<i>``, ``hi_<i>``), and Python interpolates
+    (:func:`analytics.metrics.definitions.interpolate`). With ``interval``,
+    also the order statistics ``r_<i>`` and ``s_<i>`` at 1-based ranks
+    floor(mq - d) and ceil(mq + d), d = 1.96 sqrt(m q (1 - q)) (clipped to
     1..m): a distribution-free ~95% interval (the count of rows below the true
     quantile is Binomial(m, q), approximated as normal).
+
+    Two equivalent strategies find the value at a rank:
+
+    * default: ``row_number`` over the rows ordered by value; keep the rows at
+      the wanted ranks;
+    * ``by_counts``: count rows per distinct value first, then a cumulative
+      count over the distinct values; the value at rank r is the smallest value
+      whose cumulative count exceeds r. Much cheaper when values repeat a lot
+      (latencies logged in whole or tenth milliseconds), slower when they are
+      nearly all distinct.
     """
     keys = list(keys)
     x = t.select(*keys, _v=value)
     x = x.filter(x._v.notnull())
-    x = x.mutate(_rn=ibis.row_number().over(group_by=keys or None, order_by=x._v),
-                 _m=x._v.count().over(group_by=keys or None))
-    m = x._m.cast("float64")
-    last = x._m - 1
-    aggs: dict[str, Any] = {"m": x._m.max()}
-    wanted = []
-    for i, q in enumerate(qs):
-        ql = ibis.literal(float(q))
-        lo = (m * ql + (1 - ql) - 1).floor().cast("int64")
-        hi = ibis.least(lo + 1, last)
-        aggs[f"lo_{i}"] = x._v.max(where=x._rn == lo)
-        aggs[f"hi_{i}"] = x._v.max(where=x._rn == hi)
-        wanted += [x._rn == lo, x._rn == hi]
-        if interval:
-            d = Z95 * (m * ql * (1 - ql)).sqrt()
-            r = ibis.least(ibis.greatest((m * ql - d).floor().cast("int64"), 1), x._m) - 1
-            s = ibis.least(ibis.greatest((m * ql + d).ceil().cast("int64"), 1), x._m) - 1
-            aggs[f"r_{i}"] = x._v.max(where=x._rn == r)
-            aggs[f"s_{i}"] = x._v.max(where=x._rn == s)
-            wanted += [x._rn == r, x._rn == s]
-    keep = wanted[0]
-    for c in wanted[1:]:
-        keep = keep | c
+    win = {"group_by": keys or None}
+    if by_counts:
+        per = x.group_by(keys + ["_v"]).aggregate(_c=x.count())
+        per = per.mutate(_cum=per._c.sum().over(order_by=per._v, rows=(None, 0), **win),
+                         _m=per._c.sum().over(**win))
+        aggs: dict[str, Any] = {"m": per._m.max()}
+        aggs.update({k: per._v.min(where=per._cum > r) for k, r in _ranks(per._m, qs, interval).items()})
+        return _grouped(per, keys).aggregate(**aggs)
+    x = x.mutate(_rn=ibis.row_number().over(order_by=x._v, **win), _m=x._v.count().over(**win))
+    ranks = _ranks(x._m, qs, interval)
+    aggs = {"m": x._m.max()}
+    aggs.update({k: x._v.max(where=x._rn == r) for k, r in ranks.items()})
+    keep = functools.reduce(operator.or_, [x._rn == r for r in ranks.values()])
     return _grouped(x.filter(keep), keys).aggregate(**aggs)
 
 

@@ -17,7 +17,6 @@ from typing import Any, Callable, Mapping
 from ..errors import UnknownMetricError
 
 TASKS = ("binary", "multiclass", "regression")
-ALL_TASKS = TASKS
 
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "mae"}
 
