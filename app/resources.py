@@ -87,12 +87,6 @@ def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
     return _weak(_engine(*ws), selection, metric, pairs=False)
 
 
-@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32)
-def portfolio_health(ws: tuple[str, float]):
-    from analytics.health import portfolio_health as _ph
-    return _ph(_engine(*ws))
-
-
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def model_health(ws: tuple[str, float], model: str):
     from analytics.health import model_health as _mh

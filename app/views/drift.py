@@ -61,7 +61,7 @@ def body(ctx: PageContext) -> None:
     state.bind(K_REF, "ref_from", parse_ref)
     seeded = {} if K_REF in st.session_state else {
         "value": (default_ref.start.date(), default_ref.end.date() - _dt.timedelta(days=1))}
-    ref_range = st.date_input("Reference window", key=K_REF, min_value=first, max_value=last, format="YYYY-MM-DD",
+    ref_range = st.columns([1, 2])[0].date_input("Reference window", key=K_REF, min_value=first, max_value=last, format="YYYY-MM-DD",
                               help="The period the model was built or validated on: what 'normal' looks like.",
                               **seeded)
     if not isinstance(ref_range, (tuple, list)) or len(ref_range) != 2:
@@ -77,8 +77,11 @@ def body(ctx: PageContext) -> None:
         cur_text = "the time range of the filter bar"
     else:
         cur = ctx.selection.replace(start=default_cur.start, end=default_cur.end)
-        cur_text = "the last 28 days (set a time range in the filter bar to change it)"
-    st.caption(f"Reference: {ref.describe()}. Current: {cur.describe()}, {cur_text}.")
+        cur_text = "the last 28 days of data (set a time range in the filter bar to change it)"
+    last_day = (cur.end - _dt.timedelta(days=1)).date() if cur.end else last
+    st.caption(f"Reference: {F.date(ref_range[0])} to {F.date(ref_range[1])}. Current: "
+               f"{F.date(cur.start) if cur.start else F.date(first)} to {F.date(last_day)}, {cur_text}. "
+               "Both days included; version and segment filters apply to both windows.")
     with spinner("Comparing distributions…"):
         res = resources.drift(ctx.ws_key, spec.name, ref, cur)
     c = st.columns(3)

@@ -28,13 +28,13 @@ K_METRIC = "ov_metric"
 def body(ctx: PageContext) -> None:
     task, period = ctx.spec.task, ctx.filters.period
     names = metric_names(task)
+    tiles = TILES[task] + ("volume", "label_coverage")
     with spinner():
-        by_period = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period",), period=period))
+        by_period = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period",), period=period), tiles)
         health = resources.model_health(ctx.ws_key, ctx.spec.name)
     if ctx.spec.description:
         st.markdown(f"**{ctx.spec.name}** · {task} · {ctx.spec.description}")
 
-    tiles = TILES[task] + ("volume", "label_coverage")
     cols = st.columns(len(tiles))
     for col, m in zip(cols, tiles):
         d = get_metric(m, task)

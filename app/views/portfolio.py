@@ -7,6 +7,8 @@ import streamlit as st
 
 from analytics import charts
 from analytics.charts import format as F
+from analytics.errors import LastmileError
+from analytics.health import Health, Reason
 from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.selection import Grouping, Selection
 from analytics.value import evaluate
@@ -30,12 +32,18 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
                     config={"displayModeBar": False, "staticPlot": False})
 
 
-def model_card(ctx: PageContext, spec, health) -> None:
+def model_card(ctx: PageContext, spec) -> str:
+    """One model: status and reasons, primary metric, net value, volume, and the link to it."""
     task = spec.task
     primary = PRIMARY_METRIC[task]
     d = get_metric(primary, task)
     sel = Selection.build(spec.name)
-    with spinner(f"Reading {spec.name}…"):
+    with spinner(f"Checking {spec.name}…"):
+        try:
+            health = resources.model_health(ctx.ws_key, spec.name)
+        except LastmileError as exc:  # monitoring itself is broken for this model: say so, show the others
+            health = Health(spec.name, "warn", (Reason("error", None, None, None, "warn", "all data",
+                                                       f"Model {spec.name!r} cannot be checked: {exc}"),))
         res = resources.metrics(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), (primary, "volume"))
         inputs = resources.value_inputs(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), 0) \
             if spec.business else None
@@ -88,15 +96,16 @@ def model_card(ctx: PageContext, spec, health) -> None:
         lines = reason_lines(health, with_info=False)
         if lines:
             st.markdown("\n".join(lines))
+    return health.status
 
 
 def body(ctx: PageContext) -> None:
-    with spinner("Checking every model's health…"):
-        healths = {h.model: h for h in resources.portfolio_health(ctx.ws_key)}
-    counts = {s: sum(h.status == s for h in healths.values()) for s in ("healthy", "warn", "pull")}
-    st.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
-    for spec in ctx.workspace.models:
-        model_card(ctx, spec, healths[spec.name])
+    summary = st.empty()
+    statuses = []
+    for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
+        statuses.append(model_card(ctx, spec))
+    counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull")}
+    summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
 
 
 run_page("Portfolio", body, caption="Every model at a glance: is it healthy, what is it worth, is it getting better?",
