@@ -10,7 +10,6 @@ Sans / DejaVu Sans, which WeasyPrint embeds (subsetted) in the PDF.
 from __future__ import annotations
 
 import base64
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,12 +35,9 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=fmt.pct, num=fmt.num, count=fmt.count, ms=fmt.ms, money=fmt.money,
-                       days=fmt.days, p_value=fmt.p_value, date=fmt.date, by_kind=fmt.by_kind,
-                       interval=fmt.interval, delta=fmt.delta)
-    env.filters["b64"] = lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii")
+    env.filters.update(count=fmt.count, num=fmt.num,
+                       b64=lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii"))
     env.globals["MISSING"] = fmt.MISSING
-    env.tests["known"] = lambda v: v is not None and not (isinstance(v, float) and not math.isfinite(v))
     return env
 
 

@@ -1,12 +1,15 @@
-"""The report's sections: each a builder ``(ModelInput) -> dict`` for its template.
+"""The report's sections: each a builder ``(ModelInput, earlier) -> dict`` for its template.
 
 A builder gathers numbers from the library's own functions -- the metrics
 registry, value, compare, health, drift and segments modules -- and never
-recomputes a metric; it only chooses what to show and queues charts (drawn
-later, in one batch, by :class:`~analytics.report.svg.ChartSet`). Every dict
-has ``template`` (the partial under ``templates/sections/``) and ``title``;
-a section that has nothing to show carries ``empty`` (the sentence that says
-why) instead of an empty table or chart.
+recomputes a metric; it only chooses what to show, formats it (metric values
+with the registry's formatter, as ``lastmile metrics`` prints them) and queues
+charts made by the app's chart functions (drawn by
+:class:`~analytics.report.svg.ChartSet`). Every dict has ``template`` (the
+partial under ``templates/sections/``) and ``title``; a section that has
+nothing to show carries ``empty`` (the sentence that says why) instead of an
+empty table or chart. Optional keys feed the cover: ``verdict``, ``tiles``,
+``highlights``, and ``summary`` the portfolio's row of the model.
 """
 
 from __future__ import annotations
@@ -85,10 +88,17 @@ def _direction(change: float | None, higher_is_better: bool | None) -> str:
 # ------------------------------------------------------------------ sections
 
 
-def cover(mi, kpis: dict, tiles: list[dict], verdict: dict | None) -> dict:
-    """Model, description, verdict, headline tiles, period, previous period, data range, versions."""
+def cover(mi, built: list[dict]) -> dict:
+    """Model, description, the verdict, highlights and headline tiles of the other sections,
+    period, previous period, data range, versions and generation time."""
+    k = built[0]
     end_shown = mi.selection.end - _dt.timedelta(days=1) if mi.selection.end else None
     prev = mi.previous
+    tiles = [
+        {"label": "Predictions", "value": fmt.compact(k["volume"]), "sub": f"{fmt.count(k['n_labeled'])} labeled"},
+        {"label": "Label coverage", "value": k["coverage"]["value"], "sub": f"median delay {k['label_delay']}"},
+        {"label": k["primary"]["label"], "value": k["primary"]["value"], "sub": f"95% {k['primary']['interval']}"},
+    ]
     return {
         "template": "cover.html.j2", "title": mi.model,
         "model": mi.model, "description": mi.spec.description, "task": mi.spec.task,
@@ -99,9 +109,11 @@ def cover(mi, kpis: dict, tiles: list[dict], verdict: dict | None) -> dict:
                      if prev is not None else "none (the period starts with the data)"),
         "data_range": (f"{fmt.date(mi.span.first)} to {fmt.date(mi.span.last)}, {fmt.count(mi.span.n)} predictions"
                        if mi.span.first else "no predictions"),
-        "versions": ", ".join(kpis.get("versions", ())) or fmt.MISSING,
+        "versions": ", ".join(k["versions"]) or fmt.MISSING,
         "generated_at": mi.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "tiles": tiles, "verdict": verdict,
+        "verdict": next((s["verdict"] for s in built if s.get("verdict")), None),
+        "tiles": tiles + [t for s in built for t in s.get("tiles", ())],
+        "highlights": [h for s in built for h in s.get("highlights", ())],
     }
 
 
@@ -129,7 +141,7 @@ def kpis(mi) -> dict:
     primary = get_metric(PRIMARY_METRIC[task], task)
     pv = cur_row.metrics.get(primary.name) if cur_row else None
     cov = cur_row.metrics.get("label_coverage") if cur_row else None
-    versions = sorted(by_version, key=lambda r: -r.n)
+    versions = sorted(by_version, key=lambda r: (-r.n, str(r.group["version"])))
     return {
         "template": "kpis.html.j2", "title": "Key figures",
         "rows": rows, "n": cur_row.n if cur_row else 0, "n_labeled": cur_row.n_labeled if cur_row else 0,
@@ -557,24 +569,15 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
             futures[key] = pool.submit(run, key, builder, earlier)
         built = [f.result() for f in futures.values()]
     k = built[0]
-    areas = ["metrics"] + [area for _key, area, _b in SECTIONS]
-    used = [r["name"] for r in k["rows"]]
-    c = cover(mi, k, tiles=[], verdict=None)
+    c = cover(mi, built)
     summary = {"model": mi.model, "task": mi.spec.task, "volume": fmt.count(k["volume"]), "period": c["period"],
                "primary_label": k["primary"]["label"], "primary": k["primary"]["value"],
                "primary_interval": k["primary"]["interval"]}
     for s in built:
         summary.update(s.get("summary", {}))
-    c["verdict"] = next((s["verdict"] for s in built if s.get("verdict")), None)
-    c["tiles"] = [
-        {"label": "Predictions", "value": fmt.compact(k["volume"]), "sub": f"{fmt.count(k['n_labeled'])} labeled"},
-        {"label": "Label coverage", "value": k["coverage"]["value"], "sub": f"median delay {k['label_delay']}"},
-        {"label": k["primary"]["label"], "value": k["primary"]["value"], "sub": f"95% {k['primary']['interval']}"},
-    ] + [t for s in built for t in s.get("tiles", ())]
-    c["highlights"] = [h for s in built for h in s.get("highlights", ())]
-    built.insert(0, c)
-    return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task, sections=built,
-                       summary=summary, metrics_used=used, areas=list(dict.fromkeys(areas)))
+    return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task,
+                       sections=[c] + built, summary=summary, metrics_used=[r["name"] for r in k["rows"]],
+                       areas=list(dict.fromkeys(["metrics"] + [area for _key, area, _b in SECTIONS])))
 
 
 def report_context(models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,

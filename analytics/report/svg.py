@@ -2,10 +2,11 @@
 
 kaleido 1.x drives a headless Chromium. Starting it (and loading plotly.js into
 its page) costs a few seconds, so a report starts the browser once, in a
-background thread, as soon as it knows it will draw charts: the start-up then
-overlaps the report's queries. Figures are collected while the sections are
-built (:meth:`ChartSet.add` returns a placeholder) and rendered in one batch at
-the end (:meth:`ChartSet.render`), after which each placeholder holds its SVG.
+background thread with its own event loop, as soon as it knows it will draw
+charts. Each figure is handed to that loop the moment a section queues it
+(:meth:`ChartSet.add` returns a placeholder), so browser start-up and drawing
+overlap the report's queries; :meth:`ChartSet.render` only waits for the
+drawings still running and fills each placeholder's ``svg``.
 
 The browser is looked up explicitly (:func:`find_browser`): an explicit path, or
 the usual Chromium/Chrome names on ``PATH``. kaleido never downloads one here
@@ -56,13 +57,14 @@ def find_browser(path: str | os.PathLike | None = None) -> str:
 
 @dataclass(eq=False)
 class Chart:
-    """A figure waiting for its SVG (``svg`` is set by :meth:`ChartSet.render`)."""
+    """A queued figure; ``svg`` is set by :meth:`ChartSet.render`."""
 
     figure: Any
     width: int
     height: int
     alt: str
     svg: str | None = None
+    pending: Future | None = field(default=None, repr=False)
 
 
 def _style(fig: Any, width: int, height: int) -> Any:
@@ -107,18 +109,23 @@ class _Browser:
                                   f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
                                   f"{INSTALL_HINT}.") from None
 
-    def svgs(self, charts: list[Chart]) -> list[str]:
-        k = self._ready()
+    def draw(self, chart: Chart) -> Future:
+        """Start drawing ``chart`` (once the browser is up); a future of its SVG text."""
+        opened = self._kaleido
+        fig = _style(chart.figure, chart.width, chart.height)
 
-        async def _all():
-            out = []
-            for c in charts:
-                out.append(await k.calc_fig(_style(c.figure, c.width, c.height),
-                                            opts={"format": "svg", "width": c.width, "height": c.height}))
-            return out
+        async def _draw():
+            k = await asyncio.wrap_future(opened)
+            data = await k.calc_fig(fig, opts={"format": "svg", "width": chart.width, "height": chart.height})
+            return data.decode("utf-8") if isinstance(data, bytes) else str(data)
 
-        data = asyncio.run_coroutine_threadsafe(_all(), self._loop).result(TIMEOUT * max(1, len(charts)))
-        return [d.decode("utf-8") if isinstance(d, bytes) else str(d) for d in data]
+        return asyncio.run_coroutine_threadsafe(_draw(), self._loop)
+
+    def result(self, pending: Future) -> str:
+        """The SVG of a drawing started by :meth:`draw` (a browser that never started is a
+        DependencyError)."""
+        self._ready()
+        return pending.result(TIMEOUT)
 
     def close(self) -> None:
         """Stop the browser (waiting for it to finish starting, so no process is left behind)."""
@@ -138,7 +145,7 @@ class _Browser:
 
 @dataclass
 class ChartSet:
-    """The charts of one report: collected while sections are built, drawn in one batch.
+    """The charts of one report: drawn by one browser while the sections are built.
 
     ``enabled=False`` (``--no-charts``) collects nothing: :meth:`add` returns
     ``None`` and templates show tables only. With charts on, the browser is
@@ -156,19 +163,19 @@ class ChartSet:
             self._browser = _Browser(find_browser(self.browser_path))
 
     def add(self, figure: Any, alt: str, width: int = 720, height: int = 300) -> Chart | None:
-        """Queue ``figure`` (a plotly Figure) for drawing; ``None`` when charts are off."""
-        if not self.enabled or figure is None:
+        """Queue ``figure`` (a plotly Figure) and start drawing it; ``None`` when charts are off."""
+        if not self.enabled or figure is None or self._browser is None:
             return None
         chart = Chart(figure=figure, width=width, height=height, alt=alt)
+        chart.pending = self._browser.draw(chart)
         self.charts.append(chart)
         return chart
 
     def render(self) -> None:
-        """Draw every queued chart to SVG with the one browser."""
-        pending = [c for c in self.charts if c.svg is None]
-        if pending and self._browser is not None:
-            for c, svg in zip(pending, self._browser.svgs(pending)):
-                c.svg = svg
+        """Wait for every queued chart's SVG."""
+        for c in self.charts:
+            if c.svg is None and c.pending is not None and self._browser is not None:
+                c.svg = self._browser.result(c.pending)
 
     def close(self) -> None:
         if self._browser is not None:
