@@ -34,15 +34,15 @@ def test_sample_drift_story(sample):
     adjacent pre-drift window (before the challenger arrives) shows no drift."""
     ref = Selection.build(MODEL, START, START + dt.timedelta(weeks=4))
     before = compute_drift(sample, MODEL, ref, Selection.build(MODEL, START + dt.timedelta(weeks=4),
-                                                                START + dt.timedelta(weeks=8)))
+                                                                START + dt.timedelta(weeks=8)), label=False)
     assert before.drifted_features == () and not before.prediction.drifted
     drift_start = dt.datetime.combine(DRIFT_START, dt.time())
     after = compute_drift(sample, MODEL, ref, Selection.build(MODEL, drift_start + dt.timedelta(weeks=2),
-                                                               drift_start + dt.timedelta(weeks=6)))
+                                                               drift_start + dt.timedelta(weeks=6)), label=False)
     assert {"income", "debt_ratio"} <= set(after.drifted_features)
     assert "age" not in after.drifted_features
     assert after.features["income"].method == "wasserstein_psi"   # thousands of rows: distances decide
-    assert after.prediction.drifted
+    assert after.prediction.drifted and after.label is None
 
 
 def _run(capsys, *argv):

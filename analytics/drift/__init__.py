@@ -322,14 +322,21 @@ class _Evaluation:
 Stats = dict[tuple[int, Any], tuple[dict, list[str]]]   # (target index, key) -> (statistics, reasons)
 
 
+def _prediction_log(engine: Engine, spec: ModelSpec):
+    """The canonical log built over an *empty* outcomes table: every prediction row and
+    column, NULL labels, and no join to pay for (the join never adds or drops a
+    prediction row: at most one outcome per id)."""
+    if not spec.outcomes:
+        return engine.log(spec)
+    return build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes").limit(0))
+
+
 def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple[Any, list[int]]]:
     """Which log each target is read from: ``[(log table, target indexes), ...]``.
 
-    Targets whose column comes from the prediction files are read from the log
-    built over an *empty* outcomes table: same canonical columns and rows (the
-    join keeps every prediction row, at most one outcome per id), without the
-    cost of joining the outcomes. Labels (and features logged with the outcomes)
-    use the joined log.
+    Targets whose column comes from the prediction files are read from
+    :func:`_prediction_log`; labels (and features logged with the outcomes)
+    from the joined log.
     """
     if not spec.outcomes:
         return [(engine.log(spec), list(range(len(tgts))))]
@@ -338,7 +345,7 @@ def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple
     full = [i for i in range(len(tgts)) if i not in light]
     out = []
     if light:
-        out.append((build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes").limit(0)), light))
+        out.append((_prediction_log(engine, spec), light))
     if full:
         out.append((engine.log(spec), full))
     return out
@@ -480,11 +487,16 @@ def _categorical_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int]) 
 
 
 def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, current: Selection,
-                  features: Sequence[str] | None = None, config: DriftConfig | None = None) -> DriftResult:
-    """Drift of each feature (all declared ones, or ``features``), the prediction and the label."""
+                  features: Sequence[str] | None = None, config: DriftConfig | None = None, *,
+                  prediction: bool = True, label: bool = True) -> DriftResult:
+    """Drift of each feature (all declared ones, or ``features``), the prediction and the label.
+
+    ``config`` overrides the model's ``[models.drift]``; ``prediction=False`` /
+    ``label=False`` leave those targets out (``None`` in the result).
+    """
     spec = engine.spec(model)
     cfg = config or DriftConfig.from_spec(spec)
-    tgts = targets(engine, spec, features)
+    tgts = targets(engine, spec, features, prediction=prediction, label=label)
     ev = _evaluate(engine, spec, reference, current, ibis.literal(0), tgts, cfg, "current window")
     res = {t: by_key[0] for t, by_key in ev.by_target.items()}
     feats = {t.name: f for t, f in res.items() if t.role == "feature"}
@@ -597,7 +609,7 @@ def resolve_windows(engine: Engine, model: str | ModelSpec, reference_start=None
     cs, ce = parse_time(current_start, "--current-start"), parse_time(current_end, "--current-end")
     explicit = any(x is not None for x in (rs, re_, cs, ce, cfg.reference_start, cfg.reference_end))
     if None in (rs, re_, cs, ce):
-        t = engine.log(spec)
+        t = _prediction_log(engine, spec)
         row = engine.execute(t.aggregate(lo=t[C.TS].min(), hi=t[C.TS].max()), spec).to_pylist()[0]
         if row["lo"] is None:
             raise EmptySelectionError(f"Model {spec.name!r} has no predictions: no window to compare.")
