@@ -18,7 +18,7 @@ K_BASE, K_CAND, K_PAIR = "cmp_baseline", "cmp_candidate", "cmp_paired"
 PAIRING = {"auto": None, "paired": True, "independent": False}
 VERDICT = {
     "promote": (st.success, ":material/rocket_launch:", "Promote {c}: it is better than {b}."),
-    "keep": (st.error, ":material/block:", "Keep {b}: {c} is not better."),
+    "keep": (st.warning, ":material/block:", "Keep {b}: {c} is not better."),
     "inconclusive": (st.info, ":material/hourglass_empty:", "Inconclusive: not enough evidence yet."),
 }
 

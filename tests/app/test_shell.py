@@ -58,3 +58,20 @@ def test_sessions_do_not_share_filters(app_ws, monkeypatch):
     assert a.multiselect(key="flt_versions").value == ["v1"]
     assert b.multiselect(key="flt_versions").value == []
     assert a.metric[0].value != b.metric[0].value
+
+
+def test_empty_states_explain_and_data_warnings_show(tmp_path, monkeypatch):
+    """A range with no labels says why (with the log's label delay); row defects show as a banner."""
+    from tests.factories import make_workspace
+
+    from .conftest import texts
+
+    g = make_workspace(tmp_path, "binary", n=1500, seed=5, unlabeled_after_day=30, nan_scores=7)
+    monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
+    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "overview", **{"from": "2026-04-10"})
+    shown = texts(at)
+    assert "No labeled predictions in this range yet: labels arrive about" in shown
+    assert "days after the prediction" in shown
+    assert "Data warnings" in shown and "7" in shown
+    assert all(m.help for m in at.metric)  # every statistic has its tooltip
+    assert not at.error
