@@ -124,3 +124,27 @@ def test_every_query_compiles_for_trino(sample):
     for e in exprs:
         sql = ibis.to_sql(e, dialect="trino")
         assert "SELECT" in sql and "QUANTILE" not in sql.upper()
+
+
+def test_multiclass_prediction_and_label_are_categorical(sample):
+    """ticket_router: predicted class and label distributions, against scipy on the raw file rows."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    from scipy.stats import chi2_contingency, ks_2samp
+
+    ref = Selection.build("ticket_router", "2026-05-25", "2026-06-22", versions=["v1"])
+    cur = Selection.build("ticket_router", "2026-06-22", "2026-08-24", versions=["v1"])
+    res = compute_drift(sample, "ticket_router", ref, cur, features=["attachments"])
+    df = pq.read_table(SAMPLE_CONFIG.parent / "ticket_router" / "predictions").to_pandas()
+    df = df[df.model_version == "v1"]
+    r = df[(df.ts >= "2026-05-25") & (df.ts < "2026-06-22")]
+    c = df[(df.ts >= "2026-06-22") & (df.ts < "2026-08-24")]
+    for got, col in ((res.prediction, "predicted"), (res.label, "actual")):
+        a, b = r[col].dropna(), c[col].dropna()
+        cats = sorted(set(a) | set(b))
+        table = np.array([[(a == k).sum() for k in cats], [(b == k).sum() for k in cats]])
+        assert got.kind == "categorical" and (got.n_ref, got.n_cur) == (len(a), len(b))
+        assert got.chi2_p_value == pytest.approx(chi2_contingency(table, correction=False).pvalue, rel=1e-9)
+    att = res.features["attachments"]   # an integer count with few values is numeric
+    assert att.kind == "numeric"
+    assert att.ks_statistic == pytest.approx(ks_2samp(r.attachments, c.attachments).statistic, rel=1e-12)
