@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from ..engine import C, Engine
 from ..errors import LastmileError
@@ -35,7 +35,7 @@ from ..workspace import ModelSpec
 from .pdf import html_to_pdf, paper_size, render_html
 from .svg import ChartSet, find_browser
 
-__all__ = ["build_report", "check_output_path", "write_report", "DEFAULT_DAYS", "ModelInput", "Timings"]
+__all__ = ["build_report", "check_output_path", "write_report", "model_input", "DEFAULT_DAYS", "ModelInput", "Timings"]
 
 #: Length of the report period when no start is given (four whole weeks).
 DEFAULT_DAYS = 28

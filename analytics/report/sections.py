@@ -590,6 +590,8 @@ def report_context(models: list[ModelReport], *, portfolio: bool, generated_at: 
         "title": "Model portfolio report" if portfolio else f"Model report: {models[0].model}",
         "models": models,
         "summary_rows": [m.summary for m in models],
+        "status_counts": {st: sum(1 for m in models if m.summary.get("status") == st)
+                          for st in ("pull", "warn", "healthy")},
         "generated_at": generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         "charts_on": charts,
         "methods": method_notes(used, list(dict.fromkeys(areas))),
