@@ -163,7 +163,7 @@ def main() -> None:
           "of that process, steadier when the machine is loaded", flush=True)
     print(f"{'rows':>12} {'lastmile s':>11} {'pandas s':>9} {'speedup':>8} {'lm cpu':>7} {'pd cpu':>7} "
           f"{'lastmile MB':>12} {'pandas MB':>10} {'mem ratio':>9} {'groups':>7} {'max |diff|':>11} "
-          f"{'count(*) s':>11}")
+          f"{'count(*) s':>11} {'count(*) MB':>12}")
     for rows in args.rows:
         config = generated(rows)
         lm, pd_ = run_side("lastmile", config, rows), run_side("pandas", config, rows)
@@ -171,7 +171,7 @@ def main() -> None:
         diff = max_difference(lm["answer"], pd_["answer"])
         print(f"{rows:>12,} {lm['seconds']:>11.2f} {pd_['seconds']:>9.2f} {pd_['seconds'] / lm['seconds']:>7.1f}x "
               f"{lm['cpu']:>7.1f} {pd_['cpu']:>7.1f} {lm['peak_mb']:>12.0f} {pd_['peak_mb']:>10.0f} {lm['peak_mb'] / pd_['peak_mb']:>9.2f} "
-              f"{len(lm['answer']):>7} {diff:>11.2e} {floor['seconds']:>11.2f}", flush=True)
+              f"{len(lm['answer']):>7} {diff:>11.2e} {floor['seconds']:>11.2f} {floor['peak_mb']:>12.0f}", flush=True)
 
 
 if __name__ == "__main__":

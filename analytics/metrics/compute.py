@@ -26,7 +26,6 @@ from ..engine import C, Engine
 from ..errors import DataError, EmptySelectionError, LastmileError
 from ..selection import Grouping, Selection
 from ..workspace import ModelSpec
-from . import definitions as _defs  # noqa: F401 - registers the metrics
 from .definitions import LATENCY_QUANTILES, interpolate
 from .queries import Rows, confusion_query, quantile_query, score_query, sums_query
 from .registry import MIN_LABELED, MetricDef, MetricValue, get_metric, metric_names
