@@ -458,10 +458,9 @@ def row_value(task: str, name: str, y: ir.Value, pred: ir.Value, score: ir.Value
                              f"choose from: {', '.join(ROW_METRICS[task])}.")
 
 
-def _pairs(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str, candidate: str) -> ir.Table:
+def _pairs(spec: ModelSpec, two: ir.Table, baseline: str, candidate: str) -> ir.Table:
     """Labeled rows of the baseline inner-joined to the candidate's rows of the same id."""
-    t = selection.apply(engine)
-    t = t.filter(t[C.LABELED])
+    t = two.filter(two[C.LABELED])
     tb = t.filter(t[C.VERSION] == ibis.literal(baseline))
     tc = t.filter(t[C.VERSION] == ibis.literal(candidate))
     has_score = spec.task == "binary" and C.SCORE in t.columns
@@ -471,11 +470,10 @@ def _pairs(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str,
     return xb.inner_join(xc, xb.pid == xc.cid)
 
 
-def _overlap(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str,
+def _overlap(engine: Engine, spec: ModelSpec, two: ir.Table, baseline: str,
              candidate: str) -> tuple[int, int, int]:
     """Distinct labeled ids of the baseline, of the candidate, and of both (one query)."""
-    t = selection.apply(engine)
-    t = t.filter(t[C.LABELED] & t[C.VERSION].isin([ibis.literal(baseline), ibis.literal(candidate)]))
+    t = two.filter(two[C.LABELED])
     per_id = t.group_by(i=t[C.ID]).aggregate(hb=(t[C.VERSION] == ibis.literal(baseline)).any(),
                                              hc=(t[C.VERSION] == ibis.literal(candidate)).any())
     agg = per_id.aggregate(nb=per_id.hb.cast("int64").sum(), nc=per_id.hc.cast("int64").sum(),
@@ -544,7 +542,7 @@ def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> dict
     return engine.execute(p.aggregate(**aggs), spec).to_pylist()[0]
 
 
-def _daily(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str, candidate: str,
+def _daily(engine: Engine, spec: ModelSpec, two: ir.Table, baseline: str, candidate: str,
            metric: str, pairs: ir.Table | None, settings: CompareSettings) -> seq.SequentialResult:
     """Daily aggregates of the sequential metric, then the always-valid p-values."""
     if pairs is not None:
@@ -556,8 +554,7 @@ def _daily(engine: Engine, spec: ModelSpec, selection: Selection, baseline: str,
         rows = engine.execute(agg, spec).to_pylist()
         return seq.paired([r["day"] for r in rows], [(r["n"], r["s"], r["q"]) for r in rows],
                           alpha=settings.alpha, tau_rel=settings.sequential_tau, metric=metric)
-    t = selection.replace(versions=(baseline, candidate)).apply(engine)
-    t = t.filter(t[C.LABELED])
+    t = two.filter(two[C.LABELED])
     v = row_value(spec.task, metric, t[C.LABEL], t[C.PRED], t[C.SCORE] if C.SCORE in t.columns else None)
     x = t.mutate(day=period_start(t[C.TS], "day"), x=v).filter(lambda r: r.x.notnull())
     agg = x.group_by(["day", x[C.VERSION].name("ver")]).aggregate(
@@ -684,8 +681,6 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     (default: every metric of the task; the primary metric is always included);
     ``segments=False`` skips the per-segment search.
     """
-    from .metrics import get_metric, metric_names
-    from .metrics.compute import materialized
     spec = engine.spec(selection.model)
     if selection.versions:
         raise SelectionError("compare takes its two versions from baseline and candidate; "
@@ -696,11 +691,26 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     engine.check_versions(spec, (baseline, candidate))
     settings = compare_settings(spec, primary_metric=primary_metric, alpha=alpha, min_n=min_n)
 
+    # the two versions' rows, read and joined once for every query below
+    base = selection.replace(versions=(baseline, candidate)).apply(engine)
+    keep = [c for c in (C.ID, C.TS, C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABEL_TS, C.LATENCY, C.LABELED)
+            if c in base.columns] + list(spec.columns.segments)
+    with engine.temporary(base.select(*keep), spec) as two:
+        return _compare_on(engine, spec, selection, two, baseline, candidate, paired, settings,
+                           sequential, segments, metrics)
+
+
+def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.Table, baseline: str,
+                candidate: str, paired: bool | None, settings: CompareSettings, sequential: bool,
+                segments: bool, metrics: Sequence[str] | None) -> Comparison:
+    """:func:`compare_versions` on ``two``, the selected rows of both versions."""
+    from .metrics import get_metric, metric_names
+    from .metrics.compute import materialized
     pairs = None
     overlap = n_common = None
     if spec.columns.id:
-        pairs = _pairs(engine, spec, selection, baseline, candidate)
-        ids_b, ids_c, n_common = _overlap(engine, spec, selection, baseline, candidate)
+        pairs = _pairs(spec, two, baseline, candidate)
+        ids_b, ids_c, n_common = _overlap(engine, spec, two, baseline, candidate)
         smaller = min(ids_b, ids_c)
         overlap = n_common / smaller if smaller else 0.0
         if paired is None:
@@ -715,9 +725,7 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     paired = bool(paired)
 
     # every metric from the registry, on the common labeled ids when paired
-    table = selection.replace(versions=(baseline, candidate)).apply(engine)
-    if paired:
-        table = table.filter(table[C.ID].isin(pairs.pid))
+    table = two.filter(two[C.ID].isin(pairs.pid)) if paired else two
     names = metric_names(spec.task) if metrics is None else tuple(
         dict.fromkeys([settings.primary_metric] + [get_metric(m, spec.task).name for m in metrics]))
     losing: tuple[SegmentLoss, ...] = ()
@@ -782,7 +790,7 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
             pm_name if pm_name in ROW_METRICS[spec.task] else SEQUENTIAL_DEFAULT[spec.task])
         if smetric in ("brier", "log_loss") and not spec.columns.score:
             smetric = "accuracy"  # a model that logs decisions only
-        seq_result = _daily(engine, spec, selection, baseline, candidate, smetric,
+        seq_result = _daily(engine, spec, two, baseline, candidate, smetric,
                             pairs if paired else None, settings)
         if seq_result.p_value is not None:
             state = "significant" if seq_result.significant else "not significant"

@@ -29,6 +29,8 @@ import glob as _glob
 import os
 import re
 import threading
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -278,6 +280,31 @@ class Engine:
                     f"Model {spec.name!r} has no version {v!r}{_suggest(v, known)}; "
                     f"its versions are: {', '.join(known) or 'none'}."
                 )
+
+    @contextmanager
+    def temporary(self, expr: ir.Table, model: str | ModelSpec | None = None):
+        """``expr`` computed once into a temporary table for the ``with`` block (DuckDB),
+        so several queries over it read the logs once; other backends get ``expr``
+        itself. The table is dropped on exit (with a sqlglot statement: ibis 12's
+        ``drop_table`` emits an empty ``DROP TABLE IF EXISTS`` with sqlglot 30)."""
+        import sqlglot as sg
+        import sqlglot.expressions as sge
+
+        be = self.backend
+        if be.name != "duckdb":
+            yield expr
+            return
+        name = f"lm_tmp_{uuid.uuid4().hex}"
+        try:
+            table = be.create_table(name, expr, temp=True)
+        except LastmileError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._explain(exc, self.spec(model) if model is not None else None, "the logs") from None
+        try:
+            yield table
+        finally:
+            be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True).sql("duckdb"))
 
     def data_warnings(self, model: str | ModelSpec) -> tuple[DataWarning, ...]:
         """Row-level defects that queries work around, counted once per model."""
