@@ -30,7 +30,8 @@ def style(fig: go.Figure, title: str | None = None, y_fmt: str | None = None,
         margin=dict(l=10, r=10, t=48 if title else 16, b=10),
         title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
         hovermode="x unified", showlegend=legend,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1, title=None),
+        # below the plot: a long title and many series never collide
+        legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0, title=None),
     )
     fig.update_xaxes(showgrid=False, linecolor="#c9d1d9")
     fig.update_yaxes(gridcolor="#eef1f4", zeroline=False)

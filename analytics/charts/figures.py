@@ -203,8 +203,8 @@ def value_over_time(frame: pl.DataFrame, *, x: str = "period", by: str | None = 
                              hovertemplate="%{y:,.0f} " + currency + "<extra>" + name + "</extra>"))
     fig.update_layout(barmode="group")
     fig.add_hline(y=0, line=dict(color="#52606d", width=1))
-    fig = style(fig, title, "money", height)
-    fig.update_yaxes(title_text=currency)
+    fig = style(fig, title, None, height)
+    fig.update_yaxes(title_text=currency, tickformat=F.d3_money(frame[y].to_list()))
     return fig
 
 

@@ -140,4 +140,10 @@ def delta(v: float | None, kind: str = "num", currency: str = "USD") -> str:
 
 
 #: plotly d3-format strings per kind, for axes and hover labels.
-D3 = {"pct": ".1%", "num": ".3f", "ms": ",.1f", "count": ",d", "money": ",.0f"}
+D3 = {"pct": ".1%", "num": ".3f", "ms": ",.1f", "count": ",d", "money": ",.0f", "days": ",.1f"}
+
+
+def d3_money(values) -> str:
+    """Axis format for money: cents only when the amounts are small."""
+    finite = [abs(v) for v in values if _ok(v)]
+    return ",.2f" if finite and max(finite) < 100 else ",.0f"

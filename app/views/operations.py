@@ -56,7 +56,7 @@ def body(ctx: PageContext) -> None:
         chart(charts.volume_chart(frame, title=f"Predictions per {period}"), key="ops_volume")
     with right:
         chart(charts.latency_chart(frame, by="version", quantiles=("latency_p50", "latency_p95"),
-                                   title=f"Latency p50 (solid) and p95 (dashed) per {period} and version"),
+                                   title=f"Latency per {period}: p50 solid, p95 dashed"),
               key="ops_latency")
     left, right = st.columns(2)
     with left:
@@ -68,7 +68,7 @@ def body(ctx: PageContext) -> None:
         if delays.is_empty() or delays["label_delay_days"].drop_nulls().is_empty():
             chart(charts.empty_figure("No outcomes have arrived for this range yet."), key="ops_delay")
         else:
-            chart(charts.metric_over_time(delays, "label_delay_days", label="label delay",
+            chart(charts.metric_over_time(delays, "label_delay_days", label="label delay", fmt="days",
                                           title="Label delay (days, median) per version"), key="ops_delay")
     if costs is not None:
         chart(charts.value_over_time(costs, y="compute_cost", currency=ctx.currency, title=f"Compute cost per {period}"),
