@@ -381,17 +381,23 @@ def drift(mi, earlier: dict) -> dict:
     if champion is None:
         out["empty"] = "There are no predictions in the report period, so there is nothing to compare."
         return out
-    versions = (champion,)
-    ref, cur = resolve_windows(mi.engine, mi.spec, current_start=mi.selection.start,
-                               current_end=mi.selection.end, versions=versions)
-    out.update(version=champion, reference=f"{fmt.date(ref.start)} to {fmt.date(ref.end - _dt.timedelta(days=1))}",
+    # the champion's own inputs and outputs; all versions when it did not exist in the reference window
+    res = None
+    for versions in ((champion,), ()):
+        ref, cur = resolve_windows(mi.engine, mi.spec, current_start=mi.selection.start,
+                                   current_end=mi.selection.end, versions=versions)
+        try:
+            res = compute_drift(mi.engine, mi.spec, ref, cur)
+            break
+        except EmptySelectionError as exc:
+            out["empty"] = str(exc)
+    if res is None:
+        return out
+    out.update(empty=None, version=champion if versions else "all versions",
+               fallback=None if versions else f"the champion {champion} has no predictions in the reference window",
+               reference=f"{fmt.date(ref.start)} to {fmt.date(ref.end - _dt.timedelta(days=1))}",
                current=f"{fmt.date(cur.start)} to {fmt.date(cur.end - _dt.timedelta(days=1))}",
                overlap=bool(ref.end > cur.start and ref.start < cur.end))
-    try:
-        res = compute_drift(mi.engine, mi.spec, ref, cur)
-    except EmptySelectionError as exc:
-        out["empty"] = str(exc)
-        return out
     out["rows"] = [_drift_row(role, f) for role, f in res.targets()]
     out["thresholds"] = res.config
     out["n"] = f"{fmt.count(res.reference_n)} reference and {fmt.count(res.current_n)} current predictions"
@@ -399,19 +405,19 @@ def drift(mi, earlier: dict) -> dict:
     out["drifted"] = [f.name for f in drifted]
     if drifted:
         out["highlights"] = [f"Drift in {len(drifted)} of {len(out['rows'])} monitored inputs and outputs of "
-                             f"{champion}: {', '.join(f.name for f in drifted)}."]
+                             f"{out['version']}: {', '.join(f.name for f in drifted)}."]
     out["summary"] = {"drifted": len(drifted)}
     if not mi.charts.enabled:
         return out
     from ..charts import distribution_chart, drift_over_time_chart
 
-    window = _history(mi).replace(versions=versions)
+    window = _history(mi).replace(versions=tuple(versions))
     weekly = drift_over_time(mi.engine, mi.spec, ref, window, period="week", label=False)
     weekly = weekly.filter(weekly["psi"].is_not_null())
     if not weekly.is_empty():
         out["chart"] = mi.charts.add(
             drift_over_time_chart(weekly, stat="psi", threshold=res.config.psi_threshold,
-                                  title=f"PSI per week against the reference ({champion})", height=300),
+                                  title=f"PSI per week against the reference ({out['version']})", height=300),
             alt="PSI per week and input", width=WIDTH, height=300)
     worst = max((f for f in drifted if f.psi is not None), key=lambda f: f.psi, default=None)
     if worst is not None:
@@ -495,8 +501,10 @@ def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
             "docs": docs, "empty": None}
 
 
-#: Doc sections about usage rather than method (workspace keys, commands, code) are left out.
-USAGE_HEADINGS = re.compile(r"workspace|command|what-if|python|\bapi\b|example|dashboard|usage|\bapp\b", re.I)
+#: Doc sections about usage rather than method (workspace keys, commands, JSON, internals, features
+#: the report does not use) are left out; so is the metrics doc's table the registry's notes repeat.
+USAGE_HEADINGS = re.compile(r"workspace|command|what-if|python|\bapi\b|example|dashboard|usage|\bapp\b|json|"
+                            r"exit status|how it (runs|is computed)|\[models|sequential|^the metrics$", re.I)
 
 
 def markdown_html(text: str) -> str:
