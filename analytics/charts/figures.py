@@ -187,7 +187,7 @@ def threshold_curve_chart(curves: Sequence[tuple[str, Sequence[float], Sequence[
     fig = style(fig, title, "money", height)
     fig.update_xaxes(title_text="decision threshold", range=[0, 1])
     fig.update_yaxes(title_text=f"value ({currency})")
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", legend=dict(y=-0.22))
     return fig
 
 

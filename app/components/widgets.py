@@ -51,6 +51,15 @@ def chart(fig: go.Figure, key: str | None = None) -> None:
                                                            "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
 
 
+def table(frame, **column_config) -> None:
+    """A sortable table; integer columns with thousands separators."""
+    import polars as pl
+    config = {c: st.column_config.NumberColumn(format="localized") for c, t in frame.schema.items()
+              if t in (pl.Int64, pl.Int32, pl.UInt32, pl.UInt64)}
+    config.update(column_config)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
 def label_delay_days(ws_key, model: str) -> float | None:
     """The typical delay between a prediction and its outcome, over the whole log."""
     res = resources.metrics(ws_key, Selection.build(model), Grouping(), ("volume",))

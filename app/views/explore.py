@@ -14,7 +14,7 @@ from analytics.selection import Grouping
 from app import resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
-from app.components.widgets import chart, spinner
+from app.components.widgets import chart, table, spinner
 
 K_METRICS, K_BY, K_KIND = "ex_metrics", "ex_by", "ex_kind"
 KINDS = ("line", "bar", "table only")
@@ -66,7 +66,7 @@ def body(ctx: PageContext) -> None:
         chart(charts.explore_chart(plot, y=y, x=x, color_by=color, kind=kind, fmt=defs[y].fmt,
                                    title=f"{defs[y].label}" + (f" by {', '.join(by)}" if by else "")),
               key="ex_chart")
-    st.dataframe(metric_table(frame, list(by), metrics, defs), hide_index=True, width="stretch")
+    table(metric_table(frame, list(by), metrics, defs))
     st.download_button("Download CSV", frame.write_csv(), file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
                        icon=":material/download:", help="Every value with its interval bounds, n and reason.")
     if st.toggle("Show the query", key="ex_sql",

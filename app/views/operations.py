@@ -12,7 +12,7 @@ from analytics.value import evaluate
 
 from app import resources
 from app.components.page import PageContext, run_page
-from app.components.widgets import chart, kpi, metric_help, spinner
+from app.components.widgets import chart, table, kpi, metric_help, spinner
 
 OPS_METRICS = ("volume", "label_coverage", "latency_p50", "latency_p95", "latency_p99")
 
@@ -74,7 +74,7 @@ def body(ctx: PageContext) -> None:
         chart(charts.value_over_time(costs, y="compute_cost", currency=ctx.currency, title=f"Compute cost per {period}"),
               key="ops_cost")
     with st.expander("Table"):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        table(frame)
 
 
 run_page("Operations", body, caption="Is the model serving well? Volume, latency, cost and how fast outcomes arrive.")

@@ -16,7 +16,7 @@ from analytics.selection import Grouping
 from app import resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
-from app.components.widgets import chart, metric_help, no_labels_message, spinner
+from app.components.widgets import chart, table, metric_help, no_labels_message, spinner
 
 K_METRIC, K_BY, K_PICK = "seg_metric", "seg_by", "seg_pick"
 SEP = " × "
@@ -99,12 +99,11 @@ def body(ctx: PageContext) -> None:
                    icon=":material/trending_down:")
     chart(charts.bar_by_group(frame, metric, "segment", label=d.label, fmt=d.fmt, reference=ref.value,
                               title=f"{d.label} by {by}, weakest first (95% intervals)"), key="seg_bars")
-    table = metric_table(frame, keys, [metric], {metric: d})
+    shown = metric_table(frame, keys, [metric], {metric: d})
     diff = [None if v is None or ref.value is None else v - ref.value for v in frame[metric].to_list()]
-    table = table.with_columns(pl.Series("vs overall", [F.delta(x, d.fmt) for x in diff]),
+    shown = shown.with_columns(pl.Series("vs overall", [F.delta(x, d.fmt) for x in diff]),
                                pl.Series(f"{d.label} (value)", frame[metric].to_list()))
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={f"{d.label} (value)": st.column_config.NumberColumn(help="sortable raw value")})
+    table(shown, **{f"{d.label} (value)": st.column_config.NumberColumn(help="sortable raw value")})
     st.download_button("Download CSV", frame.drop("segment").write_csv(), file_name=f"{ctx.spec.name}_segments.csv",
                        mime="text/csv", icon=":material/download:")
 

@@ -114,7 +114,14 @@ def body(ctx: PageContext) -> None:
                "recomputed from the aggregates already loaded, without querying the logs again.")
     assumed = what_if(defaults, task, spec)
     result = evaluate(by_version, assumed)
-    st.dataframe(version_table(result, assumed.currency), hide_index=True, width="stretch")
+    shown = version_table(result, assumed.currency)
+    if configured is not None and assumed != defaults:
+        before = {r.group.get("version"): r.net_value for r in configured.rows}
+        shown = shown.with_columns(pl.Series("net value vs workspace", [
+            F.delta(r.net_value - before[r.group.get("version")], "money", assumed.currency)
+            if r.net_value is not None and before.get(r.group.get("version")) is not None else F.MISSING
+            for r in result.rows]))
+    st.dataframe(shown, hide_index=True, width="stretch")
     if task == "binary" and by_version.bins:
         tc = curve(by_version, assumed)
         curves = [(v, vc.thresholds, vc.values, vc.best_threshold, vc.current_threshold)

@@ -67,7 +67,7 @@ def test_a_shared_url_restores_its_view(server, tab):
     tab.goto(url)
     wait_idle(tab)
     sidebar = tab.locator('[data-testid="stSidebar"]')
-    assert "2026-07-01" in sidebar.locator('[data-testid="stDateInput"] input').input_value()
+    assert "2026-07-01" in sidebar.locator('[data-testid="stDateInput"] input').first.input_value()
     assert tab.get_by_text("Accuracy by channel, weakest first").count() == 1
     q = params(tab)
     assert q["where"] == ["region=EU"] and q["metric"] == ["accuracy"]
@@ -75,7 +75,7 @@ def test_a_shared_url_restores_its_view(server, tab):
     tab.reload()
     wait_idle(tab)
     assert tab.get_by_text("Accuracy by channel, weakest first").count() == 1
-    assert "2026-07-01" in tab.locator('[data-testid="stSidebar"] [data-testid="stDateInput"] input').input_value()
+    assert "2026-07-01" in tab.locator('[data-testid="stSidebar"] [data-testid="stDateInput"] input').first.input_value()
     shot(tab, "segments_shared_url")
     no_exception(tab)
 
@@ -94,3 +94,22 @@ def test_the_pdf_report_downloads(server, tab):
     assert dl.value.suggested_filename.startswith("lastmile_delivery_eta")
     shot(tab, "report_built")
     no_exception(tab)
+
+
+def test_two_sessions_at_once_do_not_interfere(server, chromium):
+    """Two browsers query different models at the same time (one DuckDB connection per session thread)."""
+    contexts = [chromium.new_context(viewport={"width": 1440, "height": 1000}) for _ in range(2)]
+    try:
+        a, b = (c.new_page() for c in contexts)
+        a.goto(f"{server}/operations?model=credit_default", wait_until="commit")
+        b.goto(f"{server}/operations?model=delivery_eta&version=v2", wait_until="commit")
+        for tab in (a, b):
+            wait_idle(tab)
+            no_exception(tab)
+            assert tab.locator('[data-testid="stAlertContentError"]').count() == 0
+        assert params(a) == {"model": ["credit_default"]}
+        assert params(b) == {"model": ["delivery_eta"], "version": ["v2"]}
+        assert tile(a, "Predictions") != tile(b, "Predictions")
+    finally:
+        for c in contexts:
+            c.close()
