@@ -17,7 +17,8 @@ The numeric plan (:func:`numeric_query`), for every numeric target and window at
    just below each value ``Crp`` and the integral ``G(r) = int Fr`` from the
    smallest reference value up to ``r`` (a cumulative sum of
    ``Fr(r_i) * (r_{i+1} - r_i)``).
-3. The current part ``K`` (per key, ordered by x): cumulative count ``Ck``.
+3. The current part ``K`` (per key, ordered by x): cumulative count ``Ck`` and
+   the next value.
 4. One pass over ``R`` and ``K`` pooled and ordered by ``x`` (reference rows
    first at equal x): running maxima of the reference columns give, at every
    current value ``s``, ``Fr(s)``, ``Fr(s-)`` and ``G(s)`` -- an as-of lookup
@@ -25,12 +26,17 @@ The numeric plan (:func:`numeric_query`), for every numeric target and window at
 5. One pass over ``R`` and ``K`` pooled and ordered by cumulative share
    (descending): running minima give ``x*(f) = min{r : Fr(r) >= f}`` and
    ``G(x*)`` for each current level ``f = Fk(s)``.
-6. Per current row (the interval ``[s, next s)`` where ``Fk = f``):
+6. Per current row (the interval ``[s, b)`` up to the next current value,
+   where ``Fk = f``):
    ``int |Fr - f| = (G(b) - G(s) - f (b - s)) + 2 (f (c - s) - (G(c) - G(s)))``
    with ``c = clamp(x*, s, b)`` (``Fr < f`` exactly left of ``x*``); summed per
    key plus ``G(first s)`` (left of the first current value, ``Fk = 0``) this is
    the Wasserstein distance ``int |Fr - Fk| dx`` -- the same integral
-   ``scipy.stats.wasserstein_distance`` sums over the pooled values.
+   ``scipy.stats.wasserstein_distance`` sums over the pooled values. ``G(b)``
+   enters with sign -1 when ``c = b`` (``Fr`` stays below ``f`` up to ``b``),
+   else +1; that term is booked on the row of ``b`` itself, whose ``G`` is
+   known there, and the sign is recomputed there from ``Fr(b-)`` and the
+   previous level -- so no further pass per key is needed.
    The Kolmogorov-Smirnov numerator is ``max |Cr * nk - Ck * nr|`` at every
    current value and just below it (integers: exact); the supremum of
    ``|Fr - Fk|`` is reached at one of those points because ``Fk`` is constant
@@ -223,14 +229,15 @@ def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int
                  _gap=r[X].lead().over(ibis.window(**by_x)) - r[X])
     r = r.mutate(_seg=(r._cr.cast(f64) / r._nr * r._gap).fill_null(0.0))
     r = r.mutate(_g=r._seg.sum().over(ibis.cumulative_window(group_by=r[F], order_by=r[X])) - r._seg)
-    ref_part = r.select(F, X, KEY, "_nr", _o=ibis.literal(0), c=null_i, _ck=null_i, _nk=null_i,
+    ref_part = r.select(F, X, KEY, "_nr", _o=ibis.literal(0), c=null_i, _ck=null_i, _nk=null_i, _nx=null_f,
                         _r=r[X], _rc=r._cr, _rcp=r._cr - r.c, _rg=r._g, _p=r._cr.cast(f64) / r._nr)
 
     # 3. the current windows: cumulative counts per key
     k = counts.filter(~counts[IS_REF])
     k = k.mutate(_ck=k.c.sum().over(ibis.cumulative_window(group_by=[k[F], k[KEY]], order_by=k[X])),
-                 _nk=k.c.sum().over(ibis.window(group_by=[k[F], k[KEY]])))
-    cur_part = k.select(F, X, KEY, "_nr", _o=ibis.literal(1), c=k.c, _ck=k._ck, _nk=k._nk,
+                 _nk=k.c.sum().over(ibis.window(group_by=[k[F], k[KEY]])),
+                 _nx=k[X].lead().over(ibis.window(group_by=[k[F], k[KEY]], order_by=k[X])))
+    cur_part = k.select(F, X, KEY, "_nr", _o=ibis.literal(1), c=k.c, _ck=k._ck, _nk=k._nk, _nx=k._nx,
                         _r=null_f, _rc=null_i, _rcp=null_i, _rg=null_f, _p=k._ck.cast(f64) / k._nk)
 
     # 4. as-of by value: the reference CDF and its integral at each current value
@@ -249,15 +256,26 @@ def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int
                  _rm=_per_target(c[F], {i: float(v) for i, v in x_max.items()}, f64),
                  _gm=_per_target(c[F], {i: float(v) for i, v in g_max.items()}, f64))
 
-    # 6. per interval [s, b): the Wasserstein piece and the KS numerator
-    w3 = ibis.window(group_by=[c[F], c[KEY]], order_by=c[X])
+    # 6. per interval [s, b) (b = the next current value): the Wasserstein piece and the
+    # KS numerator. The piece's G(b) term, +G(b) or -G(b) (when Fr stays below f up to b),
+    # is booked on the row of b, where G(b) = G(s) is known: no second pass per key.
+    last = c._ck == c._nk
     last_b = ibis.greatest(c._rm, c._s)
-    c = c.mutate(_b=c._s.lead().over(w3).fill_null(last_b),
-                 _g_b=c._g_s.lead().over(w3).fill_null(c._gm + (last_b - c._rm)))
-    cc = ibis.least(ibis.greatest(c._xs, c._s), c._b)
-    g_c = ibis.cases((cc == c._s, c._g_s), (cc == c._b, c._g_b), else_=c._gs)
-    piece = (c._g_b - c._g_s - c._p * (c._b - c._s)
-             + 2.0 * (c._p * (cc - c._s) - (g_c - c._g_s)))
+    b = ibis.ifelse(last, last_b, c._nx)
+    cc = ibis.least(ibis.greatest(c._xs, c._s), b)
+    f = c._p
+    at_s, at_b = cc == c._s, cc == b
+    own = ibis.cases(
+        (at_s, -c._g_s - f * (b - c._s)),
+        (at_b, c._g_s + f * (b - c._s)),
+        else_=c._g_s - f * (b - c._s) + 2.0 * (f * (c._xs - c._s) - c._gs))
+    sign = ibis.ifelse(at_b & ~at_s, -1.0, 1.0)
+    own_last = ibis.ifelse(last, sign * (c._gm + (last_b - c._rm)), 0.0)
+    # the previous row's sign: Fr just below s under the previous level of Fk
+    prev_f = (c._ck - c.c).cast(f64) / c._nk
+    prev_sign = ibis.ifelse(c._cr_below.cast(f64) / c._nr < prev_f, -1.0, 1.0)
+    from_prev = ibis.ifelse(c._ck > c.c, prev_sign * c._g_s, 0.0)
+    piece = own + own_last + from_prev
     num = ibis.greatest((c._cr_s * c._nk - c._ck * c._nr).abs(),
                         (c._cr_below * c._nk - (c._ck - c.c) * c._nr).abs())
     c = c.mutate(_piece=piece, _num=num, _bin=_bin_expr(c[F], c[X], edges))
