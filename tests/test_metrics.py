@@ -279,3 +279,27 @@ def test_both_quantile_strategies_match_numpy(binary, by_counts):
     for version, sub in df[df.y_true.notna()].groupby("ver"):
         r = delays[version]
         assert interpolate(r["m"], 0.5, r["lo_0"], r["hi_0"]) == pytest.approx(np.median(sub.delay), abs=TOL)
+
+
+def test_multiclass_without_class_scores_uses_classes_seen(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .factories import write_toml
+    rng = np.random.default_rng(1)
+    n = 300
+    y = rng.choice(["a", "b", "c", "d"], n)
+    p = np.where(rng.random(n) < 0.6, y, rng.choice(["a", "b", "c", "e"], n))
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({"ts": pa.array([dt.datetime(2026, 3, 2, i % 24) for i in range(n)], pa.timestamp("us")),
+                             "y": y, "pred": p}), tmp_path / "p" / "a.parquet")
+    cfg = write_toml(tmp_path / "lastmile.toml", [{"name": "m", "task": "multiclass", "predictions": "p",
+                                                   "columns": {"timestamp": "ts", "label": "y", "prediction": "pred"}}])
+    row, = compute_metrics(Engine(load_workspace(cfg)), Selection.build("m")).rows
+    m = row.metrics
+    assert m["accuracy"].value == pytest.approx(skm.accuracy_score(y, p), abs=TOL)
+    for name, average in (("macro_f1", "macro"), ("weighted_f1", "weighted")):
+        assert m[name].value == pytest.approx(skm.f1_score(y, p, average=average, zero_division=0), abs=TOL)
+    assert m["macro_precision"].value == pytest.approx(skm.precision_score(y, p, average="macro", zero_division=0),
+                                                       abs=TOL)
+    assert m["macro_recall"].value == pytest.approx(skm.recall_score(y, p, average="macro", zero_division=0), abs=TOL)
