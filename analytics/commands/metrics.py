@@ -53,10 +53,12 @@ def run(args, ctx) -> int:
     for r in result.rows:
         for name, v in r.metrics.items():
             d = get_metric(name)
-            rows.append({**r.group, "n": r.n, "labeled": r.n_labeled, "metric": name,
+            rows.append({**r.group, "n": r.n, "labeled": r.n_labeled, "label delay (d)": r.label_delay_days,
+                         "metric": name,
                          "value [95% CI]": format_metric(d, v), "metric n": v.n, "note": v.reason or ""})
     title = (f"Model {spec.name!r} ({spec.task}), {sel.describe()}: {len(result.rows)} group(s)"
              + (f" by {', '.join(keys)}" if keys else ""))
     ctx.out(render(ctx.fmt, result.to_dict(), rows,
-                   keys + ["n", "labeled", "metric", "value [95% CI]", "metric n", "note"], title))
+                   keys + ["n", "labeled", "label delay (d)", "metric", "value [95% CI]", "metric n", "note"],
+                   title))
     return 0

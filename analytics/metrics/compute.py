@@ -28,7 +28,7 @@ from ..selection import Grouping, Selection
 from ..workspace import ModelSpec
 from .definitions import LATENCY_QUANTILES, interpolate
 from .queries import Rows, confusion_query, quantile_query, score_query, sums_query
-from .registry import MIN_LABELED, MetricDef, MetricValue, get_metric, metric_names
+from .registry import MIN_LABELED, MetricDef, MetricValue, get_metric, metric_names, missing
 
 GroupKey = tuple
 
@@ -245,8 +245,14 @@ def _repeated(groups: dict[GroupKey, dict], name: str) -> bool:
 
 
 def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]:
-    """Each metric's value from a group's aggregates (with the low-support warning)."""
-    return {d.name: _checked(d, d.finish(a)) for d in defs}
+    """Each metric's value from a group's aggregates (with the low-support warning).
+
+    A label metric of a group without any labeled row says just that.
+    """
+    n, n_labeled = int(a.get("n") or 0), int(a.get("n_labeled") or 0)
+    unlabeled = missing(f"no labeled rows: none of the {n:,} predictions has an outcome yet")
+    return {d.name: unlabeled if d.kind == "label" and n_labeled == 0 else _checked(d, d.finish(a))
+            for d in defs}
 
 
 def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
