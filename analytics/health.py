@@ -184,7 +184,7 @@ def validate_alerts_config(raw: Mapping[str, Any]) -> list[str]:
         if name not in raw:
             continue
         table = raw[name]
-        w = f"{where}.{name}"
+        w = f"[models.alerts.{name}]"
         if not isinstance(table, Mapping):
             problems.append(f"{w} must be a table (keys: {', '.join(defaults)}).")
             continue
@@ -203,7 +203,7 @@ def validate_alerts_config(raw: Mapping[str, Any]) -> list[str]:
     for kind in ("floors", "ceilings"):
         if kind not in raw:
             continue
-        w = f"{where}.{kind}"
+        w = f"[models.alerts.{kind}]"
         if not isinstance(raw[kind], Mapping):
             problems.append(f"{w} must be a table of metric = {{ warn = x, pull = y }}.")
             continue
