@@ -70,8 +70,9 @@ def _norm(params: dict[str, Param]) -> dict[str, Param]:
     return out
 
 
-def sync_from_url() -> None:
-    """Adopt the URL's parameters on a session's first run or when the URL changed from outside.
+def sync_from_url() -> bool:
+    """Adopt the URL's parameters on a session's first run or when the URL changed from outside
+    (a link with parameters); return whether they were adopted.
 
     Called once at the start of every run, before any widget is drawn.
     """
@@ -84,14 +85,17 @@ def sync_from_url() -> None:
             if key in ss:
                 del ss[key]
         ss[_WRITTEN] = dict(url)
+        return True
+    return False
 
 
-def enter_page(page: str) -> None:
+def enter_page(page: str, from_url: bool = False) -> None:
     """Note which page runs; on a page change, re-seed the widgets from the parameters.
 
     Widgets drawn by a page belong to that page (Streamlit gives them page-specific
     ids), so the filter bar of the new page starts from this session's parameters;
-    the previous page's own parameters (its metric, feature, ...) are dropped.
+    the previous page's own parameters (its metric, feature, ...) are dropped, unless
+    they came with the URL that opened this page (``from_url``).
     """
     ss = st.session_state
     previous = ss.get("_lm_page")
@@ -99,7 +103,7 @@ def enter_page(page: str) -> None:
         for key in list(ss.get(_WIDGETS, {})):
             if key in ss:
                 del ss[key]
-        if previous is not None:  # the previous page's own choices do not carry over
+        if previous is not None and not from_url:  # the previous page's own choices do not carry over
             ss[_PARAMS] = {k: v for k, v in ss.get(_PARAMS, {}).items() if k in FILTER_PARAMS}
         ss["_lm_page"] = page
 

@@ -32,6 +32,7 @@ def test_money_and_deltas():
     assert F.delta(0.0) == "±0.000"
     assert F.interval(0.8, 0.9, "pct") == "[80.0%, 90.0%]"
     assert F.interval(None, 0.9) == F.MISSING
+    assert (F.p_text(0.0412), F.p_text(1e-9), F.p_text(None)) == ("p = 0.041", "p < 0.001", f"p = {F.MISSING}")
 
 
 def frame():

@@ -91,6 +91,12 @@ def p_value(v: float | None) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def p_text(v: float | None) -> str:
+    """A p-value in a sentence: ``"p = 0.041"``, ``"p < 0.001"``."""
+    text = p_value(v)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def date(v: Any) -> str:
     """A date (or datetime, or ISO text) as ``2026-03-02``."""
     if v is None:

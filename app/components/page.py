@@ -51,8 +51,7 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
     if caption:
         st.caption(caption)
     try:
-        state.sync_from_url()
-        state.enter_page(title)
+        state.enter_page(title, from_url=state.sync_from_url())
         ws = resources.workspace()
         flt = filter_bar(ws.model_names, with_model=with_filters)
         state.write_url()

@@ -80,7 +80,7 @@ def body(ctx: PageContext) -> None:
         delta_color="normal" if d.higher_is_better else "inverse", caption=f"n = {F.count(cmp.n_candidate)} labeled")
     kpi(c[2], "Difference", F.delta(pm.delta, d.fmt),
         help=f"Candidate − baseline, with its 95% interval. Test: {pm.method}.",
-        caption=f"95% {F.interval(pm.ci_low, pm.ci_high, d.fmt)} · p = {F.p_value(pm.p_value)}")
+        caption=f"95% {F.interval(pm.ci_low, pm.ci_high, d.fmt)} · {F.p_text(pm.p_value)}")
     if cmp.paired:
         kpi(c[3], "Paired on", F.count(cmp.n_common), help="Predictions scored by both versions (shadow).",
             caption=f"overlap {F.pct(cmp.overlap)} · disagree on {F.pct(cmp.disagreement_rate)}")

@@ -113,3 +113,12 @@ def test_two_sessions_at_once_do_not_interfere(server, chromium):
     finally:
         for c in contexts:
             c.close()
+
+
+def test_a_shadow_version_is_compared_paired(server, tab):
+    tab.goto(f"{server}/compare?model=credit_default&baseline=v1&candidate=v3")
+    wait_idle(tab)
+    assert tile(tab, "Paired on") != ""
+    assert tab.get_by_text(re.compile(r"overlap 100\.0%")).count() == 1
+    shot(tab, "compare_paired")
+    no_exception(tab)
