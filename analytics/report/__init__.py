@@ -22,7 +22,9 @@ an empty table or chart.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +169,8 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
     if charts:
         find_browser(browser_path)  # a missing browser fails before any query
     generated_at = (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0)
+    # WeasyPrint takes a second or more to import: load it while the queries run
+    threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
 
     t0 = time.perf_counter()
     with ChartSet(enabled=charts, browser_path=browser_path) as chart_set:
