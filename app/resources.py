@@ -133,7 +133,7 @@ def distribution(ws: tuple[str, float], model: str, feature: str, reference: Sel
     return _dist(_engine(*ws), model, feature, reference, current)
 
 
-def report_pdf(eng: Engine, model: str | None, start, end, progress=None) -> bytes:
+def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = True, progress=None) -> bytes:
     """The PDF report (not cached: built on demand, with progress feedback)."""
     from analytics.report import build_report
-    return build_report(eng, model, start=start, end=end, progress=progress)
+    return build_report(eng, model, start=start, end=end, charts=with_charts, progress=progress)

@@ -17,14 +17,14 @@ K_SCOPE = "rep_scope"
 SCOPES = ("This model", "Every model (portfolio)")
 
 
-def build_with_progress(ctx: PageContext, model, start, end, say) -> bytes:
+def build_with_progress(ctx: PageContext, model, start, end, with_charts: bool, say) -> bytes:
     """Build the PDF on a worker thread; its progress lines are shown from this (the script's) thread.
 
     The report builder reports from its own threads, which cannot draw on the page.
     """
     lines: queue.Queue[str] = queue.Queue()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lastmile-app-report") as pool:
-        job = pool.submit(resources.report_pdf, ctx.engine, model, start, end, lines.put)
+        job = pool.submit(resources.report_pdf, ctx.engine, model, start, end, with_charts, lines.put)
         while not job.done() or not lines.empty():
             try:
                 say(lines.get(timeout=0.1))
@@ -43,10 +43,12 @@ def body(ctx: PageContext) -> None:
     period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
     st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
-    key = (model, start, end, resources.ws_key())
+    with_charts = st.toggle("Charts", value=True, key="rep_charts",
+                            help="Charts are drawn with the system's Chromium; without them the PDF is quicker.")
+    key = (model, start, end, with_charts, resources.ws_key())
     if st.button("Build the PDF", type="primary", icon=":material/picture_as_pdf:", key="rep_build"):
         with st.status("Building the report…", expanded=True) as status:
-            pdf = build_with_progress(ctx, model, start, end, status.write)
+            pdf = build_with_progress(ctx, model, start, end, with_charts, status.write)
             status.update(label=f"Report ready ({len(pdf) / 1024:,.0f} KB)", state="complete", expanded=False)
         state.remember("report", (key, pdf))
     built = state.recall("report")

@@ -168,3 +168,15 @@ def test_portfolio_lists_every_model_and_opens_one(app, app_engine):
     at.button(key="pf_open_binary_model").click().run()
     assert at.title[0].value == "Model overview"
     assert at.query_params["model"] == MODEL
+
+
+def test_report_builds_and_offers_the_pdf(app):
+    at = open_page(app, "report", **{"from": "2026-03-09"})
+    assert not at.get("download_button")
+    at.toggle(key="rep_charts").set_value(False)
+    at.button(key="rep_build").click().run()
+    assert not at.error, [e.value for e in at.error]
+    (status,) = at.get("status")  # st.status with the builder's progress lines
+    assert any("binary_model" in m.value for m in status.markdown)
+    (button,) = at.get("download_button")
+    assert button.label == "Download the PDF"
