@@ -530,7 +530,10 @@ def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table
         if c.prediction:
             cols[C.PRED] = binary_label_expr(spec, t[c.prediction])
         else:
-            cols[C.PRED] = ibis.ifelse(cols[C.SCORE] >= spec.threshold, 1, 0).cast("int64")
+            # no valid score, no decision: NULL, not 0
+            cols[C.PRED] = ibis.cases((cols[C.SCORE] >= spec.threshold, 1),
+                                      (cols[C.SCORE] < spec.threshold, 0),
+                                      else_=ibis.null()).cast("int64")
     elif spec.task == "multiclass":
         classes = c.classes
         lab = label.cast("string")

@@ -210,3 +210,10 @@ def test_backend_and_its_options_come_from_the_workspace(tmp_path):
     from analytics.errors import BackendError
     with pytest.raises(BackendError, match="backend 'nosuchengine' is not available"):
         Engine(load_workspace(g.config)).log("binary_model")
+
+
+def test_no_valid_score_means_no_decision(tmp_path):
+    pred = {"id": ["a", "b", "c", "d"], "ts": [T0] * 4, "s": [float("nan"), None, 0.5, 0.49], "y": [1, 0, 1, 0]}
+    _, e = tiny(tmp_path, pred, None, {"id": "id", "timestamp": "ts", "score": "s", "label": "y"})
+    r = rows(e)
+    assert [r[k][C.PRED] for k in "abcd"] == [None, None, 1, 0]
