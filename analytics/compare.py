@@ -38,7 +38,8 @@ default the registry's ``PRIMARY_METRIC`` of the task):
    but when the candidate loses significantly on some segment (per-segment
    tests of the primary metric, Benjamini-Hochberg adjusted over all segment
    values with at least ``segment_min_n`` labeled rows a side) and
-   ``block_on_segment_loss`` (default true) -> ``inconclusive``;
+   ``block_on_segment_loss`` (default true) -> ``inconclusive`` (segment
+   tests are the paired ones when the design is paired and the metric has one);
 3. ``p < alpha`` and the candidate worse -> ``keep``;
 4. otherwise -> ``inconclusive``.
 
@@ -60,7 +61,7 @@ from scipy import stats
 from . import sequential as seq
 from .engine import C, Engine
 from .errors import EmptySelectionError, SelectionError, UnknownMetricError
-from .selection import Grouping, Selection, period_start
+from .selection import Grouping, Selection, period_start, segment_text
 from .workspace import ModelSpec
 
 VERDICTS = ("promote", "keep", "inconclusive")
@@ -458,14 +459,21 @@ def row_value(task: str, name: str, y: ir.Value, pred: ir.Value, score: ir.Value
                              f"choose from: {', '.join(ROW_METRICS[task])}.")
 
 
+def _seg(i: int) -> str:
+    """The pairs table's column holding the i-th segment column's text."""
+    return f"lm_seg{i}"
+
+
 def _pairs(spec: ModelSpec, two: ir.Table, baseline: str, candidate: str) -> ir.Table:
-    """Labeled rows of the baseline inner-joined to the candidate's rows of the same id."""
+    """Labeled rows of the baseline inner-joined to the candidate's rows of the same id
+    (with the baseline row's segment values, as text)."""
     t = two.filter(two[C.LABELED])
     tb = t.filter(t[C.VERSION] == ibis.literal(baseline))
     tc = t.filter(t[C.VERSION] == ibis.literal(candidate))
     has_score = spec.task == "binary" and C.SCORE in t.columns
+    segs = {_seg(i): segment_text(tb[col]) for i, col in enumerate(spec.columns.segments)}
     xb = tb.select(pid=tb[C.ID], ts=tb[C.TS], y=tb[C.LABEL], pb=tb[C.PRED],
-                   **({"sb": tb[C.SCORE]} if has_score else {}))
+                   **({"sb": tb[C.SCORE]} if has_score else {}), **segs)
     xc = tc.select(cid=tc[C.ID], pc=tc[C.PRED], **({"sc": tc[C.SCORE]} if has_score else {}))
     return xb.inner_join(xc, xb.pid == xc.cid)
 
@@ -482,8 +490,10 @@ def _overlap(engine: Engine, spec: ModelSpec, two: ir.Table, baseline: str,
     return int(r["nb"] or 0), int(r["nc"] or 0), int(r["both"] or 0)
 
 
-def _placement_moments(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> tuple[PlacementMoments, PlacementMoments]:
-    """Placement values of both scores on the common ids, in the engine, summed by class.
+def _placement_moments(engine: Engine, spec: ModelSpec, pairs: ir.Table, by: str | None = None
+                       ) -> dict[Any, tuple[PlacementMoments, PlacementMoments]]:
+    """Placement values of both scores on the common ids, in the engine, summed by class
+    (per value of the pairs column ``by``, else once: key ``None``).
 
     For each score, rows are counted per distinct score value and class; a
     cumulative window over the sorted values gives, for every value, the
@@ -492,35 +502,39 @@ def _placement_moments(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> tupl
     cross-products give DeLong's covariance matrices.
     """
     p = pairs.filter(pairs.sb.notnull() & pairs.sc.notnull())
+    p = p.mutate(grp=p[by] if by else ibis.literal(""))
     placed = {}
     for side in ("sb", "sc"):
-        g = p.group_by(s=p[side]).aggregate(npos=(p.y == 1).cast("int64").sum(),
-                                            nneg=(p.y == 0).cast("int64").sum())
-        w = ibis.cumulative_window(order_by=g.s)
+        g = p.group_by(grp=p.grp, s=p[side]).aggregate(npos=(p.y == 1).cast("int64").sum(),
+                                                       nneg=(p.y == 0).cast("int64").sum())
+        w = ibis.cumulative_window(group_by=g.grp, order_by=g.s)
+        whole = ibis.window(group_by=g.grp)
         g = g.mutate(pos_le=g.npos.sum().over(w), neg_le=g.nneg.sum().over(w),
-                     ptot=g.npos.sum().over(), ntot=g.nneg.sum().over())
+                     ptot=g.npos.sum().over(whole), ntot=g.nneg.sum().over(whole))
         placed[side] = g.select(
-            s=g.s,
+            grp=g.grp, s=g.s,
             v10=((g.neg_le - g.nneg).cast("float64") + 0.5 * g.nneg) / g.ntot.cast("float64"),
             v01=((g.ptot - g.pos_le).cast("float64") + 0.5 * g.npos) / g.ptot.cast("float64"))
     a, b = placed["sb"], placed["sc"]
-    j = p.inner_join(a, p.sb == a.s).select(y=p.y, sc=p.sc, va10=a.v10, va01=a.v01)
-    j = j.inner_join(b, j.sc == b.s).select(
-        y=j.y, va=ibis.ifelse(j.y == 1, j.va10, j.va01), vb=ibis.ifelse(j.y == 1, b.v10, b.v01))
-    agg = j.group_by("y").aggregate(n=j.count(), sa=j.va.sum(), sb=j.vb.sum(), saa=(j.va * j.va).sum(),
-                                    sbb=(j.vb * j.vb).sum(), sab=(j.va * j.vb).sum())
-    rows = {int(r["y"]): r for r in engine.execute(agg, spec).to_pylist()}
+    j = p.inner_join(a, (p.grp == a.grp) & (p.sb == a.s)).select(
+        grp=p.grp, y=p.y, sc=p.sc, va10=a.v10, va01=a.v01)
+    j = j.inner_join(b, (j.grp == b.grp) & (j.sc == b.s)).select(
+        grp=j.grp, y=j.y, va=ibis.ifelse(j.y == 1, j.va10, j.va01), vb=ibis.ifelse(j.y == 1, b.v10, b.v01))
+    agg = j.group_by(["grp", "y"]).aggregate(n=j.count(), sa=j.va.sum(), sb=j.vb.sum(), saa=(j.va * j.va).sum(),
+                                             sbb=(j.vb * j.vb).sum(), sab=(j.va * j.vb).sum())
+    rows: dict[Any, dict[int, PlacementMoments]] = {}
+    for r in engine.execute(agg, spec).to_pylist():
+        rows.setdefault(r["grp"] if by else None, {})[int(r["y"])] = PlacementMoments(
+            int(r["n"]), r["sa"], r["sb"], r["saa"], r["sbb"], r["sab"])
     empty = PlacementMoments(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-
-    def mom(k):
-        r = rows.get(k)
-        return empty if r is None else PlacementMoments(int(r["n"]), r["sa"], r["sb"], r["saa"], r["sbb"], r["sab"])
-    return mom(1), mom(0)
+    return {k: (v.get(1, empty), v.get(0, empty)) for k, v in rows.items()}
 
 
-def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> dict[str, Any]:
-    """One aggregate over the pairs: McNemar counts, decision disagreements and
-    count / sum / sum of squares of each per-row difference."""
+def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table, by: str | None = None
+                       ) -> dict[Any, dict[str, Any]]:
+    """One aggregate over the pairs (per value of ``by``, else key ``None``): McNemar
+    counts, decision disagreements and count / sum / sum of squares of each per-row
+    difference."""
     p = pairs
     sb = p.sb if "sb" in p.columns else None
     sc = p.sc if "sc" in p.columns else None
@@ -539,7 +553,24 @@ def _paired_aggregates(engine: Engine, spec: ModelSpec, pairs: ir.Table) -> dict
         aggs[f"{name}__n"] = d.count()
         aggs[f"{name}__s"] = d.sum()
         aggs[f"{name}__q"] = (d * d).sum()
-    return engine.execute(p.aggregate(**aggs), spec).to_pylist()[0]
+    expr = p.group_by(grp=p[by]).aggregate(**aggs) if by else p.aggregate(**aggs)
+    return {(r["grp"] if by else None): r for r in engine.execute(expr, spec).to_pylist()}
+
+
+def _paired_tests(spec: ModelSpec, agg: Mapping[str, Any], moments, names: Sequence[str],
+                  alpha: float) -> dict[str, Test]:
+    """The paired test of each metric that has one, from :func:`_paired_aggregates`'
+    row and :func:`_placement_moments`' (positives, negatives) of one group."""
+    tests: dict[str, Test] = {}
+    if "n_dec" in agg:
+        tests["accuracy"] = mcnemar(int(agg["mc_b"]), int(agg["mc_c"]), int(agg["n_dec"]), alpha)
+    for name in ROW_METRICS[spec.task]:
+        if f"{name}__n" in agg:
+            tests[name] = paired_t(int(agg[f"{name}__n"]), agg[f"{name}__s"] or 0.0,
+                                   agg[f"{name}__q"] or 0.0, alpha)
+    if moments is not None and "roc_auc" in names:
+        tests["roc_auc"] = paired_delong(moments[0], moments[1], alpha)
+    return tests
 
 
 def _daily(engine: Engine, spec: ModelSpec, two: ir.Table, baseline: str, candidate: str,
@@ -584,23 +615,34 @@ def _registry_rows(engine: Engine, spec: ModelSpec, table: ir.Table, by: tuple[s
 
 
 def _segment_losses(engine: Engine, spec: ModelSpec, table: ir.Table, baseline: str, candidate: str,
-                    settings: CompareSettings) -> tuple[SegmentLoss, ...]:
-    """Per segment value: the unpaired test of the primary metric; BH over all tested
+                    settings: CompareSettings, pairs: ir.Table | None = None) -> tuple[SegmentLoss, ...]:
+    """Per segment value: the test of the primary metric (the paired one when ``pairs``
+    is given and the metric has one, else the unpaired one); BH over all tested
     values; the significant ones where the candidate is worse."""
     from .metrics import get_metric
     name = settings.primary_metric
     mdef = get_metric(name, spec.task)
     higher = mdef.higher_is_better
     tested = []
-    for col in spec.columns.segments:
+    for i, col in enumerate(spec.columns.segments):
         cells: dict[str, dict[str, Any]] = {}
         for r in _registry_rows(engine, spec, table, ("version", col), (name,)):
             cells.setdefault(str(r.group[col]), {})[str(r.group["version"])] = r
+        paired_aggs, moments = {}, {}
+        if pairs is not None:
+            paired_aggs = _paired_aggregates(engine, spec, pairs, by=_seg(i))
+            if name == "roc_auc" and "sb" in pairs.columns:
+                moments = _placement_moments(engine, spec, pairs, by=_seg(i))
         for value, sides in sorted(cells.items()):
             rb, rc = sides.get(baseline), sides.get(candidate)
             if rb is None or rc is None or min(rb.n_labeled, rc.n_labeled) < settings.segment_min_n:
                 continue
-            test = unpaired_test(mdef, rb.metrics[name], rc.metrics[name], settings.alpha)
+            test = None
+            if value in paired_aggs:
+                test = _paired_tests(spec, paired_aggs[value], moments.get(value), (name,),
+                                     settings.alpha).get(name)
+            if test is None or test.p_value is None:
+                test = unpaired_test(mdef, rb.metrics[name], rc.metrics[name], settings.alpha)
             if test.p_value is not None:
                 tested.append((col, value, rb, rc, test))
     if not tested:
@@ -732,7 +774,8 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
     with materialized(engine, spec, table) as narrow:   # the log joined once for every metric query
         rows = {r.group["version"]: r for r in _registry_rows(engine, spec, narrow, ("version",), names)}
         if segments and all(v in rows and rows[v].n_labeled for v in (baseline, candidate)):
-            losing = _segment_losses(engine, spec, narrow, baseline, candidate, settings)
+            losing = _segment_losses(engine, spec, narrow, baseline, candidate, settings,
+                                     pairs if paired else None)
     for v in (baseline, candidate):
         r = rows.get(v)
         if r is None or r.n == 0:
@@ -746,17 +789,12 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
     tests: dict[str, Test] = {}
     disagreement = None
     if paired:
-        agg = _paired_aggregates(engine, spec, pairs)
-        if "n_dec" in agg:
-            tests["accuracy"] = mcnemar(int(agg["mc_b"]), int(agg["mc_c"]), int(agg["n_dec"]), settings.alpha)
-            disagreement = agg["disagree"] / agg["n_dec"] if agg["n_dec"] else None
-        for name in ROW_METRICS[spec.task]:
-            if f"{name}__n" in agg:
-                tests[name] = paired_t(int(agg[f"{name}__n"]), agg[f"{name}__s"] or 0.0,
-                                       agg[f"{name}__q"] or 0.0, settings.alpha)
-        if spec.task == "binary" and "sb" in pairs.columns and "roc_auc" in names:
-            pos, neg = _placement_moments(engine, spec, pairs)
-            tests["roc_auc"] = paired_delong(pos, neg, settings.alpha)
+        agg = _paired_aggregates(engine, spec, pairs)[None]
+        if agg.get("n_dec"):
+            disagreement = agg["disagree"] / agg["n_dec"]
+        with_auc = spec.task == "binary" and "sb" in pairs.columns and "roc_auc" in names
+        moments = _placement_moments(engine, spec, pairs).get(None) if with_auc else None
+        tests = _paired_tests(spec, agg, moments, names, settings.alpha)
 
     compared: dict[str, MetricComparison] = {}
     for name in names:

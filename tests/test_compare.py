@@ -389,3 +389,18 @@ def test_paired_decisions_only(tmp_path):
     assert r.sequential.metric == "accuracy"
     db = _side(ab, "v2")[0]       # the scores the decisions were made from
     assert r.disagreement_rate == pytest.approx(((da >= 0.5) != (db >= 0.5)).mean(), rel=1e-12)
+
+
+def test_paired_segment_loss_uses_paired_delong(tmp_path):
+    """Shadow scoring: the per-segment test is the paired DeLong on that segment's common ids."""
+    ab = ab_workspace(tmp_path, n_baseline=1500, paired=True, quality=(0.6, 1.2), partner_quality=(1.0, 0.5),
+                      seed=14)
+    r = cmp.compare_versions(_engine(ab), Selection.build("m"), "v1", "v2", metrics=())
+    assert r.paired and r.metrics["roc_auc"].delta > 0
+    (loss,) = [s for s in r.losing_segments if s.value == "partner"]
+    sa, ya, ia = _side(ab, "v1")
+    sb, _, _ = _side(ab, "v2")
+    part = ab.rows["channel"][(ab.rows["ver"] == "v1") & (ab.rows["label"] >= 0)] == "partner"
+    d, _, p = paired_delong_ref(sa[part], sb[part], ya[part])
+    assert loss.delta == pytest.approx(d, rel=1e-9) and loss.p_value == pytest.approx(p, rel=1e-6)
+    assert r.verdict == "inconclusive"
