@@ -92,8 +92,11 @@ def test_kpis_match_lastmile_metrics(labeled, capsys):
     assert main(["metrics", "--config", str(engine.workspace.path), "--model", "binary_model",
                  "--start", "2026-03-30", "--end", "2026-04-27"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    body = lines[lines.index(next(x for x in lines if x.startswith("---"))) + 1:]
-    printed = {cells[2]: cells[3] for cells in (re.split(r"\s{2,}", x.strip()) for x in body)}
+    rule = lines.index(next(x for x in lines if x.startswith("---")))
+    header = re.split(r"\s{2,}", lines[rule - 1].strip())
+    name_at, value_at = header.index("metric"), header.index("value [95% CI]")
+    printed = {cells[name_at]: cells[value_at]
+               for cells in (re.split(r"\s{2,}", x.strip()) for x in lines[rule + 1:])}
     assert set(printed) == set(metric_names("binary"))
     text = " ".join(pages)
     for name, cell in printed.items():
