@@ -20,6 +20,8 @@ from app.components.page import PageContext, run_page
 from app.components.widgets import spinner
 
 PERIOD = "week"
+#: Net value is shown for the latest week with at most this share of outcomes still pending.
+MAX_PENDING = 0.2
 
 
 def spark(values, fmt: str, key: str, color: str | None = None) -> None:
@@ -72,9 +74,12 @@ def model_card(ctx: PageContext, spec) -> str:
             else:
                 vr = sorted(evaluate(inputs).rows, key=lambda r: str(r.group["period"]))
                 currency = spec.business.currency
-                known = [r for r in vr if r.net_value is not None]  # recent weeks wait for labels
+                # value sums over labeled outcomes: a week counts once most of its outcomes are known
+                known = [r for r in vr if r.net_value is not None and r.pending_share is not None
+                         and r.pending_share <= MAX_PENDING]
                 last = known[-1] if known else None
                 prev = known[-2] if len(known) > 1 else None
+                vr = [r for r in vr if last is not None and str(r.group["period"]) <= str(last.group["period"])]
                 delta = (last.net_value - prev.net_value) if last and prev and last.net_value is not None \
                     and prev.net_value is not None else None
                 st.metric("Net value", F.money(last.net_value if last else None, currency, short=True),
@@ -82,7 +87,8 @@ def model_card(ctx: PageContext, spec) -> str:
                           help="Value of the outcomes, minus the baseline policy's, minus compute cost, this week "
                                "(labeled predictions; recent weeks fill in as labels arrive).")
                 if last:
-                    st.caption(f"week of {last.group['period']}, latest with labels")
+                    st.caption(f"week of {last.group['period']}, the latest with "
+                               f"{F.pct(1 - MAX_PENDING, 0)}+ of outcomes known")
                 spark([r.net_value for r in vr], "money", f"pf_spark_v_{spec.name}", "#009E73")
         with c[3]:
             vol = rows[-1] if rows else None

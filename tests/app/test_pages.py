@@ -165,6 +165,9 @@ def test_portfolio_lists_every_model_and_opens_one(app, app_engine):
     res = compute_metrics(app_engine, Selection.build(MODEL), Grouping(by=("period",)), ["roc_auc"])
     last = sorted((r for r in res.rows if r.metrics["roc_auc"].value is not None), key=lambda r: r.group["period"])[-1]
     assert metric_values(at)["ROC AUC"] == F.num(last.metrics["roc_auc"].value)
+    weeks = compute_value(app_engine, Selection.build(MODEL), Grouping(by=("period",))).rows
+    settled = [r for r in weeks if r.net_value is not None and r.pending_share <= 0.2]
+    assert metric_values(at)["Net value"] == F.money(settled[-1].net_value, short=True)
     at.button(key="pf_open_binary_model").click().run()
     assert at.title[0].value == "Model overview"
     assert at.query_params["model"] == MODEL
