@@ -40,7 +40,10 @@ def body(ctx: PageContext) -> None:
     model = flt.model if scope == SCOPES[0] else None
     start = flt.start
     end = flt.end + _dt.timedelta(days=1) if flt.end else None
-    period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
+    if model is None:  # every model has its own span of data
+        period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
+    else:
+        period = f"{F.date(start or ctx.facts.first_ts)} to {F.date(flt.end or ctx.facts.last_ts)}"
     st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
     with_charts = st.toggle("Charts", value=True, key="rep_charts",
