@@ -75,3 +75,22 @@ def test_empty_states_explain_and_data_warnings_show(tmp_path, monkeypatch):
     assert "Data warnings" in shown and "7" in shown
     assert all(m.help for m in at.metric)  # every statistic has its tooltip
     assert not at.error
+
+
+def test_changing_the_model_resets_its_dependent_filters(tmp_path, monkeypatch):
+    from tests.factories import make_workspace
+
+    other = {"name": "other", "task": "binary", "predictions": "pred/*.parquet", "outcomes": "out/*.parquet",
+             "columns": {"id": "pid", "timestamp": "ts", "label": "y", "score": "score",
+                         "label_timestamp": "label_ts", "segments": ["channel"]}}
+    g = make_workspace(tmp_path, "binary", n=800, seed=9, extra_model=other)
+    monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
+    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations",
+                   model="binary_model", version="v2", where=["region=EU"])
+    assert at.multiselect(key="flt_versions").value == ["v2"]
+    at.selectbox(key="flt_model").set_value("other").run()
+    assert not at.exception and not at.error
+    assert at.query_params["model"] == "other"
+    assert "version" not in at.query_params and "where" not in at.query_params
+    assert [w.key for w in at.sidebar.multiselect] == ["flt_seg_channel"]  # one version: no version filter
+    assert at.metric[0].value == "800"
