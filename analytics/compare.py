@@ -43,8 +43,9 @@ default the registry's ``PRIMARY_METRIC`` of the task):
 3. ``p < alpha`` and the candidate worse -> ``keep``;
 4. otherwise -> ``inconclusive``.
 
-Sequential monitoring (``sequential=True``): the always-valid p-value of
-:mod:`analytics.sequential`, computed from daily aggregates.
+Sequential monitoring (on by default, ``sequential=False`` skips it): the
+always-valid p-value of :mod:`analytics.sequential`, computed from daily
+aggregates, safe to read every day of a running test.
 """
 
 from __future__ import annotations
@@ -711,11 +712,11 @@ def _ci(m: MetricComparison) -> str:
 def compare_versions(engine: Engine, selection: Selection, baseline: str, candidate: str,
                      paired: bool | None = None, *, primary_metric: str | None = None,
                      alpha: float | None = None, min_n: int | None = None,
-                     sequential: bool = False, segments: bool = True,
+                     sequential: bool = True, segments: bool = True,
                      metrics: Sequence[str] | None = None) -> Comparison:
     """Compare ``candidate`` against ``baseline`` over ``selection`` (which must not
     restrict versions): every metric of the task, tested; the verdict; losing
-    segments; optionally the sequential (always-valid) monitoring by day.
+    segments; the sequential (always-valid) monitoring by day.
 
     ``paired``: None detects shadow scoring from the id overlap; True forces
     the paired analysis (SelectionError when the versions share no labeled id);

@@ -26,7 +26,8 @@ def add_parser(sub):
     p.add_argument("--alpha", type=float, metavar="A", help="significance level (default 0.05)")
     p.add_argument("--min-n", type=int, metavar="N", help="labeled rows needed on each side (default 500)")
     p.add_argument("--sequential", action="store_true",
-                   help="also show the always-valid (mSPRT) p-value day by day, for a running test")
+                   help="table: also show the always-valid (mSPRT) p-value day by day, for a running test "
+                        "(JSON always holds it)")
     return p
 
 
@@ -34,7 +35,7 @@ def run(args, ctx) -> int:
     sel = Selection.build(args.model, args.start, args.end, (), args.where)
     r = compare_versions(ctx.engine, sel, args.baseline, args.candidate, paired=args.paired,
                          primary_metric=args.metric, alpha=args.alpha, min_n=args.min_n,
-                         sequential=args.sequential)
+                         sequential=True)
     ctx.warn_data(args.model)
     rows = [{"metric": name + (" *" if name == r.primary_metric else ""), "baseline": m.baseline,
              "candidate": m.candidate, "delta": m.delta, "ci_low": m.ci_low, "ci_high": m.ci_high,
@@ -55,7 +56,7 @@ def run(args, ctx) -> int:
         parts.append(to_table(seg_rows, ["segment", "value", "metric", "baseline", "candidate", "delta",
                                          "p_value", "p_adjusted", "n_baseline", "n_candidate"],
                               f"Segments where {r.candidate} is significantly worse (BH-adjusted)"))
-    if r.sequential is not None:
+    if args.sequential and r.sequential is not None:
         s = r.sequential
         looks = [lk.to_dict() for lk in s.looks]
         parts.append(to_table(looks, SEQ_COLUMNS, f"Sequential monitoring of {s.metric} ({s.method}; "
