@@ -10,6 +10,7 @@ relative 1e-9 -- exactness is part of the result, not assumed.
 
     .venv/bin/python bench/bench_drift.py                  # 1M and 10M credit rows
     .venv/bin/python bench/bench_drift.py --rows 1000000   # one size
+    .venv/bin/python bench/bench_drift.py --prediction     # also the (continuous) score
 
 Data are generated with :func:`analytics.sample.generate` into
 ``bench/results/`` (git-ignored) once and reused; ``--rows`` counts the rows of
@@ -43,7 +44,7 @@ def _windows():
     return start, start + dt.timedelta(weeks=REFERENCE_WEEKS), dt.datetime.combine(DATA_END, dt.time()) + dt.timedelta(days=1)
 
 
-def run_lastmile(folder: Path) -> list[dict]:
+def run_lastmile(folder: Path, prediction: bool) -> list[dict]:
     from analytics.drift import drift_over_time
     from analytics.engine import Engine
     from analytics.selection import Selection
@@ -53,12 +54,12 @@ def run_lastmile(folder: Path) -> list[dict]:
     engine = Engine(load_workspace(folder / "lastmile.toml"))
     ref = Selection.build(MODEL, start, ref_end)
     sel = Selection.build(MODEL, start, end)
-    frame = drift_over_time(engine, MODEL, ref, sel, period="week", prediction=False, label=False)
+    frame = drift_over_time(engine, MODEL, ref, sel, period="week", prediction=prediction, label=False)
     return [{"period": r["period"].isoformat(), "feature": r["feature"], **{s: r[s] for s in STATS}}
             for r in frame.to_dicts()]
 
 
-def run_pandas(folder: Path) -> list[dict]:
+def run_pandas(folder: Path, prediction: bool) -> list[dict]:
     """The same answer the plain way: load the columns, loop over weeks, call scipy."""
     import numpy as np
     import pandas as pd
@@ -69,7 +70,7 @@ def run_pandas(folder: Path) -> list[dict]:
     from analytics.workspace import load_workspace
 
     spec = load_workspace(folder / "lastmile.toml").model(MODEL)
-    feats = list(spec.columns.features)
+    feats = list(spec.columns.features) + ([spec.columns.score] if prediction else [])
     df = pd.read_parquet(folder / MODEL / "predictions", columns=["ts", *feats])
     start, ref_end, end = _windows()
     df = df[(df.ts >= start) & (df.ts < end)]
@@ -116,20 +117,21 @@ def run_pandas(folder: Path) -> list[dict]:
     return out
 
 
-def worker(side: str, folder: Path, out: Path) -> None:
+def worker(side: str, folder: Path, out: Path, prediction: bool) -> None:
     import pandas, polars, scipy.spatial.distance, scipy.stats  # noqa: F401,E401 - imports are not timed
 
     import analytics.drift  # noqa: F401
     t0 = time.perf_counter()
-    rows = run_lastmile(folder) if side == "lastmile" else run_pandas(folder)
+    rows = (run_lastmile if side == "lastmile" else run_pandas)(folder, prediction)
     seconds = time.perf_counter() - t0
     out.write_text(json.dumps({"seconds": seconds, "rows": rows}))
 
 
-def measure(side: str, folder: Path) -> dict:
+def measure(side: str, folder: Path, prediction: bool) -> dict:
     """Run one side in its own process; its peak RSS comes from that process's rusage."""
     out = folder / f"answer_{side}.json"
-    proc = subprocess.Popen([sys.executable, __file__, "--worker", side, "--folder", str(folder), "--out", str(out)])
+    argv = [sys.executable, __file__, "--worker", side, "--folder", str(folder), "--out", str(out)]
+    proc = subprocess.Popen(argv + (["--prediction"] if prediction else []))
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -159,12 +161,14 @@ def compare(a: list[dict], b: list[dict]) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000], help="credit log rows")
+    ap.add_argument("--prediction", action="store_true",
+                    help="also the score (a continuous column: about as many distinct values as rows)")
     ap.add_argument("--worker", choices=["lastmile", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, args.folder, args.out)
+        worker(args.worker, args.folder, args.out, args.prediction)
         return
     from analytics.sample import MODEL_SHARES, generate
 
@@ -173,10 +177,12 @@ def main() -> None:
         if not (folder / "lastmile.toml").is_file():
             print(f"generating {rows:,} credit rows into {folder} ...", flush=True)
             generate(folder, rows=round(rows / MODEL_SHARES[MODEL]))
-        lm = measure("lastmile", folder)
-        pd_ = measure("pandas", folder)
+        lm = measure("lastmile", folder, args.prediction)
+        pd_ = measure("pandas", folder, args.prediction)
         n = compare(lm["rows"], pd_["rows"])
-        print(f"{rows:>12,} credit rows, {len(lm['rows'])} (week, feature) pairs, {n} statistics equal to 1e-9")
+        what = "features and score" if args.prediction else "features"
+        print(f"{rows:>12,} credit rows ({what}), {len(lm['rows'])} (week, column) pairs, "
+              f"{n} statistics equal to 1e-9")
         print(f"    lastmile        {lm['seconds']:8.1f} s   peak {lm['peak_mb']:8.0f} MB")
         print(f"    pandas + scipy  {pd_['seconds']:8.1f} s   peak {pd_['peak_mb']:8.0f} MB")
         print(f"    ratio           {pd_['seconds'] / lm['seconds']:8.1f} x faster, "

@@ -352,25 +352,40 @@ def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple
 
 
 @contextmanager
-def _materialized(engine: Engine, spec: ModelSpec, expr):
-    """``expr`` computed once into a temporary table (DuckDB), else the expression itself.
+def _materialized(engine: Engine, spec: ModelSpec, expr, then=None):
+    """``then(expr)`` (or ``expr``) computed once into a temporary table (DuckDB), else
+    the expression itself. With ``then``, ``expr`` is kept only while ``then`` reads it.
 
-    The per-value counts table is read by several small queries; keeping it
+    The per-value counts are read by several small queries; keeping them
     saves re-reading the log for each of them.
     """
     be = engine.backend
     if be.name != "duckdb":
-        yield expr
+        yield then(expr) if then else expr
         return
-    name = f"_lm_drift_{uuid.uuid4().hex}"
-    try:
-        be.create_table(name, expr, temp=True)
-    except Exception as exc:  # noqa: BLE001 - translated like every engine error
-        raise engine._explain(exc, spec, "the logs") from None
+
+    def create(e):
+        name = f"_lm_drift_{uuid.uuid4().hex}"
+        try:
+            be.create_table(name, e, temp=True)
+        except Exception as exc:  # noqa: BLE001 - translated like every engine error
+            raise engine._explain(exc, spec, "the logs") from None
+        return name
+
+    def drop(name):  # ibis 12's drop_table emits no table name with this sqlglot: build the statement here
+        be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True))
+
+    name = create(expr)
+    if then is not None:
+        try:
+            final = create(then(be.table(name)))
+        finally:
+            drop(name)
+        name = final
     try:
         yield be.table(name)
-    finally:  # ibis 12's drop_table emits no table name with this sqlglot: build the statement here
-        be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True))
+    finally:
+        drop(name)
 
 
 def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Selection, key,
@@ -388,8 +403,7 @@ def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Se
     for log, idx in _logs(engine, spec, tgts):
         st = q.flagged(log, reference.predicates(engine, log), current.predicates(engine, log), key,
                        **{f"v{j}": tgts[i].value for j, i in enumerate(idx)})
-        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx])) as raw, \
-                _materialized(engine, spec, q.windowed(raw)) as counts:
+        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx]), q.windowed) as counts:
             sizes = engine.execute(q.window_sizes_query(counts), spec).to_pylist()
             ref_sizes = [r for r in sizes if r[q.IS_REF]]
             cur_sizes = [r for r in sizes if not r[q.IS_REF]]
