@@ -67,7 +67,9 @@ def unlabeled(tmp_path_factory):
     """No outcome at all: the report must still render, with explanations. Rendered as a
     portfolio on Letter with --no-charts and a browser path that does not exist (none is needed)."""
     folder = tmp_path_factory.mktemp("nolabels")
-    g = make_workspace(folder, "regression", n=1500, seed=4, label_share=0.0, outcomes=False)
+    broken = {"name": "broken_model", "task": "binary", "predictions": "gone/*.parquet",
+              "columns": {"timestamp": "ts", "score": "score", "label": "y"}}
+    g = make_workspace(folder, "regression", n=1500, seed=4, label_share=0.0, outcomes=False, extra_model=broken)
     engine = Engine(load_workspace(g.config))
     pdf = build_report(engine, None, paper="letter", charts=False, browser_path=folder / "no-chromium")
     _png(pdf, "no_labels")
@@ -169,6 +171,10 @@ def test_no_labels_still_renders_with_explanations(unlabeled):
     assert (float(box.width), float(box.height)) == pytest.approx(LETTER, abs=0.5)
     text = " ".join(pages)
     assert "portfolio" in pages[0].lower() and "regression_model" in pages[0]
+    # a model whose logs cannot be read gets a page saying why; the others are reported
+    assert "broken_model" in pages[0] and "Cannot be reported on: No Parquet files match" in pages[0]
+    assert "This model cannot be reported on: No Parquet files match" in text
+    assert "(the predictions of model 'broken_model')" in text
     assert "cannot be drawn over time" in text
     assert "No prediction in this window has a known outcome yet" in text
     assert "No business values are configured" in text

@@ -177,8 +177,15 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
         models = []
         for spec in specs:
             say(f"{spec.name}: reading the log")
-            mi = model_input(engine, spec, chart_set, generated_at, start, end)
-            models.append(sections.build_model(mi, say))
+            try:
+                mi = model_input(engine, spec, chart_set, generated_at, start, end)
+                models.append(sections.build_model(mi, say))
+            except LastmileError as exc:
+                if model is not None:
+                    raise
+                # a portfolio still reports on the other models; this one says what is wrong
+                say(f"{spec.name}: {exc.message}")
+                models.append(sections.failed_model(spec, exc.message))
         context = sections.report_context(models, portfolio=model is None, generated_at=generated_at,
                                           charts=charts)
         t1 = time.perf_counter()

@@ -588,6 +588,18 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
                        areas=list(dict.fromkeys(["metrics"] + [area for _key, area, _b in SECTIONS])))
 
 
+def failed_model(spec, message: str) -> ModelReport:
+    """A portfolio's page for a model that cannot be reported on, saying why."""
+    section = {"template": "failed.html.j2", "title": spec.name, "model": spec.name,
+               "description": spec.description, "task": spec.task, "message": message}
+    summary = {"model": spec.name, "task": spec.task, "volume": fmt.MISSING, "period": "not available",
+               "primary_label": get_metric(PRIMARY_METRIC[spec.task], spec.task).label,
+               "primary": fmt.MISSING, "primary_interval": fmt.MISSING, "status": None,
+               "headline": f"Cannot be reported on: {message}"}
+    return ModelReport(model=spec.name, description=spec.description, task=spec.task, sections=[section],
+                       summary=summary, metrics_used=[], areas=[])
+
+
 def report_context(models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,
                    charts: bool) -> dict:
     """The template context of the whole document."""
