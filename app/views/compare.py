@@ -90,7 +90,13 @@ def body(ctx: PageContext) -> None:
             caption=f"id overlap {F.pct(cmp.overlap)}" if cmp.overlap is not None else None)
 
     st.subheader("Every metric")
-    st.dataframe(metrics_table(cmp, task), hide_index=True, width="stretch")
+    st.dataframe(metrics_table(cmp, task), hide_index=True, width="stretch", column_config={
+        "difference": st.column_config.TextColumn(help="Candidate − baseline (pp: percentage points)."),
+        "95% interval": st.column_config.TextColumn(help="95% confidence interval of the difference."),
+        "p-value": st.column_config.TextColumn(
+            help="Probability of a difference at least this large if the versions performed the same."),
+        "test": st.column_config.TextColumn(help="The test behind the interval and p-value."),
+    })
     forest = [{"metric": n, "label": get_metric(n, task).label, "delta": m.delta, "ci_low": m.ci_low,
                "ci_high": m.ci_high, "better": m.candidate_better}
               for n, m in cmp.metrics.items() if get_metric(n, task).fmt in ("pct", "num")

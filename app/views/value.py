@@ -32,6 +32,11 @@ HELP = {
 }
 
 
+COLUMN_HELP = {col: st.column_config.TextColumn(help=HELP[key]) for col, key in (
+    ("value", "value"), ("baseline", "baseline"), ("lift", "lift"), ("compute cost", "cost"),
+    ("net value", "net"), ("ROI", "roi"), ("pending", "pending"), ("pending, expected", "pending"))}
+
+
 def version_table(result, currency: str) -> pl.DataFrame:
     rows = []
     for r in result.rows:
@@ -103,7 +108,7 @@ def body(ctx: PageContext) -> None:
         kpi(c[4], "ROI", F.roi(roi), help=HELP["roi"])
         for w in configured.warnings:
             st.warning(w, icon=":material/info:")
-        st.dataframe(version_table(configured, cur), hide_index=True, width="stretch")
+        st.dataframe(version_table(configured, cur), hide_index=True, width="stretch", column_config=COLUMN_HELP)
         over_time = evaluate(by_time, defaults).to_polars()
         chart(charts.value_over_time(over_time, currency=cur,
                                      title=f"Net value per {ctx.filters.period} and version ({cur})"),
@@ -121,7 +126,7 @@ def body(ctx: PageContext) -> None:
             F.delta(r.net_value - before[r.group.get("version")], "money", assumed.currency)
             if r.net_value is not None and before.get(r.group.get("version")) is not None else F.MISSING
             for r in result.rows]))
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=COLUMN_HELP)
     if task == "binary" and by_version.bins:
         tc = curve(by_version, assumed)
         curves = [(v, vc.thresholds, vc.values, vc.best_threshold, vc.current_threshold)
