@@ -492,11 +492,19 @@ def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Tabl
         return pred
     c = spec.columns
     keep = outcome_columns(spec, pred.columns, out.columns)
-    order = [ibis.desc(out[c.label_timestamp])] if c.label_timestamp else []
-    order.append(ibis.desc(out[c.label]))
-    ranked = out.mutate(_lm_rn=ibis.row_number().over(group_by=out[c.id], order_by=order))
-    latest = ranked.filter(ranked._lm_rn == 0).select(
-        _lm_oid=ranked[c.id], **{f"_lm_o{i}": ranked[k] for i, k in enumerate(keep)})
+    # One aggregate per id (max_by), cheaper than ranking every outcome in a window.
+    # The key orders by label_timestamp (a missing one loses), then by label value.
+    label = out[c.label]
+    if c.label_timestamp:
+        lts = out[c.label_timestamp]
+        key = ibis.struct({"known": lts.notnull(), "t": lts, "y": label})
+    else:
+        key = label
+    # The whole row as one struct: max_by skips NULL values, which would otherwise
+    # mix fields of different outcome rows.
+    row = ibis.struct({f"o{i}": out[k] for i, k in enumerate(keep)})
+    agg = out.group_by(_lm_oid=out[c.id]).aggregate(_lm_row=row.argmax(key))
+    latest = agg.select(agg._lm_oid, **{f"_lm_o{i}": agg._lm_row[f"o{i}"] for i in range(len(keep))})
     j = pred.left_join(latest, pred[c.id] == latest._lm_oid)
     sel = {k: j[k] for k in pred.columns if k not in keep}
     sel.update({k: j[f"_lm_o{i}"] for i, k in enumerate(keep)})

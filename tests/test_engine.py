@@ -217,3 +217,17 @@ def test_no_valid_score_means_no_decision(tmp_path):
     _, e = tiny(tmp_path, pred, None, {"id": "id", "timestamp": "ts", "score": "s", "label": "y"})
     r = rows(e)
     assert [r[k][C.PRED] for k in "abcd"] == [None, None, 1, 0]
+
+
+def test_the_latest_outcome_row_is_taken_whole(tmp_path):
+    """A NULL in the latest outcome row stays NULL: fields never mix across rows."""
+    pred = {"id": ["a", "b"], "ts": [T0, T0], "s": [0.9, 0.2], "amount": [1.0, 2.0]}
+    out = {"id": ["a", "a", "b", "b"], "y": [0, None, 1, 0],
+           "loss": [-5.0, None, -7.0, -8.0],
+           "lts": [T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2), None, T0]}
+    business = {"tp": 1.0, "fp": 0.0, "fn": "loss", "tn": 0.0}
+    _, e = tiny(tmp_path, pred, out, COLS, business=business)
+    t = e.log("m")
+    r = {x[C.ID]: x for x in e.execute(t.select(C.ID, C.LABEL, "loss")).to_pylist()}
+    assert (r["a"][C.LABEL], r["a"]["loss"]) == (None, None)      # the later row, nulls and all
+    assert (r["b"][C.LABEL], r["b"]["loss"]) == (0, -8.0)          # a missing label_timestamp loses
