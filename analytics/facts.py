@@ -13,7 +13,7 @@ from typing import Sequence
 
 import ibis
 
-from .engine import C, Engine
+from .engine import Engine
 from .selection import Grouping, Selection, segment_text
 
 #: At most this many values of one segment column are offered as filter choices.
@@ -27,7 +27,6 @@ class ModelFacts:
     model: str
     task: str
     n: int
-    n_labeled: int
     first_ts: _dt.datetime | None
     last_ts: _dt.datetime | None
     versions: tuple[str, ...]
@@ -42,23 +41,35 @@ class ModelFacts:
 
 
 def model_facts(engine: Engine, model: str) -> ModelFacts:
-    """Span, volume, versions and segment values of ``model``'s log (aggregates only)."""
+    """Span, volume, versions and segment values of ``model``'s log (aggregates only).
+
+    Read from the prediction files alone where they hold the columns (no join with
+    the outcomes is needed to know when predictions were made or which segment
+    values exist); rows without a timestamp are left out, as the log leaves them out.
+    """
     spec = engine.spec(model)
-    t = engine.log(spec)
-    span = engine.execute(t.aggregate(
-        n=t.count(), n_labeled=t[C.LABELED].cast("int64").sum(),
-        first=t[C.TS].min(), last=t[C.TS].max()), spec).to_pylist()[0]
+    raw = engine.raw(spec, "predictions")
+    ts = spec.columns.timestamp
+    t = raw.filter(raw[ts].notnull())
+    span = engine.execute(t.aggregate(n=t.count(), first=t[ts].min(), last=t[ts].max()), spec).to_pylist()[0]
+    log = None
     segs = []
     for col in spec.columns.segments:
-        v = segment_text(t[col]).name("value")
-        q = (t.select(v).filter(v.notnull()).group_by("value").aggregate(rows=ibis._.count())
+        if col in t.columns:
+            src = t
+        else:  # a segment logged with the outcomes
+            log = engine.log(spec) if log is None else log
+            src = log
+        v = segment_text(src[col]).name("value")
+        q = (src.select(v).filter(v.notnull()).group_by("value").aggregate(rows=ibis._.count())
              .order_by([ibis.desc("rows"), "value"]).limit(MAX_SEGMENT_VALUES))
         rows = engine.execute(q, spec).to_pylist()
         segs.append((col, tuple((str(r["value"]), int(r["rows"])) for r in rows)))
-    return ModelFacts(model=spec.name, task=spec.task, n=int(span["n"] or 0),
-                      n_labeled=int(span["n_labeled"] or 0), first_ts=span["first"],
-                      last_ts=span["last"], versions=engine.versions(spec),
-                      segment_values=tuple(segs))
+    first, last = span["first"], span["last"]
+    if isinstance(first, _dt.date) and not isinstance(first, _dt.datetime):  # a date column
+        first, last = _dt.datetime.combine(first, _dt.time()), _dt.datetime.combine(last, _dt.time())
+    return ModelFacts(model=spec.name, task=spec.task, n=int(span["n"] or 0), first_ts=first, last_ts=last,
+                      versions=engine.versions(spec), segment_values=tuple(segs))
 
 
 def metrics_sql(engine: Engine, selection: Selection, grouping: Grouping,
