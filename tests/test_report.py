@@ -7,6 +7,7 @@ Page 1 of each report is written as PNG under ``artifacts/report/`` for review.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import re
@@ -24,6 +25,7 @@ from analytics.errors import DependencyError, LastmileError
 from analytics.metrics import compute_metrics, format_metric, format_value, get_metric, metric_names
 from analytics.report import DEFAULT_DAYS, build_report, check_output_path
 from analytics.report.sections import markdown_html
+from analytics.report.svg import ChartSet
 from analytics.selection import Selection
 from analytics.workspace import load_workspace
 
@@ -64,16 +66,20 @@ def labeled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unlabeled(tmp_path_factory):
-    """No outcome at all: the report must still render, with explanations. Rendered as a
-    portfolio on Letter with --no-charts and a browser path that does not exist (none is needed)."""
+    """No outcome at all: the report must still render, with explanations. Made by the CLI:
+    `lastmile report --all --paper letter --no-charts`, with a second model whose files are gone."""
     folder = tmp_path_factory.mktemp("nolabels")
     broken = {"name": "broken_model", "task": "binary", "predictions": "gone/*.parquet",
               "columns": {"timestamp": "ts", "score": "score", "label": "y"}}
     g = make_workspace(folder, "regression", n=1500, seed=4, label_share=0.0, outcomes=False, extra_model=broken)
-    engine = Engine(load_workspace(g.config))
-    pdf = build_report(engine, None, paper="letter", charts=False, browser_path=folder / "no-chromium")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["report", "--config", str(g.config), "--all", "--paper", "Letter", "--no-charts",
+                   "-o", str(folder / "portfolio.pdf")])
+    assert rc == 0, err.getvalue()
+    pdf = (folder / "portfolio.pdf").read_bytes()
     _png(pdf, "no_labels")
-    return engine, pdf, _text(pdf)
+    return pdf, _text(pdf), out.getvalue(), err.getvalue()
 
 
 def test_kpis_match_the_registry_for_the_same_bounds(labeled):
@@ -164,22 +170,32 @@ def test_charts_are_vector_and_fonts_embedded(labeled):
 
 
 def test_no_labels_still_renders_with_explanations(unlabeled):
-    _engine, pdf, pages = unlabeled
+    pdf, pages, out, err = unlabeled
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     assert 3 <= len(reader.pages) <= 20
     box = reader.pages[0].mediabox
     assert (float(box.width), float(box.height)) == pytest.approx(LETTER, abs=0.5)
     text = " ".join(pages)
     assert "portfolio" in pages[0].lower() and "regression_model" in pages[0]
-    # a model whose logs cannot be read gets a page saying why; the others are reported
-    assert "broken_model" in pages[0] and "Cannot be reported on: No Parquet files match" in pages[0]
-    assert "This model cannot be reported on: No Parquet files match" in text
-    assert "(the predictions of model 'broken_model')" in text
     assert "cannot be drawn over time" in text
     assert "No prediction in this window has a known outcome yet" in text
     assert "No business values are configured" in text
     assert f"({DEFAULT_DAYS} days;" in text
     assert "Charts were left out" in text and "Key figures" in text
+    # a model whose logs cannot be read gets a page saying why; the others are reported
+    assert "broken_model" in pages[0] and "Cannot be reported on: No Parquet files match" in pages[0]
+    assert "This model cannot be reported on: No Parquet files match" in text
+    assert "(the predictions of model 'broken_model')" in text
+    # progress on stderr, the result on stdout
+    assert "regression_model: key figures" in err and "typesetting the PDF" in err
+    assert out.startswith("Wrote ") and "portfolio.pdf" in out
+
+
+def test_no_charts_needs_no_browser(tmp_path):
+    charts = ChartSet(enabled=False, browser_path=tmp_path / "no-chromium")
+    assert charts.add(object(), alt="x") is None and charts.charts == []
+    charts.render()
+    charts.close()
 
 
 def test_missing_browser_is_a_clear_error_before_any_work(tmp_path, binary_ws):

@@ -21,6 +21,7 @@ def add_parser(sub):
 
 
 def run(args, ctx) -> int:
+    from ..errors import LastmileError
     from ..report import build_report, check_output_path, write_report
 
     out = check_output_path(args.output)  # an unwritable path fails before any work
@@ -33,7 +34,12 @@ def run(args, ctx) -> int:
     models = [args.model] if args.model else list(ctx.workspace.model_names)
     for m in models:
         ctx.workspace.model(m)  # unknown model: one clear error, before any work
-        ctx.warn_data(m)
+        try:
+            ctx.warn_data(m)
+        except LastmileError:
+            if args.model:
+                raise
+            # --all: the portfolio gets a page saying what is wrong with this model
     pdf = build_report(ctx.engine, args.model, start=args.start, end=args.end, paper=args.paper,
                        charts=not args.no_charts, progress=progress)
     write_report(out, pdf)
