@@ -296,7 +296,7 @@ def _metrics(engine: Engine, selection: Selection, grouping: Grouping, metrics: 
 
 def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | None = None) -> Health:
     """Evaluate every ``[models.alerts]`` rule of one model (see the module docstring)."""
-    from .compare import unpaired_test
+    from .stats import unpaired_test
     from .metrics import PRIMARY_METRIC, get_metric
 
     spec = engine.spec(model)
@@ -436,7 +436,7 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
             if level and significant:
                 of = "" if src == v else f" ({src}'s)"
                 chk.add("drop", drop_metric, rel, th, level, perf_period,
-                        f"{v}: {drop_metric} fell from {_fmt(ref_mv.value)}{of} in the reference {ref_period} to "
+                        f"{v}: {drop_metric} {'fell' if mdef.higher_is_better else 'rose'} from {_fmt(ref_mv.value)}{of} in the reference {ref_period} to "
                         f"{_fmt(cur_mv.value)} in {perf_period}: {rel:.1%} worse (difference {_fmt(test.delta)}, "
                         f"interval {_fmt(test.ci_low)} to {_fmt(test.ci_high)}, p = {test.p_value:.2g}), beyond "
                         f"the {th:.0%} {level} level.", v)

@@ -31,8 +31,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from scipy import stats
 
 from .engine import Engine
 from .errors import EmptySelectionError, SelectionError
@@ -40,6 +38,7 @@ from .metrics import MetricValue, get_metric
 from .metrics.compute import finish_metrics, key_dict, materialized, plan_queries, run_plan
 from .metrics.queries import score_complement_query
 from .selection import Grouping, Selection
+from .stats import benjamini_hochberg, unpaired_test
 
 #: Default minimum of labeled rows for a segment to be tested.
 MIN_SUPPORT = 100
@@ -98,7 +97,7 @@ def weak_segments(engine: Engine, selection: Selection, metric: str, min_support
     if overall is None:
         raise EmptySelectionError(f"The selection holds no predictions of model {spec.name!r} "
                                   f"({selection.describe()}).")
-    qs = bh_qvalues([s.p_value for s in found])
+    qs = benjamini_hochberg([s.p_value for s in found])
     found = [Segment(**{**s.__dict__, "q_value": q}) for s, q in zip(found, qs)]
     found.sort(key=lambda s: (-(s.impact if s.impact is not None else -math.inf),
                               s.p_value if s.p_value is not None else 2.0))
@@ -134,7 +133,7 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool):
             delta = value.value - other.value if value.value is not None and other.value is not None else None
             found.append(Segment(where=key_dict(by, key), n=int(a["n"]), n_labeled=int(a["n_labeled"]),
                                  metric=value, rest=other, delta_vs_rest=delta,
-                                 p_value=_p_value(d.test, value, other), q_value=None,
+                                 p_value=_p_value(d, value, other), q_value=None,
                                  impact=_impact(d.higher_is_better, delta, int(a["n_labeled"]))))
     return overall, found
 
@@ -155,25 +154,10 @@ def _rest(total: dict, part: dict) -> dict:
     return rest
 
 
-def _p_value(test: str, a: MetricValue, b: MetricValue) -> float | None:
-    """Two-sided p-value for a difference between two independent groups (see module doc)."""
-    if a.value is None or b.value is None:
-        return None
-    diff = a.value - b.value
-    if test == "proportion":
-        x1, x2 = a.value * a.n, b.value * b.n
-        pooled = (x1 + x2) / (a.n + b.n)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
-        return 1.0 if se == 0 else float(2 * stats.norm.sf(abs(diff) / se))
-    if a.se is None or b.se is None:
-        return None
-    var = a.se ** 2 + b.se ** 2
-    if var == 0:
-        return 1.0 if diff == 0 else 0.0
-    if test == "mean" and a.n > 1 and b.n > 1:
-        df = var ** 2 / (a.se ** 4 / (a.n - 1) + b.se ** 4 / (b.n - 1))
-        return float(2 * stats.t.sf(abs(diff) / math.sqrt(var), df))
-    return float(2 * stats.norm.sf(abs(diff) / math.sqrt(var)))
+def _p_value(d, a: MetricValue, b: MetricValue) -> float | None:
+    """Two-sided p-value of segment ``a`` against the rest ``b`` (independent groups),
+    by the registry's test for the metric (see :func:`analytics.stats.unpaired_test`)."""
+    return unpaired_test(d, b, a).p_value
 
 
 def _impact(higher_is_better: bool | None, delta: float | None, n_labeled: int) -> float | None:
@@ -182,20 +166,3 @@ def _impact(higher_is_better: bool | None, delta: float | None, n_labeled: int) 
     if higher_is_better is None:
         return n_labeled * abs(delta)
     return n_labeled * (-delta if higher_is_better else delta)
-
-
-def bh_qvalues(p_values: list[float | None]) -> list[float | None]:
-    """Benjamini-Hochberg adjusted p-values (q-values); None stays None and is not counted."""
-    idx = [i for i, p in enumerate(p_values) if p is not None]
-    out: list[float | None] = [None] * len(p_values)
-    if not idx:
-        return out
-    p = np.array([p_values[i] for i in idx], dtype=float)
-    m = len(p)
-    order = np.argsort(p)
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.minimum(q, 1.0)
-    for pos, i in enumerate(order):
-        out[idx[i]] = float(q[pos])
-    return out

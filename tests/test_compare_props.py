@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import compare as cmp
+from analytics import stats
 from analytics import sequential as sq
 
 pvals = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=30)
@@ -14,7 +14,7 @@ pvals = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=3
 @settings(max_examples=60, deadline=None)
 @given(pvals)
 def test_bh_is_monotone_and_above_raw(p):
-    adj = cmp.benjamini_hochberg(p)
+    adj = stats.benjamini_hochberg(p)
     assert all(a >= x - 1e-15 and a <= 1.0 for a, x in zip(adj, p))
     order = sorted(range(len(p)), key=lambda i: p[i])
     assert all(adj[order[i]] <= adj[order[i + 1]] + 1e-15 for i in range(len(p) - 1))
@@ -26,7 +26,7 @@ def test_mcnemar_is_symmetric_and_valid(b, c, extra):
     n = b + c + extra
     if n == 0:
         return
-    t1, t2 = cmp.mcnemar(b, c, n), cmp.mcnemar(c, b, n)
+    t1, t2 = stats.mcnemar(b, c, n), stats.mcnemar(c, b, n)
     assert abs(t1.p_value - t2.p_value) < 1e-12 and 0.0 <= t1.p_value <= 1.0
     assert abs(t1.delta + t2.delta) < 1e-15 and t1.ci_low <= t1.delta <= t1.ci_high
 

@@ -185,3 +185,11 @@ def test_sample_drifting_champion():
     assert v1 <= {"drifted_features", "prediction_psi", "drop", "floor"}
     assert all(r.metric == "roc_auc" and r.observed > 0.05 for r in rules.get("drop", []) if r.version == "v1")
     assert any(r.rule == "latency_p95" and r.version == "v2" for r in h.reasons)  # v2's latency regression
+
+
+def test_an_error_metric_that_worsens_is_said_to_rise():
+    """delivery_eta's MAE grows after the road works: the reason says it rose, not fell."""
+    h = model_health(Engine(load_workspace(SAMPLE_CONFIG)), "delivery_eta")
+    drops = [r for r in h.reasons if r.rule == "drop" and r.level != "info"]
+    assert drops and all(r.metric == "mae" for r in drops)
+    assert all(" mae rose from " in r.message and "fell" not in r.message for r in drops)

@@ -13,7 +13,8 @@ from sklearn import metrics as skm
 from analytics.cli import main
 from analytics.engine import Engine
 from analytics.errors import SelectionError
-from analytics.segments import bh_qvalues, weak_segments
+from analytics.segments import weak_segments
+from analytics.stats import benjamini_hochberg as bh_qvalues
 from analytics.selection import Selection
 from analytics.workspace import SAMPLE_CONFIG, load_workspace
 
