@@ -231,3 +231,16 @@ def test_the_latest_outcome_row_is_taken_whole(tmp_path):
     r = {x[C.ID]: x for x in e.execute(t.select(C.ID, C.LABEL, "loss")).to_pylist()}
     assert (r["a"][C.LABEL], r["a"]["loss"]) == (None, None)      # the later row, nulls and all
     assert (r["b"][C.LABEL], r["b"]["loss"]) == (0, -8.0)          # a missing label_timestamp loses
+
+
+def test_temporary_tables_live_for_the_block_only(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=100)
+    e = Engine(load_workspace(g.config))
+
+    def tables():
+        return [r[0] for r in e.backend.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+
+    with e.temporary(e.log("binary_model").select(C.ID, C.LABEL), "binary_model") as t:
+        assert e.execute(t.count().as_table()).column(0)[0].as_py() == 100
+        assert [n for n in tables() if n.startswith("lm_tmp_")]
+    assert not [n for n in tables() if n.startswith("lm_tmp_")]

@@ -108,4 +108,4 @@ def test_narrow_temporary_table_is_dropped(tmp_path):
     from analytics.metrics import compute_metrics
     compute_metrics(engine, Selection.build("binary_model"), metrics=["accuracy"])
     names = [r[0] for r in engine.backend.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-    assert not [n for n in names if n.startswith("lm_metrics_")]
+    assert not [n for n in names if n.startswith("lm_tmp_")]

@@ -12,18 +12,15 @@ An empty selection (no predictions at all) raises
 from __future__ import annotations
 
 import datetime as _dt
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator, Sequence
 
 import ibis
 import ibis.expr.types as ir
-import sqlglot as sg
-import sqlglot.expressions as sge
 
 from ..engine import C, Engine
-from ..errors import DataError, EmptySelectionError, LastmileError
+from ..errors import EmptySelectionError
 from ..selection import Grouping, Selection
 from ..workspace import ModelSpec
 from .definitions import LATENCY_QUANTILES, interpolate
@@ -212,29 +209,10 @@ def materialized(engine: Engine, spec: ModelSpec, table: ir.Table) -> Iterator[i
     id's latest outcome); on DuckDB that join runs once here instead of once
     per query, and the narrow table (a few columns) is dropped on exit.
     Other backends get ``table`` itself (the queries stay the same).
-
-    The temporary table is dropped with a sqlglot statement because ibis 12's
-    ``drop_table`` (and so ``CachedTable.release``) emits an empty
-    ``DROP TABLE IF EXISTS`` with sqlglot 30.
     """
-    if engine.dialect != "duckdb":
-        yield table
-        return
     cols = [c for c in _NEEDED if c in table.columns] + [s for s in spec.columns.segments if s in table.columns]
-    backend = engine.backend
-    name = f"lm_metrics_{uuid.uuid4().hex}"
-    try:
-        narrow = backend.create_table(name, table.select(*cols), temp=True)
-    except LastmileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - translated like Engine.execute does
-        raise DataError(f"Reading the logs of model {spec.name!r} failed: "
-                        f"{str(exc).strip().splitlines()[0]}.") from None
-    try:
+    with engine.temporary(table.select(*cols), spec) as narrow:
         yield narrow
-    finally:
-        drop = sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True)
-        backend.raw_sql(drop.sql("duckdb"))
 
 
 def _repeated(groups: dict[GroupKey, dict], name: str) -> bool:
