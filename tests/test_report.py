@@ -224,8 +224,10 @@ def test_unwritable_output_is_a_clear_error(tmp_path, binary_ws, capsys):
     assert rc == 2 and err.startswith("error: Cannot write the report") and "\n" == err[-1] and err.count("\n") == 1
 
 
-def test_bad_paper_and_unknown_model(binary_ws):
+def test_bad_paper_unknown_model_and_empty_period(binary_ws):
     _g, _ws, engine = binary_ws
+    with pytest.raises(LastmileError, match=r"no predictions from 2027-01-01 to 2027-02-01; its data runs from "):
+        build_report(engine, "binary_model", start="2027-01-01", end="2027-02-01", charts=False)
     with pytest.raises(LastmileError, match="Paper 'A5'"):
         build_report(engine, "binary_model", paper="A5", charts=False)
     with pytest.raises(LastmileError, match="did you mean 'binary_model'"):

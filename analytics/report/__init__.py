@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..engine import C, Engine
-from ..errors import LastmileError
+from ..errors import EmptySelectionError, LastmileError
 from ..selection import Selection, parse_time
 from ..workspace import ModelSpec
 from .pdf import html_to_pdf, paper_size, render_html
@@ -112,7 +112,13 @@ def model_input(engine: Engine, spec: ModelSpec, charts: ChartSet, generated_at:
                 start=None, end=None) -> ModelInput:
     """Resolve ``spec``'s report period and the previous period of equal length."""
     span = model_span(engine, spec)
+    if span.first is None:
+        raise EmptySelectionError(f"Model {spec.name!r} has no predictions to report on.")
     s, e = report_period(span, start, end)
+    if (e is not None and e <= span.first) or (s is not None and s > span.last):
+        raise EmptySelectionError(
+            f"Model {spec.name!r} has no predictions from {s.date() if s else '…'} to {e.date() if e else '…'}; "
+            f"its data runs from {span.first.date()} to {span.last.date()}.")
     selection = Selection.build(spec.name, start=s, end=e)
     previous = None
     if s is not None and e is not None and span.first is not None and span.first < s:

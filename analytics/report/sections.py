@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..charts import format as fmt
+from ..errors import EmptySelectionError
 from ..metrics import PRIMARY_METRIC, compute_metrics, format_value, get_metric, metric_names
 from ..selection import Grouping, Selection
 
@@ -123,7 +124,12 @@ def kpis(mi) -> dict:
     task = mi.spec.task
     names = metric_names(task)
     cur = compute_metrics(mi.engine, mi.selection).rows
-    prev = compute_metrics(mi.engine, mi.previous).rows if mi.previous is not None else ()
+    prev = ()
+    if mi.previous is not None:
+        try:
+            prev = compute_metrics(mi.engine, mi.previous).rows
+        except EmptySelectionError:  # a gap in the data: no previous period to compare with
+            prev = ()
     cur_row = cur[0] if cur else None
     prev_row = prev[0] if prev else None
     by_version = compute_metrics(mi.engine, mi.selection, Grouping(by=("version",)),
@@ -271,7 +277,6 @@ def _champion_and_challengers(kpis_section: dict, limit: int = 2) -> tuple[str |
 def _compare_entry(mi, champion: str, cand: str) -> dict:
     """One champion-challenger comparison, formatted (``empty`` when it cannot be made)."""
     from ..compare import compare_versions
-    from ..errors import EmptySelectionError
 
     task = mi.spec.task
     entry = {"baseline": champion, "candidate": cand, "chart": None}
@@ -373,7 +378,6 @@ def drift(mi, earlier: dict) -> dict:
     period against the documented reference window (drift module), weekly PSI, and the
     distribution of the most drifted feature."""
     from ..drift import compute_drift, distribution, drift_over_time, resolve_windows
-    from ..errors import EmptySelectionError
 
     out = {"template": "drift.html.j2", "title": "Drift", "rows": [], "empty": None, "chart": None,
            "dist_chart": None, "highlights": [], "overlap": False}
