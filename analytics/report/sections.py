@@ -160,7 +160,6 @@ def kpis(mi) -> dict:
                           "predictions": fmt.count(r.n), "labeled": fmt.count(r.n_labeled),
                           "share": fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING}
                          for r in versions],
-        "primary_value": pv.value if pv is not None else None,
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
     }
