@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
 import ibis
 import polars as pl
-import sqlglot as sg
-import sqlglot.expressions as sge
 
 from ..engine import C, Engine, build_log
 from ..errors import EmptySelectionError, SelectionError
@@ -352,40 +349,21 @@ def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple
 
 
 @contextmanager
-def _materialized(engine: Engine, spec: ModelSpec, expr, then=None):
-    """``then(expr)`` (or ``expr``) computed once into a temporary table (DuckDB), else
-    the expression itself. With ``then``, ``expr`` is kept only while ``then`` reads it.
-
-    The per-value counts are read by several small queries; keeping them
-    saves re-reading the log for each of them.
-    """
-    be = engine.backend
-    if be.name != "duckdb":
-        yield then(expr) if then else expr
-        return
-
-    def create(e):
-        name = f"_lm_drift_{uuid.uuid4().hex}"
-        try:
-            be.create_table(name, e, temp=True)
-        except Exception as exc:  # noqa: BLE001 - translated like every engine error
-            raise engine._explain(exc, spec, "the logs") from None
-        return name
-
-    def drop(name):  # ibis 12's drop_table emits no table name with this sqlglot: build the statement here
-        be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True))
-
-    name = create(expr)
-    if then is not None:
-        try:
-            final = create(then(be.table(name)))
-        finally:
-            drop(name)
-        name = final
+def _counts_table(engine: Engine, spec: ModelSpec, raw):
+    """The per-window counts (:func:`queries.windowed`) of the per-target counts ``raw``,
+    kept in a temporary table (:meth:`Engine.temporary`) for the queries that read
+    them; ``raw`` itself is dropped as soon as the per-window table exists."""
+    raw_cm = engine.temporary(raw, spec)
+    raw_t = raw_cm.__enter__()
     try:
-        yield be.table(name)
+        counts_cm = engine.temporary(q.windowed(raw_t), spec)
+        counts = counts_cm.__enter__()
     finally:
-        drop(name)
+        raw_cm.__exit__(None, None, None)
+    try:
+        yield counts
+    finally:
+        counts_cm.__exit__(None, None, None)
 
 
 def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Selection, key,
@@ -403,7 +381,7 @@ def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Se
     for log, idx in _logs(engine, spec, tgts):
         st = q.flagged(log, reference.predicates(engine, log), current.predicates(engine, log), key,
                        **{f"v{j}": tgts[i].value for j, i in enumerate(idx)})
-        with _materialized(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx]), q.windowed) as counts:
+        with _counts_table(engine, spec, q.value_counts(st, [tgts[i].kind for i in idx])) as counts:
             sizes = engine.execute(q.window_sizes_query(counts), spec).to_pylist()
             ref_sizes = [r for r in sizes if r[q.IS_REF]]
             cur_sizes = [r for r in sizes if not r[q.IS_REF]]
