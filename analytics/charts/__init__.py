@@ -10,13 +10,13 @@ time, error bars for intervals per group.
 
 from __future__ import annotations
 
-from .base import PALETTE, STATUS_COLORS, empty_figure, style
+from .base import PALETTE, empty_figure, style
 from .figures import (bar_by_group, compare_forest, distribution_chart, drift_over_time_chart,
                       explore_chart, latency_chart, metric_over_time, sparkline,
                       threshold_curve_chart, value_over_time, volume_chart)
 
 __all__ = [
-    "PALETTE", "STATUS_COLORS", "empty_figure", "style", "bar_by_group", "compare_forest",
+    "PALETTE", "empty_figure", "style", "bar_by_group", "compare_forest",
     "distribution_chart", "drift_over_time_chart", "explore_chart", "latency_chart",
     "metric_over_time", "sparkline", "threshold_curve_chart", "value_over_time", "volume_chart",
 ]

@@ -8,7 +8,6 @@ from .format import D3
 
 #: Colour-blind-safe categorical palette (Okabe-Ito, reordered).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-STATUS_COLORS = {"healthy": "#2E7D32", "warn": "#F9A825", "pull": "#C62828"}
 FONT = "Inter, 'Source Sans Pro', 'DejaVu Sans', sans-serif"
 
 

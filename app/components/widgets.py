@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.charts import format as F
+from analytics.metrics import get_metric
 from analytics.selection import Grouping, Selection
 
 from .. import resources
 
 
-def metric_def(name: str, task: str | None = None):
-    from analytics.metrics import get_metric
-    return get_metric(name, task)
-
-
 def metric_help(name: str, task: str | None = None) -> str:
     """The tooltip of a statistic: what it measures and how its interval is computed."""
-    d = metric_def(name, task)
+    d = get_metric(name, task)
     text = d.description
     if d.interval_method:
         text += f"\n\nInterval: {d.interval_method}"
     return text
-
-
-def fmt_value(mv, kind: str, currency: str = "USD") -> str:
-    """A MetricValue as ``0.812 [0.804, 0.820]`` (or its reason when it is unknown)."""
-    if mv is None or mv.value is None:
-        return F.MISSING
-    return F.by_kind(mv.value, kind, currency)
 
 
 def kpi(col, label: str, value: str, *, delta: str | None = None, help: str | None = None,
@@ -76,7 +63,3 @@ def no_labels_message(ws_key, model: str) -> str:
 
 def spinner(text: str = "Querying the logs…"):
     return st.spinner(text, show_time=True)
-
-
-def reason_list(values: dict[str, Any]) -> str:
-    return "; ".join(f"{k}: {v}" for k, v in values.items() if v)
