@@ -547,6 +547,10 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("coverage", "metrics", label_coverage),
 ]
 
+#: The order sections are started in: the longest first (queries, on the sample), so
+#: the pool's threads finish together. Only ``kpis`` is waited for by others.
+SLOWEST_FIRST = ("health", "compare", "drift", "segments", "over_time", "coverage", "value")
+
 
 class _Earlier:
     """Sections built (or being built) before the current one, by key; waits for each."""
@@ -564,8 +568,9 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
     The builders run on a small thread pool: each thread has its own engine
     connection (see :class:`~analytics.engine.Engine`), so one section's query
     executes while another's is compiled. A builder that needs an earlier
-    section (the comparison needs the versions ranked by traffic) waits for it;
-    earlier sections are submitted first, so the wait cannot deadlock.
+    section (the comparison, drift and segments need the versions ranked by
+    traffic) waits for it; that section (``kpis``) is submitted first, so the
+    wait cannot deadlock.
     """
     futures: dict[str, Future] = {}
     earlier = _Earlier(futures)
@@ -576,9 +581,9 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-report") as pool:
         futures["kpis"] = pool.submit(run, "key figures", kpis)
-        for key, _area, builder in SECTIONS:
+        for key, _area, builder in sorted(SECTIONS, key=lambda sec: SLOWEST_FIRST.index(sec[0])):
             futures[key] = pool.submit(run, key, builder, earlier)
-        built = [f.result() for f in futures.values()]
+        built = [futures["kpis"].result()] + [futures[key].result() for key, _a, _b in SECTIONS]
     k = built[0]
     c = cover(mi, built)
     summary = {"model": mi.model, "task": mi.spec.task, "volume": fmt.count(k["volume"]), "period": c["period"],
