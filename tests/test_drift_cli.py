@@ -45,6 +45,11 @@ def test_sample_drift_story(sample):
     assert after.prediction.drifted and after.label is None
 
 
+def pa_ts(value):
+    import pyarrow as pa
+    return pa.scalar(value, pa.timestamp("us"))
+
+
 def _run(capsys, *argv):
     code = cli.main(["drift", "--config", str(SAMPLE_CONFIG), *argv])
     out = capsys.readouterr()
@@ -61,7 +66,18 @@ def test_cli_json_and_table(capsys):
     assert d["features"]["income"]["drifted"] and d["features"]["income"]["kind"] == "numeric"
     assert d["current"]["start"] == "2026-10-05T00:00:00" and d["current"]["end"] == "2026-11-23T00:00:00"
     assert d["prediction"]["kind"] == "numeric" and d["label"]["kind"] == "categorical"
-    code, out, _ = _run(capsys, "--model", MODEL, "--version", "v1", "--feature", "age")
+    code, out, _ = _run(capsys, "--model", MODEL, "--version", "v1", "--feature", "age",
+                        "--where", "channel=web", "--format", "json")
+    d = json.loads(out)
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    raw = pq.read_table(SAMPLE_CONFIG.parent / MODEL / "predictions", columns=["ts", "model_version", "channel"])
+    keep = pc.and_(pc.and_(pc.equal(raw["model_version"], "v1"), pc.equal(raw["channel"], "web")),
+                   pc.and_(pc.greater_equal(raw["ts"], pa_ts(START)),
+                           pc.less(raw["ts"], pa_ts(START + dt.timedelta(days=28)))))
+    assert code == 0 and d["reference"]["where"] == {"channel": ["web"]} and d["reference"]["versions"] == ["v1"]
+    assert d["reference"]["n"] == pc.sum(keep.cast("int64")).as_py()
+    code, out, _ = _run(capsys, "--model", MODEL, "--feature", "age")
     assert code == 0 and "Drift of model credit_default" in out and "age" in out
 
 
