@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
@@ -353,17 +353,10 @@ def _counts_table(engine: Engine, spec: ModelSpec, raw):
     """The per-window counts (:func:`queries.windowed`) of the per-target counts ``raw``,
     kept in a temporary table (:meth:`Engine.temporary`) for the queries that read
     them; ``raw`` itself is dropped as soon as the per-window table exists."""
-    raw_cm = engine.temporary(raw, spec)
-    raw_t = raw_cm.__enter__()
-    try:
-        counts_cm = engine.temporary(q.windowed(raw_t), spec)
-        counts = counts_cm.__enter__()
-    finally:
-        raw_cm.__exit__(None, None, None)
-    try:
+    with ExitStack() as keep:
+        with engine.temporary(raw, spec) as raw_t:
+            counts = keep.enter_context(engine.temporary(q.windowed(raw_t), spec))
         yield counts
-    finally:
-        counts_cm.__exit__(None, None, None)
 
 
 def _evaluate(engine: Engine, spec: ModelSpec, reference: Selection, current: Selection, key,
