@@ -8,6 +8,11 @@ charts. Each figure is handed to that loop the moment a section queues it
 overlap the report's queries; :meth:`ChartSet.render` only waits for the
 drawings still running and fills each placeholder's ``svg``.
 
+kaleido's own ``start_sync_server`` is not used: it is one browser per process
+(the dashboard may build two reports at once) and a browser that fails to start
+leaves its callers waiting forever; here a failed start is an error after
+:data:`TIMEOUT` seconds at most.
+
 The browser is looked up explicitly (:func:`find_browser`): an explicit path, or
 the usual Chromium/Chrome names on ``PATH``. kaleido never downloads one here
 (``kaleido.get_chrome()`` is never called); a missing browser is a
