@@ -72,9 +72,10 @@ def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
         changes["threshold"] = st.slider("Decision threshold", 0.0, 1.0, float(defaults.threshold), 0.01,
                                          key="val_threshold",
                                          help="Score at or above which a prediction counts as positive.")
-    if task == "regression" and defaults.cost_per_unit_error is not None:
-        changes["cost_per_unit_error"] = st.number_input("Cost per unit of error", value=float(defaults.cost_per_unit_error),
-                                                         min_value=0.0, key="val_cpue")
+    if task == "regression" and defaults.cost_over is None:
+        changes["cost_per_unit_error"] = st.number_input(
+            "Cost per unit of error", value=float(defaults.cost_per_unit_error or 0.0), min_value=0.0,
+            key="val_cpue", help=f"What each unit of absolute error costs ({defaults.currency}).")
     return defaults.replace(**changes)
 
 
