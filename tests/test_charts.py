@@ -71,3 +71,17 @@ def test_threshold_curve_marks_the_best_threshold():
     fig = charts.threshold_curve_chart([("v1", [0.0, 0.5, 1.0], [1.0, 5.0, 2.0], 0.5, 0.5)]).to_plotly_json()
     best = [t for t in fig["data"] if t.get("mode") == "markers"][0]
     assert list(best["x"]) == [0.5] and list(best["y"]) == [5.0]
+
+
+def test_a_week_without_an_interval_splits_the_band_instead_of_bridging_it():
+    f = pl.DataFrame({"period": ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"],
+                      "version": ["v1"] * 5, "n": [10] * 5,
+                      "auc": [0.8, 0.82, None, 0.7, 0.71],
+                      "auc_ci_low": [0.75, 0.78, None, 0.6, 0.65],
+                      "auc_ci_high": [0.85, 0.86, None, 0.8, 0.77]})
+    fig = charts.metric_over_time(f, "auc").to_plotly_json()
+    bands = [t for t in fig["data"] if t.get("fill") == "toself"]
+    assert [list(b["x"]) for b in bands] == [
+        ["2026-03-02", "2026-03-09", "2026-03-09", "2026-03-02"],
+        ["2026-03-23", "2026-03-30", "2026-03-30", "2026-03-23"]]
+    assert all(None not in list(b["y"]) for b in bands)

@@ -25,6 +25,29 @@ def _groups(frame: pl.DataFrame, by: str | None) -> list[tuple[str, pl.DataFrame
     return out
 
 
+def _known_runs(xs: Sequence, lows: Sequence, highs: Sequence) -> list[tuple[list, list, list]]:
+    """Contiguous stretches where both interval bounds are known.
+
+    A band is one closed polygon per stretch: a missing bound (a week without
+    labels) inside one polygon would split it into two paths that plotly closes
+    on themselves, drawing triangles instead of a band.
+    """
+    runs: list[tuple[list, list, list]] = []
+    cur: tuple[list, list, list] = ([], [], [])
+    for x, lo, hi in zip(xs, lows, highs):
+        if lo is None or hi is None:
+            if cur[0]:
+                runs.append(cur)
+            cur = ([], [], [])
+            continue
+        cur[0].append(x)
+        cur[1].append(lo)
+        cur[2].append(hi)
+    if cur[0]:
+        runs.append(cur)
+    return runs
+
+
 def metric_over_time(frame: pl.DataFrame, metric: str, *, label: str | None = None, fmt: str = "num",
                      by: str | None = "version", x: str = "period", title: str | None = None,
                      height: int = 360) -> go.Figure:
@@ -40,11 +63,11 @@ def metric_over_time(frame: pl.DataFrame, metric: str, *, label: str | None = No
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
         c = color(i)
         xs = g[x].to_list()
-        if lo in g.columns and hi in g.columns and g[lo].drop_nulls().len() > 0:
-            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=g[hi].to_list() + g[lo].to_list()[::-1],
-                                     fill="toself", fillcolor=rgba(c, 0.15), line=dict(width=0),
-                                     hoverinfo="skip", showlegend=False, legendgroup=name,
-                                     connectgaps=False))
+        if lo in g.columns and hi in g.columns:
+            for run_x, run_lo, run_hi in _known_runs(xs, g[lo].to_list(), g[hi].to_list()):
+                fig.add_trace(go.Scatter(x=run_x + run_x[::-1], y=run_hi + run_lo[::-1],
+                                         fill="toself", fillcolor=rgba(c, 0.15), line=dict(width=0),
+                                         hoverinfo="skip", showlegend=False, legendgroup=name))
         custom = g["n"].to_list() if "n" in g.columns else None
         fig.add_trace(go.Scatter(
             x=xs, y=g[metric].to_list(), mode="lines+markers", name=name or (label or metric),
