@@ -51,6 +51,19 @@ def version_table(result, currency: str) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def value_matrix_editor(defaults: Assumptions, classes: tuple[str, ...]) -> tuple[tuple[str, str, float], ...]:
+    """Multiclass: what routing a ticket of each actual class to each predicted class is worth."""
+    worth = {(a, p): v for a, p, v in defaults.value_matrix}
+    grid = pl.DataFrame({"actual": list(classes),
+                         **{p: [float(worth.get((a, p), 0.0)) for a in classes] for p in classes}})
+    st.caption(f"Value of each outcome ({defaults.currency}): rows are the actual class, columns the "
+               "predicted one; pairs left at 0 are worth nothing.")
+    edited = st.data_editor(grid, key="val_matrix", hide_index=True, disabled=["actual"], width="stretch")
+    rows = edited.to_dicts() if isinstance(edited, pl.DataFrame) else edited.to_dict("records")
+    return tuple((str(r["actual"]), p, float(r[p] or 0.0)) for r in rows for p in classes
+                 if float(r[p] or 0.0) != 0.0)
+
+
 def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
     """Widgets for the editable numbers; returns the edited assumptions."""
     changes = {}
@@ -72,6 +85,8 @@ def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
         changes["threshold"] = st.slider("Decision threshold", 0.0, 1.0, float(defaults.threshold), 0.01,
                                          key="val_threshold",
                                          help="Score at or above which a prediction counts as positive.")
+    if task == "multiclass" and spec.columns.classes:
+        changes["value_matrix"] = value_matrix_editor(defaults, spec.columns.classes)
     if task == "regression" and defaults.cost_over is None:
         changes["cost_per_unit_error"] = st.number_input(
             "Cost per unit of error", value=float(defaults.cost_per_unit_error or 0.0), min_value=0.0,

@@ -183,3 +183,27 @@ def test_report_builds_and_offers_the_pdf(app):
     assert any("binary_model" in m.value for m in status.markdown)
     (button,) = at.get("download_button")
     assert button.label == "Download the PDF"
+
+
+def test_multiclass_value_matrix_what_if(tmp_path, monkeypatch):
+    """Editing the value of (actual, predicted) pairs recomputes the value per version."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.workspace import load_workspace
+    from tests.factories import make_workspace
+
+    from .conftest import MAIN
+
+    g = make_workspace(tmp_path, "multiclass", n=900, seed=4)
+    monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
+    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "value")
+    at.session_state["val_matrix"] = {"edited_rows": {0: {"alpha": 5.0}, 1: {"alpha": -2.0}},
+                                      "added_rows": [], "deleted_rows": []}
+    at.run()
+    engine = Engine(load_workspace(g.config))
+    a = Assumptions.from_spec(engine.spec("multiclass_model")).replace(
+        value_matrix=(("alpha", "alpha", 5.0), ("beta", "alpha", -2.0)))
+    want = compute_value(engine, Selection.build("multiclass_model"), Grouping(by=("version",)), a)
+    shown = table(at, column="net value")
+    assert list(shown["value"]) == [F.money(r.value) for r in want.rows]
+    assert any(r.value for r in want.rows)
