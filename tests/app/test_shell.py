@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from .conftest import MAIN, open_page
@@ -94,3 +95,19 @@ def test_changing_the_model_resets_its_dependent_filters(tmp_path, monkeypatch):
     assert "version" not in at.query_params and "where" not in at.query_params
     assert [w.key for w in at.sidebar.multiselect] == ["flt_seg_channel"]  # one version: no version filter
     assert at.metric[0].value == "800"
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_every_page_works_for_other_tasks(tmp_path, monkeypatch, task):
+    """Every page renders for multiclass and regression models (no business values: explained)."""
+    from tests.factories import make_workspace
+
+    g = make_workspace(tmp_path, task, n=1200, seed=6)
+    monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception and not at.error
+    for page in ("overview", "segments", "compare", "drift", "value", "operations", "explore", "report"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        assert at.title[0].value
