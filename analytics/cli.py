@@ -41,7 +41,8 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(self.workspace)
+            # a command is short-lived: small logs are joined once and queried in memory
+            self._engine = Engine(self.workspace, snapshot=True)
         return self._engine
 
     @property

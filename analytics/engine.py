@@ -26,9 +26,11 @@ ever read.
 from __future__ import annotations
 
 import glob as _glob
+import hashlib
 import os
 import re
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ class Source:
     pattern: str            # what DuckDB reads (a folder becomes folder/**/*.parquet)
     files: tuple[str, ...]  # local files found (empty for remote paths)
     hive: bool
+    rows: int | None = None  # total rows from the files' footers (None for remote paths)
 
 
 # ------------------------------------------------------------------ sources
@@ -118,17 +121,17 @@ def resolve_source(path: str, model: str, role: str) -> Source:
     files = tuple(sorted(f for f in _glob.glob(pattern, recursive=True) if os.path.isfile(f)))
     if not files:
         raise MissingFileError(f"No Parquet files match {path!r} ({what}).")
-    for f in files:
-        check_parquet_file(f, what)
+    rows = sum(check_parquet_file(f, what) for f in files)
     hive = any(_HIVE_DIR.match(part) for f in files[:50] for part in Path(f).parent.parts)
-    return Source(path=path, pattern=pattern, files=files, hive=hive)
+    return Source(path=path, pattern=pattern, files=files, hive=hive, rows=rows)
 
 
-def check_parquet_file(path: str, what: str = "a log") -> None:
+def check_parquet_file(path: str, what: str = "a log") -> int:
+    """Read a file's footer (cheap); return its row count, or raise naming the file."""
     import pyarrow.parquet as pq
 
     try:
-        pq.read_metadata(path)
+        return pq.read_metadata(path).num_rows
     except Exception as exc:  # noqa: BLE001 - any failure means unreadable
         reason = str(exc).split("\n")[0]
         raise CorruptFileError(f"File {path!r} ({what}) is not a readable Parquet file: {reason}.") from None
@@ -140,8 +143,17 @@ def check_parquet_file(path: str, what: str = "a log") -> None:
 class Engine:
     """Connections and canonical log tables for one workspace."""
 
-    def __init__(self, workspace: Workspace):
+    def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0):
+        """``snapshot``: on DuckDB, compute each model's joined log once per connection
+        into a temporary table when its predictions hold at most ``[engine]
+        materialize_rows`` rows (read from the Parquet footers), and let every query
+        read that instead of re-reading and re-joining the files. The snapshot is
+        rebuilt after ``snapshot_seconds``, so new log files show up. Larger logs,
+        other backends and ``snapshot=False`` (the default) query the files directly.
+        """
         self.workspace = workspace
+        self.snapshot = snapshot
+        self.snapshot_seconds = snapshot_seconds
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sources: dict[tuple[str, str], Source] = {}
@@ -227,10 +239,30 @@ class Engine:
         self.backend  # noqa: B018
         cache = self._local.tables
         key = (spec.name, "log")
-        if key not in cache:
-            cache[key] = build_log(spec, self.raw(spec, "predictions"),
-                                   self.raw(spec, "outcomes") if spec.outcomes else None)
-        return cache[key]
+        entry = cache.get(key)
+        now = time.monotonic()
+        if entry is None or (entry[1] is not None and now - entry[1] > self.snapshot_seconds):
+            t = build_log(spec, self.raw(spec, "predictions"),
+                          self.raw(spec, "outcomes") if spec.outcomes else None)
+            made = None
+            if self.snapshotted(spec):
+                name = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
+                try:
+                    self._drop_table(name)
+                    t = self.backend.create_table(name, t, temp=True)
+                except Exception as exc:  # noqa: BLE001
+                    raise self._explain(exc, spec, "the logs") from None
+                made = now
+            entry = cache[key] = (t, made)
+        return entry[0]
+
+    def snapshotted(self, model: str | ModelSpec) -> bool:
+        """Whether :meth:`log` serves this model from an in-memory snapshot."""
+        spec = self.spec(model)
+        if not self.snapshot or self.backend.name != "duckdb":
+            return False
+        rows = self.source(spec, "predictions").rows
+        return rows is not None and rows <= self.workspace.materialize_rows
 
     def execute(self, expr: ir.Expr, model: str | ModelSpec | None = None) -> pa.Table:
         """Run an expression; translate engine errors into one-sentence errors."""
@@ -285,11 +317,7 @@ class Engine:
     def temporary(self, expr: ir.Table, model: str | ModelSpec | None = None):
         """``expr`` computed once into a temporary table for the ``with`` block (DuckDB),
         so several queries over it read the logs once; other backends get ``expr``
-        itself. The table is dropped on exit (with a sqlglot statement: ibis 12's
-        ``drop_table`` emits an empty ``DROP TABLE IF EXISTS`` with sqlglot 30)."""
-        import sqlglot as sg
-        import sqlglot.expressions as sge
-
+        itself. The table is dropped on exit."""
         be = self.backend
         if be.name != "duckdb":
             yield expr
@@ -304,7 +332,16 @@ class Engine:
         try:
             yield table
         finally:
-            be.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True).sql("duckdb"))
+            self._drop_table(name)
+
+    def _drop_table(self, name: str) -> None:
+        """DROP TABLE IF EXISTS on this thread's DuckDB connection (a sqlglot statement:
+        ibis 12's ``drop_table`` and ``overwrite=True`` emit an empty ``DROP TABLE IF
+        EXISTS`` with sqlglot 30)."""
+        import sqlglot as sg
+        import sqlglot.expressions as sge
+
+        self.backend.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True).sql("duckdb"))
 
     def data_warnings(self, model: str | ModelSpec) -> tuple[DataWarning, ...]:
         """Row-level defects that queries work around, counted once per model."""

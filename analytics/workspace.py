@@ -32,7 +32,9 @@ RESERVED_PREFIX = "lm_"
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 
 _TOP_KEYS = {"engine", "models"}
-_ENGINE_KEYS = {"backend", "options"}
+_ENGINE_KEYS = {"backend", "options", "materialize_rows"}
+#: Default of ``[engine] materialize_rows`` (see :class:`analytics.engine.Engine`).
+MATERIALIZE_ROWS = 2_000_000
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
     "business", "alerts", "drift", "compare",
@@ -145,6 +147,8 @@ class Workspace:
     models: tuple[ModelSpec, ...]
     backend: str = "duckdb"
     backend_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: logs with at most this many predictions are snapshot in memory (DuckDB; 0 = never)
+    materialize_rows: int = MATERIALIZE_ROWS
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -198,7 +202,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     _unknown(raw, _TOP_KEYS, "the top level", problems)
 
     engine = raw.get("engine", {})
-    backend, options = "duckdb", {}
+    backend, options, materialize = "duckdb", {}, MATERIALIZE_ROWS
     if not isinstance(engine, dict):
         problems.append("[engine] must be a table.")
     else:
@@ -211,6 +215,10 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if not isinstance(options, dict):
             problems.append("[engine.options] must be a table.")
             options = {}
+        materialize = engine.get("materialize_rows", MATERIALIZE_ROWS)
+        if isinstance(materialize, bool) or not isinstance(materialize, int) or materialize < 0:
+            problems.append("[engine] materialize_rows must be a whole number >= 0 (0 turns snapshots off).")
+            materialize = MATERIALIZE_ROWS
 
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
@@ -239,7 +247,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
             head += f" (and {n - 1} more; `lastmile validate` lists them all)"
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
-                     backend_options=MappingProxyType(dict(options)))
+                     backend_options=MappingProxyType(dict(options)), materialize_rows=materialize)
 
 
 # ----------------------------------------------------------------------- helpers

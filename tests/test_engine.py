@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 
@@ -244,3 +245,47 @@ def test_temporary_tables_live_for_the_block_only(tmp_path):
         assert e.execute(t.count().as_table()).column(0)[0].as_py() == 100
         assert [n for n in tables() if n.startswith("lm_tmp_")]
     assert not [n for n in tables() if n.startswith("lm_tmp_")]
+
+
+def test_snapshots_give_the_same_numbers_and_respect_the_size_limit(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=500, duplicate_outcomes=5, files=2)
+    ws = load_workspace(g.config)
+    plain, snap = Engine(ws), Engine(ws, snapshot=True)
+
+    def summary(e):
+        t = Selection.build("binary_model", start="2026-03-09", where={"region": ["EU"]}).apply(e)
+        keys = Grouping(by=("version", "period")).keys(t, ws.models[0])
+        q = t.group_by(**keys).aggregate(n=t.count(), y=t[C.LABEL].sum(), s=t[C.SCORE].sum())
+        return sorted(e.execute(q).to_pylist(), key=lambda r: (r["version"], r["period"]))
+
+    assert not plain.snapshotted("binary_model") and snap.snapshotted("binary_model")
+    a, b = summary(plain), summary(snap)
+    assert [{k: v for k, v in r.items() if k != "s"} for r in a] == [{k: v for k, v in r.items() if k != "s"} for r in b]
+    assert all(abs(x["s"] - y["s"]) < 1e-9 for x, y in zip(a, b)) and len(a) > 5
+    assert snap.log("binary_model").get_name().split(".")[-1].startswith("lm_log_")
+    small = Engine(dataclasses.replace(ws, materialize_rows=499), snapshot=True)
+    assert not small.snapshotted("binary_model")        # 500 predictions > 499
+    assert not Engine(dataclasses.replace(ws, materialize_rows=0), snapshot=True).snapshotted("binary_model")
+
+
+def test_a_snapshot_is_rebuilt_when_it_is_old(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=200, files=1)
+    snap = Engine(load_workspace(g.config), snapshot=True, snapshot_seconds=0.0)
+    count = lambda: snap.execute(snap.log("binary_model").count().as_table()).column(0)[0].as_py()  # noqa: E731
+    assert count() == 200
+    t = pq.read_table(tmp_path / "pred" / "part-0.parquet")
+    pq.write_table(t.slice(0, 50), tmp_path / "pred" / "part-9.parquet")   # new rows arrive
+    assert count() == 250
+    fresh = Engine(load_workspace(g.config), snapshot=True, snapshot_seconds=3600)
+    assert fresh.execute(fresh.log("binary_model").count().as_table()).column(0)[0].as_py() == 250
+
+
+def test_materialize_rows_is_validated(tmp_path):
+    g = make_workspace(tmp_path, "binary", n=20)
+    text = g.config.read_text()
+    g.config.write_text('[engine]\nmaterialize_rows = 100\n' + text)
+    assert load_workspace(g.config).materialize_rows == 100
+    g.config.write_text('[engine]\nmaterialize_rows = -1\n' + text)
+    from analytics.errors import ConfigError
+    with pytest.raises(ConfigError, match="materialize_rows must be a whole number"):
+        load_workspace(g.config)
