@@ -44,7 +44,8 @@ def _workspace(path: str, mtime: float) -> Workspace:
 
 @st.cache_resource(show_spinner=False)
 def _engine(path: str, mtime: float) -> Engine:
-    return Engine(_workspace(path, mtime))
+    # small logs are joined once per session thread and refreshed as often as results
+    return Engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
 
 
 def workspace() -> Workspace:
