@@ -101,9 +101,8 @@ def wait_idle(page, timeout: float = 180_000) -> None:
         const state = app && app.getAttribute('data-test-script-state');
         return state === 'notRunning' && document.querySelector('h1') !== null;
     }"""
-    for _ in range(2):
-        page.wait_for_function(done, timeout=timeout)
-        page.wait_for_timeout(400)
+    page.wait_for_function(done, timeout=timeout)
+    page.wait_for_timeout(300)  # a page that reruns (a link, a switch) starts again within this
     page.wait_for_function(done, timeout=timeout)
 
 

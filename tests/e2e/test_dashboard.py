@@ -56,7 +56,7 @@ def test_portfolio_click_through_opens_the_model(server, tab):
     tab.get_by_role("button", name=re.compile("Open")).nth(2).click()
     tab.wait_for_url(re.compile(r"/overview"))
     wait_idle(tab)
-    assert tab.get_by_text("delivery_eta · regression").count() == 1
+    tab.get_by_text("delivery_eta · regression").wait_for()
     assert params(tab)["model"] == ["delivery_eta"]
     no_exception(tab)
 
@@ -68,13 +68,13 @@ def test_a_shared_url_restores_its_view(server, tab):
     wait_idle(tab)
     sidebar = tab.locator('[data-testid="stSidebar"]')
     assert "2026-07-01" in sidebar.locator('[data-testid="stDateInput"] input').first.input_value()
-    assert tab.get_by_text("Accuracy by channel, weakest first").count() == 1
+    tab.get_by_role("heading", name="Accuracy by channel").wait_for()
     q = params(tab)
     assert q["where"] == ["region=EU"] and q["metric"] == ["accuracy"]
     # a reload (a new session) shows the same view
     tab.reload()
     wait_idle(tab)
-    assert tab.get_by_text("Accuracy by channel, weakest first").count() == 1
+    tab.get_by_role("heading", name="Accuracy by channel").wait_for()
     assert "2026-07-01" in tab.locator('[data-testid="stSidebar"] [data-testid="stDateInput"] input').first.input_value()
     shot(tab, "segments_shared_url")
     no_exception(tab)
