@@ -102,8 +102,9 @@ def format_money(x: float | None, currency: str = "USD", compact: bool = False) 
 
 
 @dataclass(frozen=True)
-class Assumptions:
-    """The business numbers a value computation uses; every field can be overridden.
+class Assumptions(Business):
+    """The business numbers a value computation uses (the fields of
+    :class:`~analytics.workspace.Business`); every field can be overridden.
 
     ``tp``/``fp``/``fn``/``tn`` are numbers or names of per-row value columns
     (columns must be ones the workspace declares, since only those are aggregated).
@@ -111,21 +112,6 @@ class Assumptions:
     logged decisions used, rows are re-decided from the score histogram, at the
     nearest bin edge (reported as ``ValueResult.threshold_used``).
     """
-
-    currency: str = "USD"
-    tp: Value = 0.0
-    fp: Value = 0.0
-    fn: Value = 0.0
-    tn: Value = 0.0
-    threshold: float = 0.5
-    baseline: str = "all_negative"
-    cost_per_1k: float = 0.0
-    cost_column: str | None = None
-    #: multiclass: ((actual, predicted, value), ...); pairs absent are worth 0
-    value_matrix: tuple[tuple[str, str, float], ...] = ()
-    cost_per_unit_error: float | None = None
-    cost_over: float | None = None
-    cost_under: float | None = None
 
     @classmethod
     def from_business(cls, business: Business | None) -> "Assumptions":
@@ -146,10 +132,8 @@ class Assumptions:
         return dataclasses.replace(self, **changes)
 
     def columns(self) -> tuple[str, ...]:
-        cols = [v for v in (self.tp, self.fp, self.fn, self.tn) if isinstance(v, str)]
-        if self.cost_column:
-            cols.append(self.cost_column)
-        return tuple(dict.fromkeys(cols))
+        """Per-row value and cost columns these numbers read."""
+        return self.value_columns()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
