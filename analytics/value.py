@@ -74,30 +74,6 @@ PENDING_ASSUMPTION = {
     "regression": None,
 }
 
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹",
-                     "AUD": "A$", "CAD": "C$", "KRW": "₩", "BRL": "R$", "CHF": None}
-
-
-def format_money(x: float | None, currency: str = "USD", compact: bool = False) -> str:
-    """Money for people: ``-$1,234.50``; ``12.30 CHF`` for currencies without a symbol here.
-
-    ``compact`` gives ``$1.2M`` / ``$12.3k`` (tiles, charts). ``None`` (and NaN) is ``-``.
-    """
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    sign = "-" if x < 0 else ""
-    a = abs(float(x))
-    if compact and a >= 1e3:
-        for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if a >= div:
-                num = f"{a / div:.1f}{suffix}"
-                break
-    else:
-        num = f"{a:,.2f}"
-    sym = _CURRENCY_SYMBOLS.get(currency.upper())
-    return f"{sign}{sym}{num}" if sym else f"{sign}{num} {currency}"
-
-
 # --------------------------------------------------------------------------- assumptions
 
 

@@ -27,6 +27,9 @@ def test_money_and_deltas():
     assert F.money(8.0) == "$8.00"
     assert F.money(1_250_000, short=True) == "$1.25M"
     assert F.money(12.5, "CHF") == "12.50 CHF"
+    assert F.money(-15, "EUR") == "-€15.00" and F.money(3.0, "inr") == "₹3.00"
+    assert F.money(2_500_000, "GBP", short=True) == "£2.5M"
+    assert F.money(None) == F.MISSING and F.money(float("nan")) == F.MISSING
     assert F.delta(0.012, "pct") == "+1.2 pp"
     assert F.delta(-0.0042) == "-0.004"
     assert F.delta(0.0) == "±0.000"

@@ -17,7 +17,7 @@ from analytics.engine import Engine
 from analytics.errors import ConfigError, EmptySelectionError, SelectionError
 from analytics.selection import Grouping, Selection
 from analytics.value import (Assumptions, bin_edges, compute_value, curve, evaluate,
-                             format_money, score_bin, summary_expr, threshold_curve,
+                             score_bin, summary_expr, threshold_curve,
                              value_summary)
 from analytics.workspace import load_workspace
 
@@ -452,14 +452,6 @@ def test_queries_compile_for_trino(tmp_path, task):
                         Grouping(by=("version", "period", "channel")), bins=1000 if task == "binary" else 0)
     sql = ibis.to_sql(expr, dialect="trino")
     assert "GROUP BY" in sql.upper()
-
-
-def test_format_money():
-    assert format_money(1234.5, "USD") == "$1,234.50"
-    assert format_money(-15, "EUR") == "-€15.00"
-    assert format_money(2_500_000, "GBP", compact=True) == "£2.5M"
-    assert format_money(12.3, "CHF") == "12.30 CHF"
-    assert format_money(None, "USD") == "-" and format_money(float("nan"), "USD") == "-"
 
 
 def test_curve_needs_scores(multi_ws):

@@ -1,4 +1,4 @@
-"""How numbers look to people: one set of formatters for the app and the PDF.
+"""How numbers look to people: one set of formatters for the app, the PDF and the CLI.
 
 Every page, table and chart label goes through these, so a rate reads the same
 (``81.2%``) on the dashboard, in its tooltip and in the executive report. A
@@ -15,7 +15,7 @@ from typing import Any
 MISSING = "–"
 
 #: Currency symbols shown before the amount; other codes follow it ("1,200 CHF").
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
 
 
 def _ok(v: Any) -> bool:
@@ -66,7 +66,7 @@ def money(v: float | None, currency: str = "USD", short: bool = False) -> str:
         return MISSING
     sign = "-" if v < 0 else ""
     body = compact(abs(v)) if short else (f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):,.2f}")
-    sym = _SYMBOLS.get(currency)
+    sym = _SYMBOLS.get(currency.upper())
     return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
 
 

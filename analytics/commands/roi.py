@@ -8,11 +8,12 @@ number for this run (what-if), e.g. ``--assume fp=-25 --assume threshold=0.4``.
 
 from __future__ import annotations
 
+from ..charts.format import money
 from ..cli import add_common, add_selection
 from ..errors import ConfigError
 from ..output import render
 from ..selection import Grouping, Selection
-from ..value import (DEFAULT_BINS, Assumptions, compute_value, format_money,
+from ..value import (DEFAULT_BINS, Assumptions, compute_value,
                      threshold_curve)
 
 _NUMBER_KEYS = ("threshold", "cost_per_1k", "cost_per_unit_error", "cost_over", "cost_under")
@@ -78,7 +79,7 @@ def _share(v: float | None) -> str:
 def _text_cells(rows: list[dict], currency: str) -> list[dict]:
     """Money, ROI and shares as right-aligned text (the table view)."""
     out = [dict(r) for r in rows]
-    fmts = {col: (lambda v: format_money(v, currency)) for col in _MONEY}
+    fmts = {col: (lambda v: money(v, currency)) for col in _MONEY}
     fmts.update(roi=_ratio, pending_share=_share)
     for col, fmt in fmts.items():
         texts = [fmt(r.get(col)) if col in r else None for r in out]
