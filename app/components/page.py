@@ -3,11 +3,15 @@
 A page is a function ``body(ctx)``; :func:`run_page` builds its :class:`PageContext`
 from the filter bar and catches every :class:`LastmileError` into one
 ``st.error`` sentence (a bad workspace, an unknown column, an empty
-selection), so a user never sees a traceback for a problem of their input.
+selection), so a user never sees a traceback for a problem of their input. Any
+other exception is a bug: the page says so in one sentence and the traceback
+goes to the server log. (Streamlit's own rerun/stop signals are BaseExceptions
+and pass through.)
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +26,8 @@ from analytics.workspace import ModelSpec, Workspace
 from .. import resources, state
 from ..state import Filters
 from .filters import filter_bar
+
+log = logging.getLogger("lastmile.app")
 
 
 @dataclass(frozen=True)
@@ -69,4 +75,8 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         st.info(str(exc), icon=":material/filter_alt_off:")
     except LastmileError as exc:
         st.error(str(exc), icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 - a bug: one sentence here, the traceback in the server log
+        log.exception("page %r failed", title)
+        st.error(f"Something went wrong on this page ({type(exc).__name__}: {exc}). This is a bug in Lastmile, "
+                 "not in your data; the details are in the server log.", icon=":material/bug_report:")
     state.write_url()

@@ -111,3 +111,14 @@ def test_every_page_works_for_other_tasks(tmp_path, monkeypatch, task):
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
         assert at.title[0].value
+
+
+def test_a_bug_is_one_sentence_and_the_traceback_goes_to_the_log(app, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("analytics.charts.volume_chart", broken)  # drawn by Operations only
+    at = open_page(app, "operations")
+    assert not at.exception
+    assert "This is a bug in Lastmile" in at.error[0].value and "ZeroDivisionError" in at.error[0].value
+    assert any("page 'Operations' failed" in r.getMessage() and r.exc_info for r in caplog.records)
