@@ -56,6 +56,13 @@ def engine() -> Engine:
     return _engine(*_key())
 
 
+def refresh() -> None:
+    """Forget every cached result and the engine (new log files, new versions): the next run re-reads."""
+    st.cache_data.clear()
+    _engine.clear()
+    _workspace.clear()
+
+
 def ws_key() -> tuple[str, float]:
     """What identifies the workspace in every cached result's key."""
     return _key()

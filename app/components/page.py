@@ -50,6 +50,15 @@ class PageContext:
         return self.spec.business.currency if self.spec.business else "USD"
 
 
+def refresh_button() -> None:
+    st.sidebar.divider()
+    if st.sidebar.button("Re-read the logs", icon=":material/refresh:", key="lm_refresh",
+                         help=f"Results are kept for {int(resources.TTL.total_seconds() // 60)} minutes; "
+                              "this drops them (for every viewer) so new log files show now."):
+        resources.refresh()
+        st.rerun()
+
+
 def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | None = None,
              with_filters: bool = True) -> None:
     """Draw the page ``title`` with the filter bar and run ``body``; errors become messages."""
@@ -60,6 +69,7 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         state.enter_page(title, from_url=state.sync_from_url())
         ws = resources.workspace()
         flt = filter_bar(ws.model_names, with_model=with_filters)
+        refresh_button()
         state.write_url()
         spec = ws.model(flt.model)
         facts = resources.facts(resources.ws_key(), flt.model) if with_filters else None

@@ -122,3 +122,16 @@ def test_a_bug_is_one_sentence_and_the_traceback_goes_to_the_log(app, monkeypatc
     assert not at.exception
     assert "This is a bug in Lastmile" in at.error[0].value and "ZeroDivisionError" in at.error[0].value
     assert any("page 'Operations' failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_re_reading_the_logs_drops_cached_results(app, monkeypatch):
+    from analytics.engine import Engine
+
+    at = open_page(app, "operations")
+    calls = []
+    original = Engine.execute
+    monkeypatch.setattr(Engine, "execute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    at.run()
+    assert calls == []  # cached
+    at.button(key="lm_refresh").click().run()
+    assert calls and not at.exception and not at.error
