@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 import pyarrow.parquet as pq
 
 from analytics.cli import main
@@ -82,3 +83,41 @@ def test_console_script_never_prints_a_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "not valid TOML" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_serve_becomes_streamlit_and_stops_on_sigterm(tmp_path):
+    """`lastmile serve` replaces itself with Streamlit: SIGTERM to the pid it started stops the server."""
+    import os
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    g = make_workspace(tmp_path, "binary", n=50)
+    exe = Path(sys.executable).with_name("lastmile")
+    proc = subprocess.Popen([str(exe), "serve", "--config", str(g.config), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the dashboard did not come up")
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            assert b"streamlit" in f.read()            # the same pid is now Streamlit
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) is not None
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,7 +1,6 @@
 """`lastmile serve`: start the dashboard on 127.0.0.1."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ def run(args, ctx) -> int:
            "--server.address", "127.0.0.1", "--server.port", str(args.port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     ctx.warn(f"Lastmile dashboard on http://127.0.0.1:{args.port} (workspace {ctx.config_path}); Ctrl+C stops it.")
-    try:
-        return subprocess.call(cmd, env=env, cwd=str(app.parent.parent))
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    # Become Streamlit (no child process): Ctrl+C and SIGTERM from a supervisor reach it directly.
+    os.chdir(app.parent.parent)
+    os.execve(sys.executable, cmd, env)
+    return 0  # pragma: no cover - execve does not return
