@@ -74,23 +74,20 @@ def model_facts(engine: Engine, model: str) -> ModelFacts:
 
 def metrics_sql(engine: Engine, selection: Selection, grouping: Grouping,
                 metrics: Sequence[str] | None = None) -> str:
-    """The SQL of the main aggregate query behind ``compute_metrics`` (for the audit view).
+    """Every query ``compute_metrics`` runs for this view, as SQL (for the audit view).
 
-    It is the registry's ``sums`` stage: counts and sums per group, from which most
-    metrics are finished. ROC AUC, average precision and percentiles add the
-    ``score`` and ``quantiles`` stages of :mod:`analytics.metrics.queries`.
+    The registry's own plan (:func:`analytics.metrics.compute.plan_queries`), so the
+    text is exactly what runs: ``sums`` (counts and sums per group), plus ``score``
+    (ROC AUC, average precision), ``latency`` (percentiles), ``confusion``
+    (multiclass) and ``delay`` (median label delay) when the view needs them.
     """
-    from .metrics import get_metric, metric_names
-    from .metrics.queries import Rows, sums_query
+    from .metrics.compute import plan_queries
 
     spec = selection.check(engine)
-    table = selection.apply(engine)
-    keys = grouping.keys(table, spec)
-    t = table.mutate(**keys) if keys else table
-    rows = Rows(t, tuple(keys), spec.task)
-    aggs: dict = {}
-    for name in metrics or metric_names(spec.task):
-        d = get_metric(name, spec.task)
-        if d.aggregates is not None:
-            aggs.update(d.aggregates(rows))
-    return engine.to_sql(sums_query(rows, aggs))
+    plan = plan_queries(spec, selection.apply(engine), grouping, metrics)
+    parts = [f"-- {name}\n{engine.to_sql(q).strip()};" for name, q in plan.queries.items()]
+    for name in plan.quantiles:
+        parts.append(f"-- {name} (exact percentiles; when values repeat a lot, the same answer is taken "
+                     f"from counts per distinct value instead)\n"
+                     f"{engine.to_sql(plan.quantile_query(name, by_counts=False)).strip()};")
+    return "\n\n".join(parts)

@@ -26,3 +26,6 @@ def test_metrics_sql_is_the_filtered_grouped_aggregate(binary_ws):
     sel = Selection.build("binary_model", versions=["v2"], where={"region": ["EU"]})
     sql = metrics_sql(engine, sel, Grouping(by=("version", "channel")), ["accuracy", "volume"])
     assert "GROUP BY" in sql and '"channel"' in sql and "'v2'" in sql and "'EU'" in sql
+    assert sql.startswith("-- sums\n") and "-- score" not in sql       # accuracy needs no ranks
+    both = metrics_sql(engine, sel, Grouping(by=("version",)), ["roc_auc", "latency_p95"])
+    assert "-- score\n" in both and "-- latency (exact percentiles" in both

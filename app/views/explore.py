@@ -70,7 +70,7 @@ def body(ctx: PageContext) -> None:
     st.download_button("Download CSV", frame.write_csv(), file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
                        icon=":material/download:", help="Every value with its interval bounds, n and reason.")
     if st.toggle("Show the query", key="ex_sql",
-                 help="The SQL the engine runs for this view (the main aggregate query), for audit."):
+                 help="Every SQL query the engine runs for this view, for audit."):
         st.code(metrics_sql(ctx.engine, ctx.selection, grouping, metrics), language="sql")
 
 
