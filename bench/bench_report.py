@@ -42,10 +42,14 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--no-charts", action="store_true")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "report.pdf"))
+    p.add_argument("--no-snapshot", action="store_true",
+                   help="query the files every time (the CLI and the app snapshot small logs)")
     args = p.parse_args()
 
-    engine = Engine(load_workspace(args.config))
+    # as `lastmile report` and the dashboard build it
+    engine = Engine(load_workspace(args.config), snapshot=not args.no_snapshot)
     print(f"{args.model} from {args.config}; charts {'off' if args.no_charts else 'on'}; "
+          f"snapshot {'off' if args.no_snapshot else 'on'}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     totals = []
     for i in range(args.runs):
