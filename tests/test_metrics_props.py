@@ -153,3 +153,11 @@ def test_wilson_matches_scipy(kn):
     ref = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
     assert lo == pytest.approx(ref.low, abs=1e-9) and hi == pytest.approx(ref.high, abs=1e-9)
     assert lo <= k / n <= hi
+
+
+@given(st.floats(0.0, 1.0), st.integers(1, 50), st.integers(1, 50))
+@settings(max_examples=60, deadline=None)
+def test_hanley_mcneil_does_not_depend_on_the_score_direction(auc, n_pos, n_neg):
+    from analytics.metrics.intervals import auc_hanley_mcneil
+    (_, _, se_a), (_, _, se_b) = auc_hanley_mcneil(auc, n_pos, n_neg), auc_hanley_mcneil(1.0 - auc, n_pos, n_neg)
+    assert se_a == pytest.approx(se_b, abs=1e-12)

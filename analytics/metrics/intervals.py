@@ -101,10 +101,16 @@ def auc_delong(auc: float, n_pos: float, n_neg: float, var10: float | None,
 
 
 def auc_hanley_mcneil(auc: float, n_pos: float, n_neg: float) -> Interval:
-    """Hanley & McNeil (1982) standard error of ROC AUC (exponential approximation)."""
-    q1 = auc / (2 - auc)
-    q2 = 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    """Hanley & McNeil (1982) standard error of ROC AUC (exponential approximation).
+
+    The approximation assumes positives score higher; below 0.5 it is evaluated at
+    1 - AUC (the reversed ranking), so the interval does not depend on which way
+    the score points (negating the score gives 1 - AUC with the same se).
+    """
+    a = max(auc, 1.0 - auc)
+    q1 = a / (2 - a)
+    q2 = 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / (n_pos * n_neg)
     return normal(auc, math.sqrt(max(var, 0.0)), 0.0, 1.0)
 
 
