@@ -25,20 +25,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_metrics import RESULTS, ROOT, THRESHOLD, _finish, generated  # noqa: E402
+from _harness import RESULTS, run_child, sample_workspace  # noqa: E402
+from bench_metrics import THRESHOLD, _finish  # noqa: E402
 
 KEYS = ("auc_v1", "auc_v3", "auc_p", "accuracy_p", "brier_p", "disagreement")
 
 
 def side_lastmile(config: str, out: str) -> None:
-    sys.path.insert(0, str(ROOT))
     t0 = time.perf_counter()
     from analytics.compare import compare_versions
     from analytics.engine import Engine
@@ -96,8 +94,7 @@ def side_pandas(config: str, out: str) -> None:
 
 def run_side(name: str, config: Path, rows: int) -> dict:
     out = RESULTS / f"compare_{name}_{rows}.json"
-    subprocess.run([sys.executable, __file__, "--side", name, str(config), str(out)], check=True)
-    return json.loads(out.read_text())
+    return run_child([__file__, "--side", name, config, out], out)
 
 
 def relative_difference(a: dict, b: dict) -> float:
@@ -120,7 +117,7 @@ def main() -> None:
     print(f"{'rows':>12} {'pairs':>9} {'lastmile s':>11} {'pandas s':>9} {'speedup':>8} {'lm cpu':>7} {'pd cpu':>7} "
           f"{'lastmile MB':>12} {'pandas MB':>10} {'max rel diff':>13}")
     for rows in args.rows:
-        config = generated(rows)
+        config = sample_workspace(rows)
         lm, pd_ = run_side("lastmile", config, rows), run_side("pandas", config, rows)
         diff = relative_difference(lm["answer"], pd_["answer"])
         print(f"{rows:>12,} {lm['answer']['n']:>9,} {lm['seconds']:>11.2f} {pd_['seconds']:>9.2f} "

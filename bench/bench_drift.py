@@ -23,14 +23,12 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import run_child, sample_workspace  # noqa: E402
 
 MODEL = "credit_default"
 REFERENCE_WEEKS = 4
@@ -128,17 +126,10 @@ def worker(side: str, folder: Path, out: Path, prediction: bool) -> None:
 
 
 def measure(side: str, folder: Path, prediction: bool) -> dict:
-    """Run one side in its own process; its peak RSS comes from that process's rusage."""
+    """Run one side in its own process (its own peak memory)."""
     out = folder / f"answer_{side}.json"
-    argv = [sys.executable, __file__, "--worker", side, "--folder", str(folder), "--out", str(out)]
-    proc = subprocess.Popen(argv + (["--prediction"] if prediction else []))
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{side} failed (exit {proc.returncode})")
-    res = json.loads(out.read_text())
-    res["peak_mb"] = usage.ru_maxrss / 1024  # Linux: kilobytes
-    return res
+    return run_child([__file__, "--worker", side, "--folder", folder, "--out", out]
+                     + (["--prediction"] if prediction else []), out)
 
 
 def compare(a: list[dict], b: list[dict]) -> int:
@@ -170,13 +161,8 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.folder, args.out, args.prediction)
         return
-    from analytics.sample import MODEL_SHARES, generate
-
     for rows in args.rows:
-        folder = ROOT / "bench" / "results" / f"drift_{rows // 1_000_000}m"
-        if not (folder / "lastmile.toml").is_file():
-            print(f"generating {rows:,} credit rows into {folder} ...", flush=True)
-            generate(folder, rows=round(rows / MODEL_SHARES[MODEL]))
+        folder = sample_workspace(rows).parent
         lm = measure("lastmile", folder, args.prediction)
         pd_ = measure("pandas", folder, args.prediction)
         n = compare(lm["rows"], pd_["rows"])

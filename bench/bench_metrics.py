@@ -27,33 +27,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-#: Share of the sample's rows that belong to credit_default (see analytics.sample.generate).
-CREDIT_SHARE = 0.6
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import RESULTS, run_child, sample_workspace  # noqa: E402
+
 THRESHOLD = 0.3   # the sample's [models.business] threshold for credit_default
 
 
-def generated(rows: int) -> Path:
-    """The sample workspace with ~``rows`` credit_default rows (generated once, then cached)."""
-    folder = RESULTS / f"sample_{rows}"
-    config = folder / "lastmile.toml"
-    if not config.exists():
-        sys.path.insert(0, str(ROOT))
-        from analytics.sample import generate
-        t0 = time.perf_counter()
-        generate(folder, rows=int(rows / CREDIT_SHARE), seed=7)
-        print(f"generated {folder} in {time.perf_counter() - t0:.0f} s", flush=True)
-    return config
-
-
 def side_lastmile(config: str, out: str) -> None:
-    sys.path.insert(0, str(ROOT))
     t0 = time.perf_counter()
     from analytics.engine import Engine
     from analytics.metrics import compute_metrics
@@ -67,7 +51,6 @@ def side_lastmile(config: str, out: str) -> None:
 
 def side_floor(config: str, out: str) -> None:
     """The floor: a bare count(*) of the joined log (reading and joining the files once)."""
-    sys.path.insert(0, str(ROOT))
     t0 = time.perf_counter()
     from analytics.engine import Engine
     from analytics.workspace import load_workspace
@@ -118,20 +101,14 @@ def side_pandas(config: str, out: str) -> None:
 
 
 def _finish(t0: float, answer: dict, out: str) -> None:
-    import resource
-    seconds = time.perf_counter() - t0
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    Path(out).write_text(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
-                                     "peak_mb": usage.ru_maxrss / 1024, "answer": answer}))
+    """A side's answer and its wall time (imports included); memory and CPU come from
+    the parent's :func:`_harness.run_child`."""
+    Path(out).write_text(json.dumps({"seconds": time.perf_counter() - t0, "answer": answer}))
 
 
 def run_side(name: str, config: Path, rows: int) -> dict:
     out = RESULTS / f"answer_{name}_{rows}.json"
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--side", name, str(config), str(out)], check=True)
-    res = json.loads(out.read_text())
-    res["wall"] = time.perf_counter() - t0
-    return res
+    return run_child([__file__, "--side", name, config, out], out)
 
 
 def max_difference(a: dict, b: dict) -> float:
@@ -165,7 +142,7 @@ def main() -> None:
           f"{'lastmile MB':>12} {'pandas MB':>10} {'mem ratio':>9} {'groups':>7} {'max |diff|':>11} "
           f"{'count(*) s':>11} {'count(*) MB':>12}")
     for rows in args.rows:
-        config = generated(rows)
+        config = sample_workspace(rows)
         lm, pd_ = run_side("lastmile", config, rows), run_side("pandas", config, rows)
         floor = run_side("floor", config, rows)
         diff = max_difference(lm["answer"], pd_["answer"])

@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import run_child, sample_workspace  # noqa: E402
 
 MODEL = "credit_default"
 FIELDS = ("n", "n_labeled", "value", "baseline_value", "compute_cost", "pending_expected_value")
@@ -119,15 +117,9 @@ def worker(side: str, folder: Path, out: Path) -> None:
 
 
 def measure(side: str, folder: Path) -> dict:
-    """Run one side in its own process; its peak RSS comes from that process's rusage."""
+    """Run one side in its own process (its own peak memory)."""
     out = folder / f"value_answer_{side}.json"
-    proc = subprocess.Popen([sys.executable, __file__, "--worker", side, "--folder", str(folder), "--out", str(out)])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{side} failed")
-    res = json.loads(out.read_text())
-    res["peak_mb"] = usage.ru_maxrss / 1024
-    return res
+    return run_child([__file__, "--worker", side, "--folder", folder, "--out", out], out)
 
 
 def compare(a: dict, b: dict) -> int:
@@ -163,13 +155,8 @@ def main() -> None:
     if args.worker:
         worker(args.worker, args.folder, args.out)
         return
-    from analytics.sample import MODEL_SHARES, generate
-
     for rows in args.rows:
-        folder = ROOT / "bench" / "results" / f"drift_{rows // 1_000_000}m"
-        if not (folder / "lastmile.toml").is_file():
-            print(f"generating {rows:,} credit rows into {folder} ...", flush=True)
-            generate(folder, rows=round(rows / MODEL_SHARES[MODEL]))
+        folder = sample_workspace(rows).parent
         lm = measure("lastmile", folder)
         pd_ = measure("pandas", folder)
         n = compare(lm, pd_)
