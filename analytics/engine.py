@@ -256,6 +256,13 @@ class Engine:
             entry = cache[key] = (t, made)
         return entry[0]
 
+    @property
+    def exact_quantiles(self) -> bool:
+        """Whether the backend's quantile aggregate is exact with numpy's linear
+        interpolation (DuckDB's ``quantile_cont``), so the metrics may use it
+        instead of the portable rank queries."""
+        return self.backend.name == "duckdb"
+
     def snapshotted(self, model: str | ModelSpec) -> bool:
         """Whether :meth:`log` serves this model from an in-memory snapshot."""
         spec = self.spec(model)
@@ -519,6 +526,38 @@ def outcome_columns(spec: ModelSpec, pred_columns, out_columns) -> list[str]:
     return list(dict.fromkeys(keep))
 
 
+def latest_outcomes(out: ir.Table, id_col: str, keep: list[str], label: str,
+                    label_ts: str | None) -> ir.Table:
+    """One row per outcome id: ``_lm_oid`` and ``_lm_o<i>`` (the columns ``keep``) of its latest row.
+
+    Most ids have one outcome row; those pass through (flagged by a join with
+    the few ids that repeat). Only repeated ids are reduced, by one aggregate per id
+    (``max_by`` over the whole row as one struct: ``max_by`` skips NULL
+    values, which would otherwise mix fields of different outcome rows). The
+    key orders by label_timestamp (a missing one loses), then by label value.
+    At 10M outcomes this halves the cost of aggregating every id.
+    """
+    names = {f"_lm_o{i}": k for i, k in enumerate(keep)}
+    repeated = out.group_by(_lm_rid=out[id_col]).aggregate(_lm_n=out.count())
+    repeated = repeated.filter(repeated._lm_n > 1).select("_lm_rid")
+    # One left join flags the rows of repeated ids; the flagged table is used
+    # twice, so it is computed once (a CTE).
+    flagged = out.left_join(repeated, out[id_col] == repeated._lm_rid)
+    flagged = flagged.mutate(_lm_rep=flagged._lm_rid.notnull())
+    once = flagged.filter(~flagged._lm_rep)
+    once = once.select(_lm_oid=once[id_col], **{n: once[k] for n, k in names.items()})
+    many = flagged.filter(flagged._lm_rep)
+    if label_ts:
+        lts = many[label_ts]
+        key = ibis.struct({"known": lts.notnull(), "t": lts, "y": many[label]})
+    else:
+        key = many[label]
+    row = ibis.struct({n: many[k] for n, k in names.items()})
+    agg = many.group_by(_lm_oid=many[id_col]).aggregate(_lm_row=row.argmax(key))
+    agg = agg.select(agg._lm_oid, **{n: agg._lm_row[n] for n in names})
+    return once.union(agg, distinct=False)
+
+
 def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table:
     """Predictions left-joined to each id's latest outcome, user column names kept.
 
@@ -529,19 +568,7 @@ def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Tabl
         return pred
     c = spec.columns
     keep = outcome_columns(spec, pred.columns, out.columns)
-    # One aggregate per id (max_by), cheaper than ranking every outcome in a window.
-    # The key orders by label_timestamp (a missing one loses), then by label value.
-    label = out[c.label]
-    if c.label_timestamp:
-        lts = out[c.label_timestamp]
-        key = ibis.struct({"known": lts.notnull(), "t": lts, "y": label})
-    else:
-        key = label
-    # The whole row as one struct: max_by skips NULL values, which would otherwise
-    # mix fields of different outcome rows.
-    row = ibis.struct({f"o{i}": out[k] for i, k in enumerate(keep)})
-    agg = out.group_by(_lm_oid=out[c.id]).aggregate(_lm_row=row.argmax(key))
-    latest = agg.select(agg._lm_oid, **{f"_lm_o{i}": agg._lm_row[f"o{i}"] for i in range(len(keep))})
+    latest = latest_outcomes(out, c.id, keep, c.label, c.label_timestamp)
     j = pred.left_join(latest, pred[c.id] == latest._lm_oid)
     sel = {k: j[k] for k in pred.columns if k not in keep}
     sel.update({k: j[f"_lm_o{i}"] for i, k in enumerate(keep)})

@@ -87,7 +87,9 @@ def metrics_sql(engine: Engine, selection: Selection, grouping: Grouping,
     plan = plan_queries(spec, selection.apply(engine), grouping, metrics)
     parts = [f"-- {name}\n{engine.to_sql(q).strip()};" for name, q in plan.queries.items()]
     for name in plan.quantiles:
-        parts.append(f"-- {name} (exact percentiles; when values repeat a lot, the same answer is taken "
-                     f"from counts per distinct value instead)\n"
-                     f"{engine.to_sql(plan.quantile_query(name, by_counts=False)).strip()};")
+        strategy = plan.quantile_strategy(name, {}, engine.exact_quantiles)
+        note = "" if strategy == "native" else ("; when values repeat a lot, the same answer is taken "
+                                                "from counts per distinct value instead")
+        parts.append(f"-- {name} (exact percentiles{note})\n"
+                     f"{engine.to_sql(plan.quantile_query(name, strategy)).strip()};")
     return "\n\n".join(parts)

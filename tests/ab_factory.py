@@ -151,6 +151,7 @@ def compiling_engine(workspace):
 
     class _Compiling(Engine):
         compiled = 0
+        exact_quantiles = False   # the portable queries, as Trino would get them
 
         def execute(self, expr, model=None):
             ibis.to_sql(expr if isinstance(expr, ir.Table) else expr.as_table(), dialect="trino")

@@ -261,21 +261,25 @@ def test_binary_model_with_decisions_but_no_score(tmp_path):
     assert m["latency_p50"].value is None and "latency" in m["latency_p50"].reason
 
 
-@pytest.mark.parametrize("by_counts", [False, True])
-def test_both_quantile_strategies_match_numpy(binary, by_counts):
+@pytest.mark.parametrize("strategy", ["rows", "counts", "native"])
+def test_every_quantile_strategy_matches_numpy(binary, strategy):
     from analytics.metrics.compute import plan_queries
     from analytics.metrics.definitions import interpolate
     g, engine, df = binary
     spec = engine.spec("binary_model")
     plan = plan_queries(spec, Selection.build("binary_model").apply(engine), Grouping(by=("version",)))
-    got = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("latency", by_counts)).to_pylist()}
-    for version, sub in df.groupby("ver"):
+    if strategy == "native":   # no order-statistic interval: latency keeps a rank strategy
+        with pytest.raises(ValueError, match="interval"):
+            plan.quantile_query("latency", strategy)
+    else:
+        got = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("latency", strategy)).to_pylist()}
+    for version, sub in df.groupby("ver") if strategy != "native" else ():
         r = got[version]
         for i, q in enumerate((0.5, 0.95, 0.99)):
             assert interpolate(r["m"], q, r[f"lo_{i}"], r[f"hi_{i}"]) == pytest.approx(
                 np.quantile(sub.lat, q), abs=TOL)
             assert r[f"r_{i}"] <= np.quantile(sub.lat, q) <= r[f"s_{i}"]
-    delays = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("delay", by_counts)).to_pylist()}
+    delays = {r["lm_g0"]: r for r in engine.execute(plan.quantile_query("delay", strategy)).to_pylist()}
     for version, sub in df[df.y_true.notna()].groupby("ver"):
         r = delays[version]
         assert interpolate(r["m"], 0.5, r["lo_0"], r["hi_0"]) == pytest.approx(np.median(sub.delay), abs=TOL)

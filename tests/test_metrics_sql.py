@@ -54,8 +54,8 @@ def test_every_query_compiles_for_trino(tmp_path, task):
         | ({"confusion"} if task == "multiclass" else set())
     assert set(plan.queries) == expected and set(plan.quantiles) == {"latency", "delay"}
     queries = dict(plan.queries)
-    queries.update({f"{name}/{by_counts}": plan.quantile_query(name, by_counts)
-                    for name in plan.quantiles for by_counts in (False, True)})
+    queries.update({f"{name}/{strategy}": plan.quantile_query(name, strategy)
+                    for name in plan.quantiles for strategy in ("rows", "counts")})
     for name, q in queries.items():
         sql = str(ibis.to_sql(q, dialect="trino"))
         assert "SELECT" in sql.upper(), name

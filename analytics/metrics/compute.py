@@ -114,14 +114,50 @@ class Plan:
     #: quantile stages (``latency``, ``delay``): name -> (table, value, quantiles, interval)
     quantiles: dict[str, tuple] = field(default_factory=dict)
 
-    def quantile_query(self, name: str, by_counts: bool) -> ir.Table:
+    def quantile_query(self, name: str, strategy: str = "rows") -> ir.Table:
         """The query of quantile stage ``name`` with the chosen strategy (see :func:`quantile_query`)."""
         table, value, qs, interval = self.quantiles[name]
-        return quantile_query(table, self.rows.keys, value, qs, interval=interval, by_counts=by_counts)
+        return quantile_query(table, self.rows.keys, value, qs, interval=interval, strategy=strategy)
+
+    def quantile_strategy(self, name: str, groups: dict[GroupKey, dict], exact_quantiles: bool) -> str:
+        """The cheapest exact strategy for quantile stage ``name``: ``native`` when
+        the backend's quantile aggregate is exact (:attr:`Engine.exact_quantiles`)
+        and no interval is needed, ``counts`` when values repeat (from the counts
+        the ``sums`` query measured), else ``rows``."""
+        interval = self.quantiles[name][3]
+        if exact_quantiles and not interval:
+            return "native"
+        return "counts" if _repeated(groups, name) else "rows"
 
 
 #: Use the counts-per-distinct-value quantile strategy below this share of distinct values.
 REPEATED_VALUES = 0.25
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A log-shaped table annotated with its group keys (``lm_g<i>``, named ``names``)
+    and, when asked, the label delay in days of each labeled row (:data:`DELAY`)."""
+
+    t: ir.Table
+    keys: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+#: The label delay in days (labeled rows with a label timestamp; NULL otherwise).
+DELAY = "lm_delay_days"
+
+
+def annotate(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
+             label_delay: bool = True) -> Keyed:
+    """``table`` with its group-key columns (and the label delay) added."""
+    key_exprs = grouping.keys(table, spec)
+    internal = tuple(f"lm_g{i}" for i in range(len(key_exprs)))
+    cols: dict[str, Any] = dict(zip(internal, key_exprs.values()))
+    if label_delay and spec.columns.label_timestamp:
+        days = (table[C.LABEL_TS].epoch_seconds() - table[C.TS].epoch_seconds()).cast("float64") / 86400.0
+        cols[DELAY] = ibis.ifelse(table[C.LABELED], days, ibis.null().cast("float64"))
+    return Keyed(table.mutate(**cols) if cols else table, internal, tuple(key_exprs))
 
 
 def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
@@ -132,22 +168,24 @@ def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping
     them. The quantile stages (``latency`` when a latency metric is asked,
     ``delay`` when asked and the model has a label timestamp) are built after
     the ``sums`` query, which counts their values and distinct values to pick
-    the cheaper exact strategy (:meth:`Plan.quantile_query`).
+    the cheaper exact strategy (:meth:`Plan.quantile_strategy`).
     """
+    return plan_keyed(spec, annotate(spec, table, grouping, label_delay), metrics)
+
+
+def plan_keyed(spec: ModelSpec, keyed: Keyed, metrics: Sequence[str] | None = None) -> Plan:
+    """:func:`plan_queries` over an already annotated table (see :func:`annotate`)."""
     names = tuple(metrics) if metrics else metric_names(spec.task)
     defs = tuple(get_metric(n, spec.task) for n in names)
-    key_exprs = grouping.keys(table, spec)
-    internal = tuple(f"lm_g{i}" for i in range(len(key_exprs)))
-    t = table.mutate(**dict(zip(internal, key_exprs.values()))) if internal else table
+    t, internal = keyed.t, keyed.keys
     rows = Rows(t, internal, spec.task,
                 decision_from_score=spec.task == "binary" and not spec.columns.prediction)
     stages = {d.stage for d in defs}
     quantiles: dict[str, tuple] = {}
     if "latency" in stages and spec.columns.latency_ms:
         quantiles["latency"] = (t, t[C.LATENCY], LATENCY_QUANTILES, True)
-    if label_delay and spec.columns.label_timestamp:
-        days = (t[C.LABEL_TS].epoch_seconds() - t[C.TS].epoch_seconds()).cast("float64") / 86400.0
-        quantiles["delay"] = (t, ibis.ifelse(rows.labeled, days, ibis.null().cast("float64")), (0.5,), False)
+    if DELAY in t.columns:
+        quantiles["delay"] = (t, t[DELAY], (0.5,), False)
     aggs: dict[str, ir.Scalar] = {}
     for d in defs:
         if d.aggregates is not None:
@@ -160,7 +198,7 @@ def plan_queries(spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping
         queries["score"] = score_query(rows)
     if "confusion" in stages and spec.task == "multiclass":
         queries["confusion"] = confusion_query(rows)
-    return Plan(spec, defs, tuple(key_exprs), rows, queries, quantiles)
+    return Plan(spec, defs, keyed.names, rows, queries, quantiles)
 
 
 def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
@@ -179,7 +217,8 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
         for k, a in groups.items():
             a["score"] = stage.get(k, {})
     if "latency" in plan.quantiles:
-        stage = _by_group(engine, spec, plan.quantile_query("latency", _repeated(groups, "latency")), keys)
+        strategy = plan.quantile_strategy("latency", groups, engine.exact_quantiles)
+        stage = _by_group(engine, spec, plan.quantile_query("latency", strategy), keys)
         for k, a in groups.items():
             a["lat"] = stage.get(k, {"m": 0})
     if "confusion" in plan.queries:
@@ -190,7 +229,8 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
             a["cm"] = cms.get(k, {})
             a["classes"] = spec.columns.classes
     if "delay" in plan.quantiles:
-        stage = _by_group(engine, spec, plan.quantile_query("delay", _repeated(groups, "delay")), keys)
+        strategy = plan.quantile_strategy("delay", groups, engine.exact_quantiles)
+        stage = _by_group(engine, spec, plan.quantile_query("delay", strategy), keys)
         for k, a in groups.items():
             d = stage.get(k)
             a["delay"] = interpolate(int(d["m"]), 0.5, d["lo_0"], d["hi_0"]) if d and d.get("m") else None
@@ -237,10 +277,19 @@ def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping:
                      metrics: Sequence[str] | None = None) -> MetricsResult:
     """Like :func:`compute_metrics` on an already filtered log-shaped table.
 
+    The group keys and the label delay are computed first, and only they and
+    the value columns the requested metrics read are joined and kept once
+    (:meth:`Engine.temporary`): the narrowest table every query then reads.
     Returns no rows (rather than raising) when the table is empty.
     """
-    with materialized(engine, spec, table) as narrow:
-        plan = plan_queries(spec, narrow, grouping, metrics)
+    keyed = annotate(spec, table, grouping)
+    defs = [get_metric(n, spec.task) for n in (metrics or metric_names(spec.task))]
+    values = [C.LABELED, C.LABEL, C.PRED, C.SCORE]
+    if any(d.stage == "latency" for d in defs):
+        values.append(C.LATENCY)
+    cols = list(keyed.keys) + [c for c in values + [DELAY] if c in keyed.t.columns]
+    with engine.temporary(keyed.t.select(*cols), spec) as narrow:
+        plan = plan_keyed(spec, replace(keyed, t=narrow), metrics)
         groups = run_plan(engine, plan)
     out = []
     for k in sorted(groups, key=_sort_key):

@@ -11,10 +11,10 @@ import math
 from typing import Callable
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri, stdtrit   # lighter than scipy.stats (0.26 s vs 0.7 s to import)
 
 #: Two-sided 95% normal quantile.
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(ndtri(0.975))
 #: Bootstrap replicates for metrics without a closed-form interval.
 BOOTSTRAP_REPLICATES = 2000
 #: Fixed seed: the same aggregates always give the same interval.
@@ -44,7 +44,7 @@ def mean_t(total: float, total_sq: float, n: float) -> Interval:
     mean = total / n
     var = max(0.0, (total_sq - n * mean * mean) / (n - 1))
     se = math.sqrt(var / n)
-    half = float(stats.t.ppf(0.975, n - 1)) * se
+    half = float(stdtrit(n - 1, 0.975)) * se
     return mean - half, mean + half, se
 
 
