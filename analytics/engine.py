@@ -139,17 +139,30 @@ def check_parquet_file(path: str, what: str = "a log") -> int:
 
 # ------------------------------------------------------------------ the engine
 
+#: The in-memory DuckDB catalog that holds the snapshots (shared by every thread's cursor).
+SNAPSHOT_DB = "lm_snapshots"
+
+
+def _duckdb_settings(be) -> None:
+    """Per-connection DuckDB settings every query relies on."""
+    be.raw_sql("SET preserve_insertion_order = false")
+    # DuckDB 2.0 folds isnan(x) and x > 1 to false from Parquet min/max
+    # statistics, which leave NaN out: NaN scores would go uncounted.
+    be.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
+
+
 
 class Engine:
     """Connections and canonical log tables for one workspace."""
 
     def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0):
-        """``snapshot``: on DuckDB, compute each model's joined log once per connection
-        into a temporary table when its predictions hold at most ``[engine]
+        """``snapshot``: on DuckDB, compute each model's joined log once into an
+        in-memory table when its predictions hold at most ``[engine]
         materialize_rows`` rows (read from the Parquet footers), and let every query
-        read that instead of re-reading and re-joining the files. The snapshot is
-        rebuilt after ``snapshot_seconds``, so new log files show up. Larger logs,
-        other backends and ``snapshot=False`` (the default) query the files directly.
+        read that instead of re-reading and re-joining the files. All threads share
+        it (one DuckDB database, a cursor per thread). The snapshot is rebuilt
+        after ``snapshot_seconds``, so new log files show up. Larger logs, other
+        backends and ``snapshot=False`` (the default) query the files directly.
         """
         self.workspace = workspace
         self.snapshot = snapshot
@@ -159,6 +172,10 @@ class Engine:
         self._sources: dict[tuple[str, str], Source] = {}
         self._warnings: dict[str, tuple[DataWarning, ...]] = {}
         self._versions: dict[str, tuple[str, ...]] = {}
+        self._root = None   # DuckDB: the one database every thread's cursor shares
+        #: model -> (snapshot table, built at (monotonic), generation)
+        self._snapshots: dict[str, tuple[str, float, int]] = {}
+        self._snapshot_locks: dict[str, threading.Lock] = {}
 
     # -- connections -------------------------------------------------------
 
@@ -173,6 +190,21 @@ class Engine:
         return be
 
     def _connect(self):
+        """This thread's backend. DuckDB: a cursor (its own connection) on the one
+        database of this engine, so threads share snapshots and the buffer pool but
+        never a connection."""
+        if self.workspace.backend == "duckdb":
+            with self._lock:
+                if self._root is None:
+                    self._root = self._open()
+                    self._root.raw_sql("ATTACH ':memory:' AS lm_snapshots")   # SNAPSHOT_DB
+                root = self._root
+            be = type(root).from_connection(root.con.cursor())
+            _duckdb_settings(be)
+            return be
+        return self._open()
+
+    def _open(self):
         name = self.workspace.backend
         opts = dict(self.workspace.backend_options)
         try:
@@ -187,10 +219,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001
             raise BackendError(f"Cannot connect to engine backend {name!r}: {exc}.") from None
         if name == "duckdb":
-            be.raw_sql("SET preserve_insertion_order = false")
-            # DuckDB 2.0 folds isnan(x) and x > 1 to false from Parquet min/max
-            # statistics, which leave NaN out: NaN scores would go uncounted.
-            be.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
+            _duckdb_settings(be)
         return be
 
     @property
@@ -238,23 +267,46 @@ class Engine:
         spec = self.spec(model)
         self.backend  # noqa: B018
         cache = self._local.tables
+        if self.snapshotted(spec):
+            name, gen = self._snapshot(spec)
+            key = (spec.name, "log", gen)
+            if key not in cache:
+                cache[key] = self.backend.table(name, database=(SNAPSHOT_DB, "main"))
+            return cache[key]
         key = (spec.name, "log")
-        entry = cache.get(key)
-        now = time.monotonic()
-        if entry is None or (entry[1] is not None and now - entry[1] > self.snapshot_seconds):
+        if key not in cache:
+            cache[key] = build_log(spec, self.raw(spec, "predictions"),
+                                   self.raw(spec, "outcomes") if spec.outcomes else None)
+        return cache[key]
+
+    def _snapshot(self, spec: ModelSpec) -> tuple[str, int]:
+        """The current snapshot table of a model and its generation, (re)built when
+        missing or older than ``snapshot_seconds`` by one thread while others wait.
+        The table two generations back is dropped (a query compiled against the
+        previous one may still be running)."""
+        with self._lock:
+            lock = self._snapshot_locks.setdefault(spec.name, threading.Lock())
+        with lock:
+            now = time.monotonic()
+            entry = self._snapshots.get(spec.name)
+            if entry is not None and now - entry[1] <= self.snapshot_seconds:
+                return entry[0], entry[2]
+            gen = entry[2] + 1 if entry else 0
+            base = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
+            name = f"{base}_{gen}"
             t = build_log(spec, self.raw(spec, "predictions"),
                           self.raw(spec, "outcomes") if spec.outcomes else None)
-            made = None
-            if self.snapshotted(spec):
-                name = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
-                try:
-                    self._drop_table(name)
-                    t = self.backend.create_table(name, t, temp=True)
-                except Exception as exc:  # noqa: BLE001
-                    raise self._explain(exc, spec, "the logs") from None
-                made = now
-            entry = cache[key] = (t, made)
-        return entry[0]
+            try:
+                self._drop_table(name, SNAPSHOT_DB)
+                self.backend.create_table(name, t, database=(SNAPSHOT_DB, "main"))
+            except LastmileError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise self._explain(exc, spec, "the logs") from None
+            if gen >= 2:
+                self._drop_table(f"{base}_{gen - 2}", SNAPSHOT_DB)
+            self._snapshots[spec.name] = (name, now, gen)
+            return name, gen
 
     @property
     def exact_quantiles(self) -> bool:
@@ -341,14 +393,15 @@ class Engine:
         finally:
             self._drop_table(name)
 
-    def _drop_table(self, name: str) -> None:
+    def _drop_table(self, name: str, catalog: str | None = None) -> None:
         """DROP TABLE IF EXISTS on this thread's DuckDB connection (a sqlglot statement:
         ibis 12's ``drop_table`` and ``overwrite=True`` emit an empty ``DROP TABLE IF
         EXISTS`` with sqlglot 30)."""
         import sqlglot as sg
         import sqlglot.expressions as sge
 
-        self.backend.raw_sql(sge.Drop(kind="TABLE", tables=[sg.table(name, quoted=True)], exists=True).sql("duckdb"))
+        table = sg.table(name, db="main" if catalog else None, catalog=catalog, quoted=True)
+        self.backend.raw_sql(sge.Drop(kind="TABLE", tables=[table], exists=True).sql("duckdb"))
 
     def data_warnings(self, model: str | ModelSpec) -> tuple[DataWarning, ...]:
         """Row-level defects that queries work around, counted once per model."""

@@ -280,6 +280,29 @@ def test_a_snapshot_is_rebuilt_when_it_is_old(tmp_path):
     assert fresh.execute(fresh.log("binary_model").count().as_table()).column(0)[0].as_py() == 250
 
 
+def test_threads_share_one_snapshot_through_their_own_cursors(tmp_path):
+    import threading
+
+    g = make_workspace(tmp_path, "binary", n=300, files=2)
+    engine = Engine(load_workspace(g.config), snapshot=True)
+    seen = []
+
+    def work():
+        t = engine.log("binary_model")
+        seen.append((t.get_name(), engine.backend,   # kept alive, so ids stay distinct
+                     engine.execute(t.count().as_table()).column(0)[0].as_py()))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(seen) == 3 and {n for _, _, n in seen} == {300}
+    assert len({name for name, _, _ in seen}) == 1          # one snapshot table ...
+    assert len({id(be) for _, be, _ in seen}) == 3          # ... read through three connections
+    assert engine._snapshots["binary_model"][2] == 0        # built once
+
+
 def test_materialize_rows_is_validated(tmp_path):
     g = make_workspace(tmp_path, "binary", n=20)
     text = g.config.read_text()

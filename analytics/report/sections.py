@@ -29,7 +29,7 @@ from ..selection import Grouping, Selection
 #: Users' documentation (one Markdown file per area) shown in the method notes.
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: Threads building one model's sections concurrently (queries overlap compilation).
-WORKERS = 3
+WORKERS = 2
 #: Chart width in CSS pixels (the content width of A4 and Letter at 96 px/in is ~690-720).
 WIDTH = 720
 
