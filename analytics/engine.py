@@ -46,6 +46,12 @@ from .errors import (BackendError, ColumnError, CorruptFileError, DataError,
                      LastmileError, MissingFileError, UnknownVersionError)
 from .workspace import ModelSpec, Workspace, _suggest
 
+# Ibis's optional pass that merges nested SELECTs costs 40% of compiling a query
+# (which, on small logs, is most of a query's time) and gains nothing: every
+# engine's optimizer flattens the subqueries itself. Same answers (the whole
+# suite runs with it off); bench/README.md has the figures.
+ibis.options.sql.fuse_selects = False
+
 
 class C:
     """Canonical column names of the joined log (the ``lm_`` prefix is reserved)."""
@@ -383,7 +389,7 @@ class Engine:
             return
         name = f"lm_tmp_{uuid.uuid4().hex}"
         try:
-            table = be.create_table(name, expr, temp=True)
+            table = self._create_temp(name, expr)
         except LastmileError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -392,6 +398,29 @@ class Engine:
             yield table
         finally:
             self._drop_table(name)
+
+    def _create_temp(self, name: str, expr: ir.Table) -> ir.Table:
+        """``CREATE TEMP TABLE name AS <expr>`` in one statement, and its table expression
+        built from ``expr``'s known schema. (ibis's ``create_table`` creates, inserts, and
+        reads the schema back: three statements and ~50 ms of Python per table, a
+        large share of a dashboard page on small logs.)"""
+        import ibis.expr.operations as ops
+        import sqlglot as sg
+        import sqlglot.expressions as sge
+
+        be = self.backend
+        schema = expr.schema()
+        query = be.compiler.to_sqlglot(expr)
+        cols = [sge.to_identifier(c, quoted=True) for c in expr.columns]
+        to_sql_type = be.compiler.type_mapper.from_ibis
+        # each column cast to the type ibis expects, so the schema below is exact
+        select = sg.select(*[sge.Cast(this=col, to=to_sql_type(typ)).as_(col)
+                             for col, typ in zip(cols, schema.types)]).from_(query.subquery("_lm_q"))
+        create = sge.Create(kind="TABLE", this=sg.table(name, quoted=True), expression=select,
+                            properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
+        be.raw_sql(create.sql("duckdb"))
+        return ops.DatabaseTable(name, schema=schema, source=be,
+                                 namespace=ops.Namespace(catalog="temp", database="main")).to_expr()
 
     def _drop_table(self, name: str, catalog: str | None = None) -> None:
         """DROP TABLE IF EXISTS on this thread's DuckDB connection (a sqlglot statement:

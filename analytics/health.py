@@ -288,7 +288,7 @@ def _metrics(engine: Engine, selection: Selection, grouping: Grouping, metrics: 
     """Registry metrics per version (empty when the selection holds no rows)."""
     from .metrics import compute_metrics
     try:
-        result = compute_metrics(engine, selection, grouping, metrics=metrics)
+        result = compute_metrics(engine, selection, grouping, metrics=metrics, label_delay=False)
     except EmptySelectionError:
         return {}
     return {str(r.group.get("version")): r for r in result.rows}

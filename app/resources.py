@@ -2,7 +2,8 @@
 
 * The workspace and the :class:`~analytics.engine.Engine` are shared resources
   (one per workspace file and modification time); the engine is thread-safe
-  (one DuckDB connection per thread, i.e. per browser session).
+  (one DuckDB database, a cursor per thread, i.e. per browser session run), and
+  its snapshots of small logs are shared by every session.
 * Results are cached as data, keyed on the workspace and the query spec
   (:class:`Selection` / :class:`Grouping` are frozen dataclasses, hashed by
   their fields). Streamlit hands every caller its own copy, so a page can never
@@ -14,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -44,7 +48,7 @@ def _workspace(path: str, mtime: float) -> Workspace:
 
 @st.cache_resource(show_spinner=False)
 def _engine(path: str, mtime: float) -> Engine:
-    # small logs are joined once per session thread and refreshed as often as results
+    # small logs are joined once (a snapshot every session shares), refreshed as often as results
     return Engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
 
 
@@ -68,6 +72,34 @@ def ws_key() -> tuple[str, float]:
     return _key()
 
 
+def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> None:
+    """Start the cached ``calls`` (``(function, args)``) on background threads and return.
+
+    The page then makes the same calls in its own order: a result already
+    computed is a cache hit, one still running is waited for (Streamlit lets
+    one thread compute a key while the others wait), so a page of independent
+    answers (the portfolio's models) fills in parallel yet draws in order.
+    Each thread gets its own engine cursor; DuckDB runs queries without the
+    GIL. A call that fails here fails again on the page, which shows it.
+    """
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+
+    def run(fn: Callable, args: tuple) -> Any:
+        if ctx is not None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001 - the page's own call reports it
+            return None
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-prefetch")
+    for fn, args in calls:
+        pool.submit(run, fn, args)
+    pool.shutdown(wait=False)
+
+
 # ------------------------------------------------------------------ cached results
 
 
@@ -84,9 +116,9 @@ def data_warnings(ws: tuple[str, float], model: str):
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=256, hash_funcs=_HASH)
 def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
-            names: tuple[str, ...] | None = None):
+            names: tuple[str, ...] | None = None, label_delay: bool = True):
     from analytics.metrics import compute_metrics
-    return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None)
+    return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None, label_delay)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)

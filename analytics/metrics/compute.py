@@ -91,11 +91,15 @@ class MetricsResult:
 
 
 def compute_metrics(engine: Engine, selection: Selection, grouping: Grouping = Grouping(),
-                    metrics: Sequence[str] | None = None) -> MetricsResult:
-    """The requested metrics (default: all of the model's task) for each group of ``selection``."""
+                    metrics: Sequence[str] | None = None, label_delay: bool = True) -> MetricsResult:
+    """The requested metrics (default: all of the model's task) for each group of ``selection``.
+
+    ``label_delay=False`` skips the median label delay (one query less; every
+    row's ``label_delay_days`` is then None) for callers that do not show it.
+    """
     table = selection.apply(engine)
     spec = engine.spec(selection.model)
-    result = compute_on_table(engine, spec, table, grouping, metrics)
+    result = compute_on_table(engine, spec, table, grouping, metrics, label_delay)
     if not result.rows:
         raise EmptySelectionError(
             f"The selection holds no predictions of model {spec.name!r} ({selection.describe()}).")
@@ -274,7 +278,7 @@ def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]
 
 
 def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
-                     metrics: Sequence[str] | None = None) -> MetricsResult:
+                     metrics: Sequence[str] | None = None, label_delay: bool = True) -> MetricsResult:
     """Like :func:`compute_metrics` on an already filtered log-shaped table.
 
     The group keys and the label delay are computed first, and only they and
@@ -282,7 +286,7 @@ def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping:
     (:meth:`Engine.temporary`): the narrowest table every query then reads.
     Returns no rows (rather than raising) when the table is empty.
     """
-    keyed = annotate(spec, table, grouping)
+    keyed = annotate(spec, table, grouping, label_delay)
     defs = [get_metric(n, spec.task) for n in (metrics or metric_names(spec.task))]
     values = [C.LABELED, C.LABEL, C.PRED, C.SCORE]
     if any(d.stage == "latency" for d in defs):

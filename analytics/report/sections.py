@@ -127,13 +127,13 @@ def kpis(mi) -> dict:
     prev = ()
     if mi.previous is not None:
         try:
-            prev = compute_metrics(mi.engine, mi.previous).rows
+            prev = compute_metrics(mi.engine, mi.previous, label_delay=False).rows
         except EmptySelectionError:  # a gap in the data: no previous period to compare with
             prev = ()
     cur_row = cur[0] if cur else None
     prev_row = prev[0] if prev else None
     by_version = compute_metrics(mi.engine, mi.selection, Grouping(by=("version",)),
-                                 metrics=["volume", PRIMARY_METRIC[task]]).rows
+                                 metrics=["volume", PRIMARY_METRIC[task]], label_delay=False).rows
     rows = []
     for name in names:
         d = get_metric(name, task)
@@ -172,7 +172,7 @@ def over_time(mi, earlier: dict) -> dict:
     window = _history(mi)
     period = chart_period(_window_days(window))
     res = compute_metrics(mi.engine, window, Grouping(by=("version", "period"), period=period),
-                          metrics=["volume", primary.name])
+                          metrics=["volume", primary.name], label_delay=False)
     frame = res.to_polars()
     out = {"template": "over_time.html.j2", "title": "Performance over time", "period": period,
            "metric": primary.label, "window": f"{fmt.date(window.start)} to {fmt.date(window.end)}",

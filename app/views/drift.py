@@ -82,6 +82,8 @@ def body(ctx: PageContext) -> None:
     st.caption(f"Reference: {F.date(ref_range[0])} to {F.date(ref_range[1])}. Current: "
                f"{F.date(cur.start) if cur.start else F.date(first)} to {F.date(last_day)}, {cur_text}. "
                "Both days included; version and segment filters apply to both windows.")
+    # drift per period does not depend on the table: it computes meanwhile
+    resources.prefetch([(resources.drift_over_time, (ctx.ws_key, spec.name, ref, ctx.selection, flt.period))])
     with spinner("Comparing distributions…"):
         res = resources.drift(ctx.ws_key, spec.name, ref, cur)
     c = st.columns(3)

@@ -34,21 +34,31 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
                     config={"displayModeBar": False, "staticPlot": False})
 
 
+def card_calls(ctx: PageContext, spec) -> list[tuple]:
+    """The cached calls behind one model's card: health, the primary metric and volume
+    per week, and the value aggregates per week (when the model has business values)."""
+    sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PERIOD)
+    calls = [(resources.model_health, (ctx.ws_key, spec.name)),
+             (resources.metrics, (ctx.ws_key, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
+    if spec.business:
+        calls.append((resources.value_inputs, (ctx.ws_key, sel, weekly, 0)))
+    return calls
+
+
 def model_card(ctx: PageContext, spec) -> str:
     """One model: status and reasons, primary metric, net value, volume, and the link to it."""
     task = spec.task
     primary = PRIMARY_METRIC[task]
     d = get_metric(primary, task)
-    sel = Selection.build(spec.name)
+    health_call, metrics_call, *value_call = card_calls(ctx, spec)
     with spinner(f"Checking {spec.name}…"):
         try:
-            health = resources.model_health(ctx.ws_key, spec.name)
+            health = health_call[0](*health_call[1])
         except LastmileError as exc:  # monitoring itself is broken for this model: say so, show the others
             health = Health(spec.name, "warn", (Reason("error", None, None, None, "warn", "all data",
                                                        f"Model {spec.name!r} cannot be checked: {exc}"),))
-        res = resources.metrics(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), (primary, "volume"))
-        inputs = resources.value_inputs(ctx.ws_key, sel, Grouping(by=("period",), period=PERIOD), 0) \
-            if spec.business else None
+        res = metrics_call[0](*metrics_call[1])
+        inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
     with st.container(border=True):
         c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
@@ -108,6 +118,9 @@ def model_card(ctx: PageContext, spec) -> str:
 def body(ctx: PageContext) -> None:
     summary = st.empty()
     statuses = []
+    # every answer but the first model's health computes in the background, in card order,
+    # while this thread computes that one: cards still draw one by one, in order
+    resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:])
     for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
         statuses.append(model_card(ctx, spec))
     counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull")}
