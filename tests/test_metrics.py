@@ -157,6 +157,18 @@ def test_binary_by_version_and_region_matches_sklearn(binary):
     assert res.row(version="v1", region="it's; \"odd\"").n > 0
 
 
+def test_without_label_delay_the_metrics_are_the_same(binary):
+    g, engine, df = binary
+    sel, by = Selection.build("binary_model"), Grouping(by=("version",))
+    full = compute_metrics(engine, sel, by)
+    lean = compute_metrics(engine, sel, by, label_delay=False)
+    assert [r.group for r in lean.rows] == [r.group for r in full.rows]
+    assert all(r.label_delay_days is not None for r in full.rows)
+    assert all(r.label_delay_days is None for r in lean.rows)
+    assert [{k: v.value for k, v in r.metrics.items()} for r in lean.rows] == \
+        [{k: v.value for k, v in r.metrics.items()} for r in full.rows]
+
+
 def test_binary_by_week_has_unlabeled_weeks(binary):
     g, engine, df = binary
     res = compute_metrics(engine, Selection.build("binary_model"), Grouping(by=("period",), period="week"))
