@@ -194,10 +194,10 @@ def reference_summary_query(counts: ir.Table, idx: Sequence[int], bins: int) -> 
 
 def bin_index(x: ir.FloatingValue, edges: Sequence[float]) -> ir.IntegerValue:
     """Bin of ``x`` for right-closed bins ``(-inf, e1], (e1, e2], ..., (e_last, inf)``."""
-    idx = ibis.literal(0)
-    for e in edges:
-        idx = idx + ibis.ifelse(x > ibis.literal(float(e)), 1, 0)
-    return idx
+    if not edges:
+        return ibis.literal(0)
+    # one CASE (the first edge at or above x), smaller to build and compile than a sum of tests
+    return ibis.cases(*[(x <= ibis.literal(float(e)), i) for i, e in enumerate(edges)], else_=len(edges))
 
 
 def _bin_expr(f: ir.IntegerValue, x: ir.FloatingValue, edges: Mapping[int, Sequence[float]]) -> ir.IntegerValue:
@@ -229,7 +229,7 @@ def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int
                  _gap=r[X].lead().over(ibis.window(**by_x)) - r[X])
     r = r.mutate(_seg=(r._cr.cast(f64) / r._nr * r._gap).fill_null(0.0))
     r = r.mutate(_g=r._seg.sum().over(ibis.cumulative_window(group_by=r[F], order_by=r[X])) - r._seg)
-    ref_part = r.select(F, X, KEY, "_nr", _o=ibis.literal(0), c=null_i, _ck=null_i, _nk=null_i, _nx=null_f,
+    ref_part = r.select(F, X, KEY, "_nr", "_bin", _o=ibis.literal(0), c=null_i, _ck=null_i, _nk=null_i, _nx=null_f,
                         _r=r[X], _rc=r._cr, _rcp=r._cr - r.c, _rg=r._g, _p=r._cr.cast(f64) / r._nr)
 
     # 3. the current windows: cumulative counts per key
@@ -237,7 +237,7 @@ def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int
     k = k.mutate(_ck=k.c.sum().over(ibis.cumulative_window(group_by=[k[F], k[KEY]], order_by=k[X])),
                  _nk=k.c.sum().over(ibis.window(group_by=[k[F], k[KEY]])),
                  _nx=k[X].lead().over(ibis.window(group_by=[k[F], k[KEY]], order_by=k[X])))
-    cur_part = k.select(F, X, KEY, "_nr", _o=ibis.literal(1), c=k.c, _ck=k._ck, _nk=k._nk, _nx=k._nx,
+    cur_part = k.select(F, X, KEY, "_nr", "_bin", _o=ibis.literal(1), c=k.c, _ck=k._ck, _nk=k._nk, _nx=k._nx,
                         _r=null_f, _rc=null_i, _rcp=null_i, _rg=null_f, _p=k._ck.cast(f64) / k._nk)
 
     # 4. as-of by value: the reference CDF and its integral at each current value
@@ -278,7 +278,7 @@ def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int
     piece = own + own_last + from_prev
     num = ibis.greatest((c._cr_s * c._nk - c._ck * c._nr).abs(),
                         (c._cr_below * c._nk - (c._ck - c.c) * c._nr).abs())
-    c = c.mutate(_piece=piece, _num=num, _bin=_bin_expr(c[F], c[X], edges))
+    c = c.mutate(_piece=piece, _num=num)   # _bin: computed once on the counts, carried through
 
     bins_c = {f"b{i}": ibis.ifelse(c._bin == i, c.c, 0).sum() for i in range(nbins)}
     cur_agg = c.group_by([c[F], c[KEY]]).aggregate(
