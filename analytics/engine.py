@@ -18,9 +18,10 @@ are left out of everything; NaN or out-of-range scores become missing (the row
 still counts in volume); labels outside the task's classes count as unlabeled.
 :meth:`Engine.data_warnings` says how many rows each rule touched.
 
-DuckDB connections are not for concurrent use: each thread gets its own
-backend (Streamlit serves every session on its own thread). Log files are only
-ever read.
+DuckDB connections are not for concurrent use: each thread gets its own cursor
+(a connection of its own) on the engine's one DuckDB database (Streamlit serves
+every session on its own thread), so threads share the in-memory snapshots of
+small logs but never a connection. Log files are only ever read.
 """
 
 from __future__ import annotations
@@ -614,10 +615,11 @@ def latest_outcomes(out: ir.Table, id_col: str, keep: list[str], label: str,
 
     Most ids have one outcome row; those pass through (flagged by a join with
     the few ids that repeat). Only repeated ids are reduced, by one aggregate per id
-    (``max_by`` over the whole row as one struct: ``max_by`` skips NULL
-    values, which would otherwise mix fields of different outcome rows). The
-    key orders by label_timestamp (a missing one loses), then by label value.
-    At 10M outcomes this halves the cost of aggregating every id.
+    (``argmax`` over the whole row as one struct: ``max_by`` skips NULL
+    values, which would otherwise mix fields of different outcome rows; Ibis
+    compiles it to an ordered ``FIRST``). The key orders by label_timestamp (a
+    missing one loses), then by label value. At 10M outcomes this costs about
+    half of aggregating every id.
     """
     names = {f"_lm_o{i}": k for i, k in enumerate(keep)}
     repeated = out.group_by(_lm_rid=out[id_col]).aggregate(_lm_n=out.count())
