@@ -204,7 +204,12 @@ class Engine:
             with self._lock:
                 if self._root is None:
                     self._root = self._open()
-                    self._root.raw_sql("ATTACH ':memory:' AS lm_snapshots")   # SNAPSHOT_DB
+                    # SNAPSHOT_DB; READ_WRITE even when the user's database is opened read-only
+                    try:
+                        self._root.raw_sql("ATTACH ':memory:' AS lm_snapshots (READ_WRITE)")
+                    except Exception as exc:  # noqa: BLE001
+                        self._root = None
+                        raise BackendError(f"Cannot prepare the DuckDB database for snapshots: {exc}.") from None
                 root = self._root
             be = type(root).from_connection(root.con.cursor())
             _duckdb_settings(be)

@@ -303,6 +303,19 @@ def test_threads_share_one_snapshot_through_their_own_cursors(tmp_path):
     assert engine._snapshots["binary_model"][2] == 0        # built once
 
 
+def test_snapshots_work_with_a_read_only_duckdb_database(tmp_path):
+    import duckdb
+
+    g = make_workspace(tmp_path, "binary", n=120, files=1)
+    db = tmp_path / "lake.duckdb"
+    duckdb.connect(str(db)).close()
+    g.config.write_text(f'[engine]\nbackend = "duckdb"\n[engine.options]\ndatabase = "{db}"\nread_only = true\n'
+                        + g.config.read_text())
+    engine = Engine(load_workspace(g.config), snapshot=True)
+    assert engine.snapshotted("binary_model")
+    assert engine.execute(engine.log("binary_model").count().as_table()).column(0)[0].as_py() == 120
+
+
 def test_materialize_rows_is_validated(tmp_path):
     g = make_workspace(tmp_path, "binary", n=20)
     text = g.config.read_text()
