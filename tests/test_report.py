@@ -239,3 +239,9 @@ def test_method_notes_keep_methods_and_drop_usage():
                          "## Command line\n\n`lastmile x`\n\n### Flags\n\nmore\n\n## Tests\n\nKS.\n")
     assert "PSI is" in html and "KS." in html and "Area" in html
     assert "x = 1" not in html and "lastmile x" not in html and "Flags" not in html
+    # usage paragraphs and list items inside a method section go too, the rest of the list stays
+    html = markdown_html("## Rules\n\nDrift is tested by KS.\n\n`--by` groups by version.\n\n"
+                         "JSON: `{...}`\n\n- PSI over deciles.\n- `--metric NAME` keeps one metric.\n- JS distance.\n")
+    assert "KS" in html and "PSI over deciles" in html and "JS distance" in html
+    assert "groups by version" not in html and "JSON" not in html and "keeps one metric" not in html
+    assert html.count("<li>") == 2

@@ -510,16 +510,25 @@ USAGE_HEADINGS = re.compile(r"workspace|command|what-if|python|\bapi\b|example|d
                             r"exit status|how it (runs|is computed)|\[models|sequential|^the metrics$", re.I)
 
 
+#: Paragraphs and list items about usage inside method sections: those that open with a
+#: command-line flag, a command with flags, a JSON shape, a Python call or a flag list.
+USAGE_TEXT = re.compile(r"^`?--[a-z]|^`lastmile [^`]*--|^json\b|^in python|^output:|^flags:|^usage", re.I)
+
+
 def markdown_html(text: str) -> str:
     """The method part of a user's Markdown doc as HTML (CommonMark plus tables, raw HTML off).
 
-    Code blocks and sections whose heading is about usage (:data:`USAGE_HEADINGS`)
-    are dropped: the report defines methods; the README and docs explain usage.
+    Code blocks, sections whose heading is about usage (:data:`USAGE_HEADINGS`)
+    and paragraphs or list items about usage (:data:`USAGE_TEXT`: flags,
+    commands, JSON, Python) are dropped: the report defines methods; the README
+    and docs explain usage.
     """
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    tokens, kept, skip_level = md.parse(text), [], None
+    tokens = md.parse(text)
+    drop = [False] * len(tokens)
+    skip_level = None
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open":
             level = int(tok.tag[1])
@@ -527,9 +536,16 @@ def markdown_html(text: str) -> str:
                 skip_level = None
             if skip_level is None and level >= 2 and USAGE_HEADINGS.search(tokens[i + 1].content):
                 skip_level = level
-        if skip_level is None and tok.type not in ("fence", "code_block"):
-            kept.append(tok)
-    return md.renderer.render(kept, md.options, {})
+        drop[i] = skip_level is not None or tok.type in ("fence", "code_block")
+    # a usage paragraph goes with its list item, if it is in one
+    for i, tok in enumerate(tokens):
+        if tok.type == "paragraph_open" and USAGE_TEXT.search(tokens[i + 1].content.strip()):
+            start = i - 1 if i and tokens[i - 1].type == "list_item_open" else i
+            close = "list_item_close" if start != i else "paragraph_close"
+            end = next(j for j in range(i + 1, len(tokens))
+                       if tokens[j].type == close and tokens[j].level == tokens[start].level)
+            drop[start:end + 1] = [True] * (end + 1 - start)
+    return md.renderer.render([t for t, d in zip(tokens, drop) if not d], md.options, {})
 
 
 # ------------------------------------------------------------------ assembly
