@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Sequence
 
@@ -353,10 +353,9 @@ def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple
 def _counts_table(engine: Engine, spec: ModelSpec, raw):
     """The per-window counts (:func:`queries.windowed`) of the per-target counts ``raw``,
     kept in a temporary table (:meth:`Engine.temporary`) for the queries that read
-    them; ``raw`` itself is dropped as soon as the per-window table exists."""
-    with ExitStack() as keep:
-        with engine.temporary(raw, spec) as raw_t:
-            counts = keep.enter_context(engine.temporary(q.windowed(raw_t), spec))
+    them. ``raw`` is computed once inside that statement (a CTE: the windows read it
+    twice)."""
+    with engine.temporary(q.windowed(raw), spec) as counts:
         yield counts
 
 
