@@ -71,10 +71,18 @@ def body(ctx: PageContext) -> None:
     state.set_param("by", None if by == groupings[0] else by)
     d = get_metric(metric, task)
     keys = by.split(SEP)
-    with spinner():   # (this page shows no label delay: one query less each)
-        overall = resources.metrics(ctx.ws_key, ctx.selection, Grouping(), (metric,), False)
-        res = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=tuple(keys)), (metric,), False)
-    ref = overall.rows[0].metrics[metric]
+    # (this page shows no label delay: one query less per call)
+    by_segment = (resources.metrics, (ctx.ws_key, ctx.selection, Grouping(by=tuple(keys)), (metric,), False))
+    with spinner():
+        if d.kind == "label":
+            # the ranking also gives the overall value (same registry metric, same rows);
+            # the chosen segment's values compute meanwhile
+            resources.prefetch([by_segment])
+            with spinner("Ranking segments…"):
+                ref = resources.weak_segments(ctx.ws_key, ctx.selection, metric).overall
+        else:
+            ref = resources.metrics(ctx.ws_key, ctx.selection, Grouping(), (metric,), False).rows[0].metrics[metric]
+        res = by_segment[0](*by_segment[1])
     frame = res.to_polars()
     if d.kind == "label" and frame[metric].drop_nulls().is_empty():
         st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
