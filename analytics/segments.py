@@ -19,9 +19,9 @@ the selection):
 
 Cost: per grouping (each column, each pair) one ``sums`` query (plus the
 score query for ROC/PR AUC); the rest's aggregates are the overall sums minus
-the segment's (counts and sums are additive), and for AUC one more query builds
-every segment's complement per distinct score in the engine
-(:func:`analytics.metrics.queries.score_complement_query`).
+the segment's (counts and sums are additive); for ROC / PR AUC one more query
+gives every segment's score sums and its complement's, per distinct score in the
+engine (:func:`analytics.metrics.queries.score_with_complement_query`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .engine import Engine
 from .errors import EmptySelectionError, SelectionError
 from .metrics import MetricValue, get_metric
 from .metrics.compute import finish_metrics, key_dict, materialized, plan_queries, run_plan
-from .metrics.queries import score_complement_query
+from .metrics.queries import REST, score_with_complement_query
 from .selection import Grouping, Selection
 from .stats import benjamini_hochberg, unpaired_test
 
@@ -92,7 +92,7 @@ def weak_segments(engine: Engine, selection: Selection, metric: str, min_support
                              "use `lastmile metrics --by SEGMENT` instead.")
     if not spec.columns.segments:
         raise SelectionError(f"Model {spec.name!r} declares no segment columns to compare.")
-    with materialized(engine, spec, selection.apply(engine)) as table:
+    with materialized(engine, spec, selection.apply(engine), [metric]) as table:
         overall, found = _compare(engine, spec, d, table, min_support, pairs)
     if overall is None:
         raise EmptySelectionError(f"The selection holds no predictions of model {spec.name!r} "
@@ -117,17 +117,20 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool):
     found: list[Segment] = []
     for by in groupings:
         plan = plan_queries(spec, table, Grouping(by=by), [metric], label_delay=False)
+        # ROC / PR AUC: each segment's score sums and its rest's come from one query
+        scored = plan.queries.pop("score", None) is not None
         groups = run_plan(engine, plan)
-        rest_scores = {}
-        if "score" in plan.queries:
-            rest_scores = {tuple(r[k] for k in plan.rows.keys): r for r in
-                           engine.execute(score_complement_query(plan.rows), spec).to_pylist()}
+        scores: dict[tuple, dict] = {}
+        if scored:
+            for r in engine.execute(score_with_complement_query(plan.rows), spec).to_pylist():
+                scores[(tuple(r[k] for k in plan.rows.keys), r[REST])] = r
         for key, a in groups.items():
             if any(v is None for v in key) or int(a.get("n_labeled") or 0) < min_support:
                 continue
             rest = _rest(total, a)
-            if "score" in plan.queries:
-                rest["score"] = rest_scores.get(key, {})
+            if scored:
+                a["score"] = scores.get((key, False), {})
+                rest["score"] = scores.get((key, True), {})
             value = finish_metrics([d], a)[metric]
             other = finish_metrics([d], rest)[metric]
             delta = value.value - other.value if value.value is not None and other.value is not None else None

@@ -58,6 +58,17 @@ def test_auc_segments_and_rest_match_sklearn(binary):
         list(stats.false_discovery_control([s.p_value for s in res.segments])))
 
 
+def test_pr_auc_segments_and_rest_match_sklearn(binary):
+    g, engine, df = binary
+    res = weak_segments(engine, Selection.build("binary_model"), "pr_auc", min_support=50, pairs=False)
+    lab = df[df.y_true.notna()]
+    assert len(res.segments) == 3 + 2
+    for s in res.segments:
+        inside = _mask(lab, s.where)
+        for part, got in ((lab[inside], s.metric.value), (lab[~inside], s.rest.value)):
+            assert got == pytest.approx(skm.average_precision_score(part.y_true.astype(int), part.score), abs=1e-9)
+
+
 def test_proportion_test_and_min_support(binary):
     g, engine, df = binary
     res = weak_segments(engine, Selection.build("binary_model", versions=["v1"]), "accuracy",

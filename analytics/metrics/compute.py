@@ -246,15 +246,23 @@ _NEEDED = (C.TS, C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABEL_TS, C.LATENCY, C.L
 
 
 @contextmanager
-def materialized(engine: Engine, spec: ModelSpec, table: ir.Table) -> Iterator[ir.Table]:
+def materialized(engine: Engine, spec: ModelSpec, table: ir.Table,
+                 metrics: Sequence[str] | None = None) -> Iterator[ir.Table]:
     """The columns of ``table`` that metrics read, computed once into a temporary table.
 
     Every metric query starts from the joined log (predictions joined to each
     id's latest outcome); on DuckDB that join runs once here instead of once
     per query, and the narrow table (a few columns) is dropped on exit.
-    Other backends get ``table`` itself (the queries stay the same).
+    Other backends get ``table`` itself (the queries stay the same). With
+    ``metrics``, only what they read is kept: the label, decision and score,
+    the latency for a latency metric, and the segment columns (no timestamps:
+    the caller groups by version and segments only).
     """
-    cols = [c for c in _NEEDED if c in table.columns] + [s for s in spec.columns.segments if s in table.columns]
+    cols: Sequence[str] = _NEEDED
+    if metrics is not None:
+        latency = any(get_metric(m, spec.task).stage == "latency" for m in metrics)
+        cols = (C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABELED) + ((C.LATENCY,) if latency else ())
+    cols = [c for c in cols if c in table.columns] + [s for s in spec.columns.segments if s in table.columns]
     with engine.temporary(table.select(*cols), spec) as narrow:
         yield narrow
 

@@ -130,16 +130,29 @@ def score_counts(rows: Rows) -> ir.Table:
         pos=count(scored[C.LABEL] == 1).cast("float64"), cnt=scored.count().cast("float64"))
 
 
-def score_complement_query(rows: Rows) -> ir.Table:
-    """Like :func:`score_query`, but each group's sums are over every *other* row.
+#: The flag column of :func:`score_with_complement_query`: true on the rest's row.
+REST = "lm_rest"
+
+
+def score_with_complement_query(rows: Rows) -> ir.Table:
+    """:func:`score_query`'s sums for each group (``lm_rest`` false) and for every
+    *other* row (``lm_rest`` true), in one statement.
 
     Counts of the rest of a group at each score are the score's totals minus
     the group's counts (a cross join of the groups with the per-score totals,
     left-joined to the group's counts), so the complement of every group costs
-    one query. Groups whose key holds a NULL are left out.
+    no query of its own. Groups whose key holds a NULL are left out.
     """
     keys = list(rows.keys)
     per = score_counts(rows)
+    own = per.filter(*[per[k].notnull() for k in keys]).mutate(**{REST: ibis.literal(False)})
+    rest = _complement_counts(per, keys).mutate(**{REST: ibis.literal(True)})
+    cols = [*keys, C.SCORE, "pos", "cnt", REST]
+    return score_sums(own.select(cols).union(rest.select(cols), distinct=False), keys + [REST])
+
+
+def _complement_counts(per: ir.Table, keys: list[str]) -> ir.Table:
+    """Per group (without NULL keys) and score: the counts of every other row there."""
     tot = per.group_by(C.SCORE).aggregate(tpos=per.pos.sum(), tcnt=per.cnt.sum())
     kv = per.select(*keys).distinct()
     kv = kv.filter(*[kv[k].notnull() for k in keys])
@@ -148,7 +161,7 @@ def score_complement_query(rows: Rows) -> ir.Table:
     cond = [full[k] == seg[f"_s_{k}"] for k in keys] + [full[C.SCORE] == seg[f"_s_{C.SCORE}"]]
     j = full.left_join(seg, cond)
     rest = j.select(*keys, C.SCORE, pos=j.tpos - j.pos.fill_null(0.0), cnt=j.tcnt - j.cnt.fill_null(0.0))
-    return score_sums(rest.filter(rest.cnt > 0), keys)
+    return rest.filter(rest.cnt > 0)
 
 
 def score_sums(per: ir.Table, keys: Sequence[str]) -> ir.Table:
