@@ -158,7 +158,6 @@ def _duckdb_settings(be) -> None:
     be.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
 
 
-
 class Engine:
     """Connections and canonical log tables for one workspace."""
 

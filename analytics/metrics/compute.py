@@ -245,6 +245,13 @@ def run_plan(engine: Engine, plan: Plan) -> dict[GroupKey, dict]:
 _NEEDED = (C.TS, C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABEL_TS, C.LATENCY, C.LABELED)
 
 
+def value_columns(spec: ModelSpec, metrics: Sequence[str] | None = None) -> list[str]:
+    """The canonical value columns that ``metrics`` (default: all of the task's) read."""
+    defs = [get_metric(n, spec.task) for n in (metrics or metric_names(spec.task))]
+    latency = [C.LATENCY] if any(d.stage == "latency" for d in defs) else []
+    return [C.LABELED, C.LABEL, C.PRED, C.SCORE] + latency
+
+
 @contextmanager
 def materialized(engine: Engine, spec: ModelSpec, table: ir.Table,
                  metrics: Sequence[str] | None = None) -> Iterator[ir.Table]:
@@ -254,14 +261,10 @@ def materialized(engine: Engine, spec: ModelSpec, table: ir.Table,
     id's latest outcome); on DuckDB that join runs once here instead of once
     per query, and the narrow table (a few columns) is dropped on exit.
     Other backends get ``table`` itself (the queries stay the same). With
-    ``metrics``, only what they read is kept: the label, decision and score,
-    the latency for a latency metric, and the segment columns (no timestamps:
-    the caller groups by version and segments only).
+    ``metrics``, only what they read (:func:`value_columns`) and the segment
+    columns are kept: for callers that group by segments only.
     """
-    cols: Sequence[str] = _NEEDED
-    if metrics is not None:
-        latency = any(get_metric(m, spec.task).stage == "latency" for m in metrics)
-        cols = (C.VERSION, C.SCORE, C.PRED, C.LABEL, C.LABELED) + ((C.LATENCY,) if latency else ())
+    cols = _NEEDED if metrics is None else value_columns(spec, metrics)
     cols = [c for c in cols if c in table.columns] + [s for s in spec.columns.segments if s in table.columns]
     with engine.temporary(table.select(*cols), spec) as narrow:
         yield narrow
@@ -295,11 +298,7 @@ def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping:
     Returns no rows (rather than raising) when the table is empty.
     """
     keyed = annotate(spec, table, grouping, label_delay)
-    defs = [get_metric(n, spec.task) for n in (metrics or metric_names(spec.task))]
-    values = [C.LABELED, C.LABEL, C.PRED, C.SCORE]
-    if any(d.stage == "latency" for d in defs):
-        values.append(C.LATENCY)
-    cols = list(keyed.keys) + [c for c in values + [DELAY] if c in keyed.t.columns]
+    cols = list(keyed.keys) + [c for c in value_columns(spec, metrics) + [DELAY] if c in keyed.t.columns]
     with engine.temporary(keyed.t.select(*cols), spec) as narrow:
         plan = plan_keyed(spec, replace(keyed, t=narrow), metrics)
         groups = run_plan(engine, plan)
