@@ -199,13 +199,17 @@ class Engine:
         """This thread's backend. DuckDB: a cursor (its own connection) on the one
         database of this engine, so threads share snapshots and the buffer pool but
         never a connection."""
+        import sqlglot.expressions as sge
+
         if self.workspace.backend == "duckdb":
             with self._lock:
                 if self._root is None:
                     self._root = self._open()
-                    # SNAPSHOT_DB; READ_WRITE even when the user's database is opened read-only
+                    # READ_WRITE even when the user's database is opened read-only
+                    attach = sge.Attach(this=sge.alias_(sge.Literal.string(":memory:"), SNAPSHOT_DB),
+                                        expressions=[sge.AttachOption(this=sge.var("READ_WRITE"))])
                     try:
-                        self._root.raw_sql("ATTACH ':memory:' AS lm_snapshots (READ_WRITE)")
+                        self._root.raw_sql(attach.sql("duckdb"))
                     except Exception as exc:  # noqa: BLE001
                         self._root = None
                         raise BackendError(f"Cannot prepare the DuckDB database for snapshots: {exc}.") from None
