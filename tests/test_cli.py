@@ -121,3 +121,29 @@ def test_serve_becomes_streamlit_and_stops_on_sigterm(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_command_line_loads_only_its_command(tmp_path):
+    """`lastmile report ...` parses with the report's module alone, so it starts before the library's
+    heavy imports (Ibis, scipy, plotly); help and typos still see every command."""
+    code = ("import sys; from analytics.cli import build_parser, command_names\n"
+            "p = build_parser(['report'])\n"
+            "sub = next(a for a in p._actions if a.dest == 'command')\n"
+            "print(sorted(sub.choices), [m for m in ('ibis', 'scipy', 'plotly', 'duckdb') if m in sys.modules])\n"
+            "print(sorted(next(a for a in build_parser([])._actions if a.dest == 'command').choices) == command_names())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["['report'] []", "True"]
+
+
+def test_the_executable_flushes_its_output_and_exit_status(tmp_path):
+    """The executable ends without tearing the interpreter down (analytics.cli.run): what it
+    printed must still arrive, with the command's exit status."""
+    g = make_workspace(tmp_path, "binary", n=200)
+    exe = Path(sys.executable).with_name("lastmile")
+    ok = subprocess.run([str(exe), "validate", "--config", str(g.config)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "all checks passed" in ok.stdout, ok.stderr
+    bad = subprocess.run([str(exe), "metrics", "--config", str(g.config), "--model", "nope"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "nope" in bad.stderr
