@@ -245,3 +245,83 @@ def test_method_notes_keep_methods_and_drop_usage():
     assert "KS" in html and "PSI over deciles" in html and "JS distance" in html
     assert "groups by version" not in html and "JSON" not in html and "keeps one metric" not in html
     assert html.count("<li>") == 2
+
+
+def test_chapters_keep_the_reading_order():
+    from analytics.report.sections import CHAPTERS, SECTIONS, START_ORDER
+
+    keys = ["kpis"] + [key for key, _area, _builder in SECTIONS]
+    assert [key for chapter in CHAPTERS for key in chapter] == keys
+    assert sorted(START_ORDER) == sorted(keys) and START_ORDER[0] == "kpis"
+
+
+def test_chapters_start_pages_and_nest_under_their_model(labeled):
+    _engine, pdf, pages, _ = labeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    top = {}
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                top.setdefault(depth, []).append((item.title, reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline, 0)
+    assert [t for t, _p in top[0]] == ["binary_model", "Method notes"]
+    titles = dict(top[1])
+    # each chapter opens a page: its first section's title is the first text under the page's header
+    for first in ("Key figures", "Performance over time", "Drift"):
+        assert pages[titles[first] - 1].find(first) < 80, (first, pages[titles[first] - 1][:120])
+    notes = dict(top[0])["Method notes"]
+    assert all("Method notes" in p for p in pages[notes - 1:])  # the notes' header on every page
+
+
+def test_portfolio_notes_define_only_what_is_shown(unlabeled):
+    """The notes are typeset early from the models' tasks; a model that cannot be reported on (a
+    binary one here) takes its metrics out of them again."""
+    _pdf, pages, _out, _err = unlabeled
+    text = " ".join(pages)
+    notes = text[text.index("Method notes Every number"):]
+    assert "RMSE (rmse)" in notes and "ROC AUC (roc_auc)" not in notes
+
+
+def test_kept_page_draws_the_same_svg_as_kaleido():
+    """kaleido reloads its page after each figure; the report's browser keeps it. The SVGs are
+    the same up to plotly's random element ids and attribute order."""
+    import asyncio
+    import xml.etree.ElementTree as ET
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kaleido import Kaleido
+
+    from analytics.charts import bar_by_group, compare_forest  # noqa: F401 - the app's chart module loads
+    from analytics.report.svg import _kaleido_class, _style, find_browser
+    import plotly.graph_objects as go
+
+    figures = [_style(go.Figure([go.Scatter(x=list(range(20)), y=[(i * k) % 7 for i in range(20)], name=f"v{k}")
+                                 for k in range(3)], layout={"title": f"figure {n}"}), 720, 300) for n in range(3)]
+    figures.append(_style(go.Figure([go.Bar(x=["a", "b", "c"], y=[3, 1, 2])]), 720, 300))
+
+    async def draw(cls):
+        k = cls(path=find_browser(), mathjax=False, n=1)
+        await k.open()
+        try:
+            return [(await k.calc_fig(f, opts={"format": "svg", "width": 720, "height": 300})).decode() for f in figures]
+        finally:
+            await k.close()
+
+    def canonical(svg: str):
+        ids = list(dict.fromkeys(re.findall(r'(?:trace|clip|defs-|legend|id=")([0-9a-f]{6})(?![0-9a-f])', svg)))
+        for i, x in enumerate(ids):
+            svg = svg.replace(x, f"ID{i}")
+        return [(e.tag, sorted(e.attrib.items()), (e.text or "").strip()) for e in ET.fromstring(svg).iter()]
+
+    kept_class = _kaleido_class(Kaleido)
+    assert kept_class is not Kaleido  # kaleido still has the method the report overrides
+    def run(coro_fn, cls):  # on a thread of its own: the browser tests may leave an event loop running here
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(lambda: asyncio.run(coro_fn(cls))).result()
+
+    reloaded, kept = run(draw, Kaleido), run(draw, kept_class)
+    assert [canonical(s) for s in kept] == [canonical(s) for s in reloaded]

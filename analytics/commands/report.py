@@ -22,7 +22,7 @@ def add_parser(sub):
 
 def run(args, ctx) -> int:
     from ..errors import LastmileError
-    from ..report import build_report, check_output_path, write_report
+    from ..report import Press, build_report, check_output_path, write_report
 
     out = check_output_path(args.output)  # an unwritable path fails before any work
     t0 = time.perf_counter()
@@ -34,14 +34,19 @@ def run(args, ctx) -> int:
     models = [args.model] if args.model else list(ctx.workspace.model_names)
     for m in models:
         ctx.workspace.model(m)  # unknown model: one clear error, before any work
-        try:
-            ctx.warn_data(m)
-        except LastmileError:
-            if args.model:
-                raise
-            # --all: the portfolio gets a page saying what is wrong with this model
-    pdf = build_report(ctx.engine, args.model, start=args.start, end=args.end, paper=args.paper,
-                       charts=not args.no_charts, progress=progress)
+    if not models:
+        raise LastmileError("The workspace has no models to report on.")
+    # the typesetting helper and the chart browser start up while the logs are checked
+    with Press(args.paper, charts=not args.no_charts) as press:
+        for m in models:
+            try:
+                ctx.warn_data(m)
+            except LastmileError:
+                if args.model:
+                    raise
+                # --all: the portfolio gets a page saying what is wrong with this model
+        pdf = build_report(ctx.engine, args.model, start=args.start, end=args.end, progress=progress,
+                           press=press)
     write_report(out, pdf)
     ctx.out(f"Wrote {out} ({len(pdf) / 1024:,.0f} KiB) in {time.perf_counter() - t0:.1f} s.")
     return 0

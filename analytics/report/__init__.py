@@ -5,7 +5,9 @@ the CLI and the app use (the metrics registry, drift, value, compare, health,
 segments modules: nothing is recomputed here), draws the charts with the app's
 chart functions as vector SVG (kaleido, one browser for the whole report),
 fills the Jinja2 templates under ``templates/`` and typesets them with
-WeasyPrint.
+WeasyPrint, in parts and in a helper process while the queries run (see
+:mod:`.typeset`): the method notes at once, each chapter of a model as soon as
+its sections and charts are ready, the cover last.
 
 The report period: ``start`` (inclusive) and ``end`` (exclusive) as for every
 command. When ``end`` is not given it is the day after the model's last
@@ -22,7 +24,6 @@ an empty table or chart.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import os
 import threading
 import time
@@ -34,10 +35,11 @@ from ..engine import C, Engine
 from ..errors import EmptySelectionError, LastmileError
 from ..selection import Selection, parse_time
 from ..workspace import ModelSpec
-from .pdf import html_to_pdf, paper_size, render_html
-from .svg import ChartSet, find_browser
+from .pdf import paper_size, render_html
+from .svg import ChartSet, charts_in, find_browser
 
-__all__ = ["build_report", "check_output_path", "write_report", "model_input", "DEFAULT_DAYS", "ModelInput", "Timings"]
+__all__ = ["build_report", "check_output_path", "write_report", "model_input", "DEFAULT_DAYS", "ModelInput", "Press",
+           "Timings"]
 
 #: Length of the report period when no start is given (four whole weeks).
 DEFAULT_DAYS = 28
@@ -152,54 +154,131 @@ def write_report(path: str | os.PathLike, data: bytes) -> Path:
     return p
 
 
+class Press:
+    """What typesets one report: the typesetting helper processes (see :mod:`.typeset`)
+    and the chart browser (see :mod:`.svg`), both started at construction, in the
+    background.
+
+    Both take a second or two to start. :func:`build_report` makes its own press, but a
+    caller with other work to do first (the CLI checks the logs) can make it earlier and
+    pass it in, so that they start up meanwhile. A press serves one report; use it as a
+    context manager so the helpers and the browser always stop. A bad paper name or a
+    missing browser (with charts on) is an error here, before any work.
+    """
+
+    def __init__(self, paper: str = "A4", charts: bool = True, *,
+                 browser_path: str | os.PathLike | None = None, helpers: int | None = None):
+        from .typeset import HELPERS, Typesetter
+
+        self.paper = paper_size(paper)
+        self.charts_on = charts
+        if charts:
+            find_browser(browser_path)
+        self.typesetter = Typesetter(self.paper, helpers=HELPERS if helpers is None else helpers)
+        try:
+            self.charts = ChartSet(enabled=charts, browser_path=browser_path)
+        except BaseException:
+            self.typesetter.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.charts.close()
+        finally:
+            self.typesetter.close()
+
+    def __enter__(self) -> "Press":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def build_report(engine: Engine, model: str | None = None, start=None, end=None, paper: str = "A4",
                  charts: bool = True, progress: Progress | None = None, *,
                  browser_path: str | os.PathLike | None = None, now: _dt.datetime | None = None,
-                 timings: Timings | None = None) -> bytes:
+                 timings: Timings | None = None, typeset_helpers: int | None = None,
+                 press: Press | None = None) -> bytes:
     """The PDF report of ``model`` (``None``: every model of the workspace) as bytes.
 
     ``charts=False`` leaves the charts out (no browser needed). ``browser_path``
     names the Chromium executable explicitly (default: looked up on ``PATH``).
     ``progress`` receives one short line per step. ``now`` fixes the
     "generated at" time (UTC); ``timings``, when given, receives the seconds
-    spent on queries, charts and typesetting.
+    spent on queries, charts and typesetting. ``typeset_helpers`` is the number of
+    helper processes that typeset the parts (default :data:`.typeset.HELPERS`; 0
+    typesets in this process; the PDF is the same, see :mod:`.typeset`).
+
+    ``press``: a :class:`Press` made earlier (its paper, charts, browser and helpers
+    are used; the arguments of the same names are ignored). It is closed on return.
     """
+    # an unknown model or an empty workspace fails before anything starts
+    specs = [engine.workspace.model(model)] if model is not None else list(engine.workspace.models)
+    if not specs:
+        raise LastmileError("The workspace has no models to report on.")
+    if press is None:  # bad paper names and a missing browser fail here, before any query
+        press = Press(paper, charts, browser_path=browser_path, helpers=typeset_helpers)
+    with press:
+        return _build(engine, specs, model is None, start, end, press, progress, now, timings)
+
+
+def _build(engine: Engine, specs: list[ModelSpec], portfolio: bool, start, end, press: Press,
+           progress: Progress | None, now: _dt.datetime | None, timings: Timings | None) -> bytes:
     from . import sections
 
     say = progress or (lambda _msg: None)
     timings = timings if timings is not None else Timings()
-    paper_size(paper)  # bad paper names fail before any work
-    specs = [engine.workspace.model(model)] if model is not None else list(engine.workspace.models)
-    if not specs:
-        raise LastmileError("The workspace has no models to report on.")
-    if charts:
-        find_browser(browser_path)  # a missing browser fails before any query
+    charts, typesetter, chart_set = press.charts_on, press.typesetter, press.charts
     generated_at = (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0)
-    # WeasyPrint takes a second or more to import: load it while the queries run
-    threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
+    title = sections.report_title([s.name for s in specs], portfolio=portfolio)
+    common = {"portfolio": portfolio, "charts_on": charts, "title": title}
+
+    def part_html(secs: list[dict], running: str | None) -> str:
+        return render_html({**common, "sections": secs, "running": running}, "part.html.j2")
 
     t0 = time.perf_counter()
-    with ChartSet(enabled=charts, browser_path=browser_path) as chart_set:
-        models = []
-        for spec in specs:
-            say(f"{spec.name}: reading the log")
-            try:
-                mi = model_input(engine, spec, chart_set, generated_at, start, end)
-                models.append(sections.build_model(mi, say))
-            except LastmileError as exc:
-                if model is not None:
-                    raise
-                # a portfolio still reports on the other models; this one says what is wrong
-                say(f"{spec.name}: {exc.message}")
-                models.append(sections.failed_model(spec, exc.message))
-        context = sections.report_context(models, portfolio=model is None, generated_at=generated_at,
-                                          charts=charts)
-        t1 = time.perf_counter()
-        if chart_set.charts:
-            say(f"drawing {len(chart_set.charts)} charts")
-        chart_set.render()
+    # the method notes depend only on the models' tasks: typeset them while the queries run
+    expected = sections.expected_notes(specs)
+    typesetter.submit("notes", part_html([expected], title))
+    order: list = ["cover"] if portfolio else []
+    models = []
+    for spec in specs:
+        def on_part(index: int, secs: list[dict], name: str = spec.name) -> None:
+            chart_set.render(charts_in(secs))  # a part is typeset with its charts drawn
+            typesetter.submit((name, index), part_html(secs, None if index == 0 else name), nest=index > 0)
+
+        say(f"{spec.name}: reading the log")
+        try:
+            mi = model_input(engine, spec, chart_set, generated_at, start, end)
+            report = sections.build_model(mi, say, cover_alone=not portfolio, on_part=on_part)
+        except LastmileError as exc:
+            if not portfolio:
+                raise
+            # a portfolio still reports on the other models; this one says what is wrong
+            say(f"{spec.name}: {exc.message}")
+            report = sections.failed_model(spec, exc.message)
+            on_part(0, report.parts[0])
+        models.append(report)
+        order += [(spec.name, i) for i in range(len(report.parts))]
+    t1 = time.perf_counter()
+    if portfolio:
+        typesetter.submit("cover", part_html([sections.portfolio_cover(models, generated_at=generated_at,
+                                                                       charts=charts)], None))
+    notes = sections.report_notes(models)
+    if notes != expected:  # a model of the portfolio failed: fewer metrics to define
+        typesetter.submit("notes", part_html([notes], title))
+    chart_set.render()
     t2 = time.perf_counter()
     say("typesetting the PDF")
-    pdf = html_to_pdf(render_html(context), paper)
+    # every chart is drawn: stop the browser while the parts are joined
+    closing = threading.Thread(target=chart_set.close, name="lastmile-chart-close")
+    closing.start()
+    try:
+        pdf = typesetter.finish(order + ["notes"], lambda pages: render_html({**common, "pages": pages},
+                                                                              "frame.html.j2"))
+    finally:
+        closing.join()
+    for failure in typesetter.failures:  # cost speed only; say so, for whoever wonders why
+        say(f"typesetting in this process instead: {failure}")
     timings.queries, timings.charts, timings.pdf = t1 - t0, t2 - t1, time.perf_counter() - t2
     return pdf

@@ -5,6 +5,11 @@ The templates and the stylesheet live in ``templates/``. Paper size is a CSS
 and header are CSS margin boxes, which do not inherit the body's font, so the
 stylesheet sets the font on ``@page`` too. Fonts are the system's Liberation
 Sans / DejaVu Sans, which WeasyPrint embeds (subsetted) in the PDF.
+
+A report is typeset in parts on a frame (see :mod:`.typeset`): a part adds
+``part.css`` (no page number), the frame ``frame.css`` (nothing but the page
+number). This module imports neither WeasyPrint nor the rest of the library
+until it is used, so the typesetting helper processes start light.
 """
 
 from __future__ import annotations
@@ -13,9 +18,6 @@ import base64
 from pathlib import Path
 from typing import Any, Mapping
 
-import jinja2
-
-from ..charts import format as fmt
 from ..errors import LastmileError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -31,7 +33,11 @@ def paper_size(paper: str) -> str:
     return PAPERS[key]
 
 
-def _environment() -> jinja2.Environment:
+def _environment():
+    import jinja2
+
+    from ..charts import format as fmt
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -41,16 +47,17 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(context: Mapping[str, Any], template: str = "report.html.j2") -> str:
-    """The report's HTML from its context (see :func:`analytics.report.build_report`)."""
+def render_html(context: Mapping[str, Any], template: str) -> str:
+    """HTML of ``template`` (a part or the frame, see :mod:`.typeset`) from ``context``."""
     return _environment().get_template(template).render(**context)
 
 
-def html_to_pdf(html: str, paper: str = "A4") -> bytes:
-    """Typeset ``html`` with the report stylesheet on ``paper``; the PDF's bytes."""
+def html_to_pdf(html: str, paper: str = "A4", sheet: str | None = None) -> bytes:
+    """Typeset ``html`` with the report stylesheet (and ``sheet`` from ``templates/`` on
+    top) on ``paper``; the PDF's bytes."""
     import weasyprint  # heavy import: only when a PDF is made
 
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    page = f"@page {{ size: {paper_size(paper)}; }}"
-    return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(
-        stylesheets=[weasyprint.CSS(string=css), weasyprint.CSS(string=page)])
+    sheets = ["report.css"] + ([sheet] if sheet else [])
+    css = [weasyprint.CSS(string=(TEMPLATES / name).read_text(encoding="utf-8")) for name in sheets]
+    page = weasyprint.CSS(string=f"@page {{ size: {paper_size(paper)}; }}")
+    return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(stylesheets=css + [page])

@@ -15,6 +15,7 @@ empty table or chart. Optional keys feed the cover: ``verdict``, ``tiles``,
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class ModelReport:
     model: str
     description: str
     task: str
-    sections: list[dict]
+    parts: list[list[dict]]         # the sections, in reading order, by part (pages typeset together)
     summary: dict[str, Any]
     metrics_used: list[str]
     areas: list[str]
@@ -490,6 +491,11 @@ def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
 
 def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
     """Definitions of every metric shown (registry) and the users' docs of each area used."""
+    return _method_notes(tuple(dict.fromkeys(metrics_used)), tuple(dict.fromkeys(areas)))
+
+
+@functools.lru_cache(maxsize=16)
+def _method_notes(metrics_used: tuple[str, ...], areas: tuple[str, ...]) -> dict:
     from ..metrics import METRICS
 
     defs = [METRICS[n] for n in dict.fromkeys(metrics_used) if n in METRICS]
@@ -563,9 +569,15 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("coverage", "metrics", label_coverage),
 ]
 
-#: The order sections are started in: the longest first (queries, on the sample), so
-#: the pool's threads finish together. Only ``kpis`` is waited for by others.
-SLOWEST_FIRST = ("health", "compare", "drift", "segments", "over_time", "coverage", "value")
+#: A model's sections in reading order, in chapters (keys of ``kpis`` and :data:`SECTIONS`).
+#: Each chapter starts on a new page and is typeset as soon as its sections are built
+#: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
+CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "value"), ("over_time", "compare"),
+                                         ("drift", "segments", "coverage"))
+
+#: The order sections are started in: chapter by chapter, so the first chapters are ready
+#: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
+START_ORDER = ("kpis", "health", "value", "compare", "over_time", "drift", "segments", "coverage")
 
 
 class _Earlier:
@@ -578,8 +590,9 @@ class _Earlier:
         return self._futures[key].result()
 
 
-def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> ModelReport:
-    """All sections of one model, in order.
+def build_model(mi, say: Callable[[str], None], workers: int = WORKERS, *, cover_alone: bool = True,
+                on_part: Callable[[int, list[dict]], None] | None = None) -> ModelReport:
+    """All sections of one model, in order, and its parts (pages typeset together).
 
     The builders run on a small thread pool: each thread has its own engine
     connection (see :class:`~analytics.engine.Engine`), so one section's query
@@ -587,29 +600,68 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS) -> Model
     section (the comparison, drift and segments need the versions ranked by
     traffic) waits for it; that section (``kpis``) is submitted first, so the
     wait cannot deadlock.
+
+    The parts are the cover, alone on its page when ``cover_alone`` (else it heads
+    the first chapter, as in the portfolio), and the :data:`CHAPTERS`.
+    ``on_part(index, sections)`` is called for each part as soon as it is built
+    (from this thread): chapters as they complete, then the cover's part, then the
+    last chapter.
     """
     futures: dict[str, Future] = {}
     earlier = _Earlier(futures)
+    builders = {"kpis": kpis, **{key: builder for key, _area, builder in SECTIONS}}
+    offset = 1 if cover_alone else 0
 
-    def run(key: str, builder: Callable, *args):
-        say(f"{mi.model}: {key.replace('_', ' ')}")
-        return builder(mi, *args)
+    def run(key: str):
+        say(f"{mi.model}: {key.replace('_', ' ') if key != 'kpis' else 'key figures'}")
+        return builders[key](mi) if key == "kpis" else builders[key](mi, earlier)
 
+    chapters: list[list[dict]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-report") as pool:
-        futures["kpis"] = pool.submit(run, "key figures", kpis)
-        for key, _area, builder in sorted(SECTIONS, key=lambda sec: SLOWEST_FIRST.index(sec[0])):
-            futures[key] = pool.submit(run, key, builder, earlier)
-        built = [futures["kpis"].result()] + [futures[key].result() for key, _a, _b in SECTIONS]
+        for key in START_ORDER:
+            futures[key] = pool.submit(run, key)
+        for i, keys in enumerate(CHAPTERS):
+            chapters.append([futures[key].result() for key in keys])
+            if on_part is not None and 0 < i + offset < len(CHAPTERS) - 1 + offset:
+                on_part(i + offset, chapters[-1])
+    built = [s for chapter in chapters for s in chapter]
     k = built[0]
     c = cover(mi, built)
+    parts = [[c]] + chapters if cover_alone else [[c] + chapters[0]] + chapters[1:]
+    if on_part is not None:
+        # the cover before the last chapter: its charts may still be being drawn
+        on_part(0, parts[0])
+        if len(parts) > 1:
+            on_part(len(parts) - 1, parts[-1])
     summary = {"model": mi.model, "task": mi.spec.task, "volume": fmt.count(k["volume"]), "period": c["period"],
                "primary_label": k["primary"]["label"], "primary": k["primary"]["value"],
                "primary_interval": k["primary"]["interval"]}
     for s in built:
         summary.update(s.get("summary", {}))
-    return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task,
-                       sections=[c] + built, summary=summary, metrics_used=[r["name"] for r in k["rows"]],
-                       areas=list(dict.fromkeys(["metrics"] + [area for _key, area, _b in SECTIONS])))
+    return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task, parts=parts,
+                       summary=summary, metrics_used=[r["name"] for r in k["rows"]], areas=model_areas())
+
+
+def model_areas() -> list[str]:
+    """The docs areas a model's sections use (the method notes include each one's doc)."""
+    return list(dict.fromkeys(["metrics"] + [area for _key, area, _b in SECTIONS]))
+
+
+def expected_notes(specs) -> dict:
+    """The method notes of a report on ``specs`` if every model can be reported on: the
+    registry metrics of each task (the key figures show them all) and every area. Known
+    before any query, so they can be typeset while the queries run; a model that fails
+    contributes nothing to :func:`report_notes`, which then differ."""
+    return method_notes([n for spec in specs for n in metric_names(spec.task)], model_areas())
+
+
+def report_notes(models: list[ModelReport]) -> dict:
+    """The method notes of what the report shows: every metric and area of its models."""
+    return method_notes([n for m in models for n in m.metrics_used], [a for m in models for a in m.areas])
+
+
+def report_title(models: list[str], *, portfolio: bool) -> str:
+    return "Model portfolio report" if portfolio else f"Model report: {models[0]}"
 
 
 def failed_model(spec, message: str) -> ModelReport:
@@ -620,23 +672,17 @@ def failed_model(spec, message: str) -> ModelReport:
                "primary_label": get_metric(PRIMARY_METRIC[spec.task], spec.task).label,
                "primary": fmt.MISSING, "primary_interval": fmt.MISSING, "status": None,
                "headline": f"Cannot be reported on: {message}"}
-    return ModelReport(model=spec.name, description=spec.description, task=spec.task, sections=[section],
+    return ModelReport(model=spec.name, description=spec.description, task=spec.task, parts=[[section]],
                        summary=summary, metrics_used=[], areas=[])
 
 
-def report_context(models: list[ModelReport], *, portfolio: bool, generated_at: _dt.datetime,
-                   charts: bool) -> dict:
-    """The template context of the whole document."""
-    used = [n for m in models for n in m.metrics_used]
-    areas = [a for m in models for a in m.areas]
+def portfolio_cover(models: list[ModelReport], *, generated_at: _dt.datetime, charts: bool) -> dict:
+    """The portfolio report's cover: one row per model, and the count of each status."""
     return {
-        "portfolio": portfolio,
-        "title": "Model portfolio report" if portfolio else f"Model report: {models[0].model}",
-        "models": models,
+        "template": "portfolio.html.j2", "title": "Model portfolio report", "models": len(models),
         "summary_rows": [m.summary for m in models],
         "status_counts": {st: sum(1 for m in models if m.summary.get("status") == st)
                           for st in ("pull", "warn", "healthy")},
         "generated_at": generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         "charts_on": charts,
-        "methods": method_notes(used, list(dict.fromkeys(areas))),
     }
