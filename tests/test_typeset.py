@@ -209,3 +209,17 @@ def test_large_parts_and_replies_do_not_jam_the_pipes():
     assert not t.is_alive(), "the typesetter is stuck"
     assert result["failures"] == []
     assert len(result["pdf"]) > 4 * 65536
+
+
+def test_the_helper_starts_without_the_query_stack():
+    """A helper imports this package's typesetting only: not Ibis, DuckDB, scipy or plotly."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, analytics.report.typeset\n"
+            "print([m for m in ('ibis', 'duckdb', 'scipy', 'plotly', 'polars', 'weasyprint') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

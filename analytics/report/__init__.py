@@ -31,12 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..engine import C, Engine
+from typing import TYPE_CHECKING
+
 from ..errors import EmptySelectionError, LastmileError
-from ..selection import Selection, parse_time
 from ..workspace import ModelSpec
 from .pdf import paper_size, render_html
 from .svg import ChartSet, charts_in, find_browser
+
+if TYPE_CHECKING:  # the engine (Ibis) is imported where it is used: the typesetting helper imports this package
+    from ..engine import Engine
+    from ..selection import Selection
 
 __all__ = ["build_report", "check_output_path", "write_report", "model_input", "DEFAULT_DAYS", "ModelInput", "Press",
            "Timings"]
@@ -86,6 +90,8 @@ class Timings:
 
 def model_span(engine: Engine, spec: ModelSpec) -> Span:
     """Row count and first/last prediction time of ``spec``'s whole log."""
+    from ..engine import C
+
     t = engine.log(spec)
     row = engine.execute(t.aggregate(n=t.count(), first=t[C.TS].min(), last=t[C.TS].max()), spec).to_pylist()[0]
     return Span(n=int(row["n"] or 0), first=row["first"], last=row["last"])
@@ -98,6 +104,8 @@ def _midnight(ts: _dt.datetime) -> _dt.datetime:
 def report_period(span: Span, start=None, end=None, days: int = DEFAULT_DAYS
                   ) -> tuple[_dt.datetime | None, _dt.datetime | None]:
     """The report's ``[start, end)``: given bounds, else the last ``days`` whole days of data."""
+    from ..selection import parse_time
+
     s, e = parse_time(start, "--start"), parse_time(end, "--end")
     if e is None and span.last is not None:
         e = _midnight(span.last) + _dt.timedelta(days=1)
@@ -113,6 +121,8 @@ def report_period(span: Span, start=None, end=None, days: int = DEFAULT_DAYS
 def model_input(engine: Engine, spec: ModelSpec, charts: ChartSet, generated_at: _dt.datetime,
                 start=None, end=None) -> ModelInput:
     """Resolve ``spec``'s report period and the previous period of equal length."""
+    from ..selection import Selection
+
     span = model_span(engine, spec)
     if span.first is None:
         raise EmptySelectionError(f"Model {spec.name!r} has no predictions to report on.")
