@@ -2,14 +2,17 @@
 
 Target: a one-model report (``credit_default``, charts on, A4) in 10 s at most.
 Prints the wall time of each run and its split -- building the sections
-(queries; the chart browser starts meanwhile), drawing the charts (any wait for
-the browser, the SVGs, stopping it) and typesetting the PDF -- and, as a ratio,
+(queries; the chart browser starts and the typesetting helper typesets the
+method notes and each finished chapter meanwhile), the charts still being drawn
+after the last section, and finishing the PDF (the last parts, page numbers,
+joining) -- and, as a ratio,
 the report's time against one ``compute_metrics`` call over the same period
 measured in the same process (the cost of the single table ``lastmile metrics``
 prints; the report asks the library for a few dozen such answers).
 
     .venv/bin/python bench/bench_report.py                 # sample_data/, credit_default
     .venv/bin/python bench/bench_report.py --model delivery_eta --runs 3 --no-charts
+    .venv/bin/python bench/bench_report.py --helpers 0       # typeset in the report's process
 
 The first run includes one-off costs (imports, Parquet metadata, connections);
 later runs are what a scheduler producing several reports sees.
@@ -46,6 +49,9 @@ def main() -> int:
     p.add_argument("--no-snapshot", action="store_true",
                    help="query the files every time (the CLI and the app snapshot small logs)")
     p.add_argument("--no-cli", action="store_true", help="skip timing `lastmile report` in a fresh process")
+    p.add_argument("--cli-runs", type=int, default=3, help="fresh `lastmile report` processes to time")
+    p.add_argument("--helpers", type=int, default=None,
+                   help="typesetting helper processes (default: the report's own choice; 0: none)")
     args = p.parse_args()
 
     # as `lastmile report` and the dashboard build it
@@ -57,7 +63,7 @@ def main() -> int:
     for i in range(args.runs):
         t = Timings()
         t0 = time.perf_counter()
-        pdf = build_report(engine, args.model, charts=not args.no_charts, timings=t)
+        pdf = build_report(engine, args.model, charts=not args.no_charts, timings=t, typeset_helpers=args.helpers)
         total = time.perf_counter() - t0
         totals.append(total)
         print(f"run {i + 1}: {total:6.2f} s  (sections/queries {t.queries:5.2f} s, charts {t.charts:5.2f} s, "
@@ -79,11 +85,15 @@ def main() -> int:
     if not args.no_cli:
         cmd = [sys.executable, "-m", "analytics.cli", "report", "--config", args.config, "--model", args.model,
                "-o", str(Path(args.out).with_suffix(".cli.pdf"))] + (["--no-charts"] if args.no_charts else [])
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-        cli = time.perf_counter() - t0
-        print(f"`lastmile report` in a fresh process (interpreter start, every import, the report): {cli:.2f} s; "
-              f"target {TARGET_S:.0f} s: {'met' if cli <= TARGET_S else 'NOT met'}")
+        times = []
+        for _ in range(args.cli_runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+            times.append(time.perf_counter() - t0)
+        worst = max(times)
+        print(f"`lastmile report` in a fresh process (interpreter start, every import, the report): "
+              f"{', '.join(f'{x:.2f}' for x in times)} s; worst {worst:.2f} s; target {TARGET_S:.0f} s: "
+              f"{'met' if worst <= TARGET_S else 'NOT met'}")
     return 0
 
 
