@@ -491,7 +491,7 @@ def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
 
 def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
     """Definitions of every metric shown (registry) and the users' docs of each area used."""
-    return _method_notes(tuple(dict.fromkeys(metrics_used)), tuple(dict.fromkeys(areas)))
+    return dict(_method_notes(tuple(dict.fromkeys(metrics_used)), tuple(dict.fromkeys(areas))))
 
 
 @functools.lru_cache(maxsize=16)

@@ -185,8 +185,12 @@ class _Helper:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent.parent)  # import this package from here
         env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=self._err, env=env)
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self._err, env=env)
+        except BaseException:
+            self._err.close()
+            raise
         self._reader = threading.Thread(target=self._read, name="lastmile-typeset-reader", daemon=True)
         self._reader.start()
 
