@@ -325,3 +325,11 @@ def test_kept_page_draws_the_same_svg_as_kaleido():
 
     reloaded, kept = run(draw, Kaleido), run(draw, kept_class)
     assert [canonical(s) for s in kept] == [canonical(s) for s in reloaded]
+
+
+def test_metric_definitions_are_not_broken_after_their_first_word(labeled):
+    """WeasyPrint 70 broke the first line of some definitions after one word ("Among" alone on
+    its line) when an inline interval note followed; each description is now a span of its own."""
+    _engine, pdf, _pages, _ = labeled
+    raw = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Among labeled rows decided positive" in raw
