@@ -258,22 +258,25 @@ def test_chapters_keep_the_reading_order():
 def test_chapters_start_pages_and_nest_under_their_model(labeled):
     _engine, pdf, pages, _ = labeled
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    top = {}
+    children: dict[str, list[tuple[str, int]]] = {}  # top-level bookmark -> its children (title, page)
 
-    def walk(items, depth):
+    def walk(items, parent):
+        last = None
         for item in items:
             if isinstance(item, list):
-                walk(item, depth + 1)
+                walk(item, last)
             else:
-                top.setdefault(depth, []).append((item.title, reader.get_destination_page_number(item) + 1))
+                last = item.title
+                children.setdefault(parent, []).append((item.title, reader.get_destination_page_number(item) + 1))
 
-    walk(reader.outline, 0)
-    assert [t for t, _p in top[0]] == ["binary_model", "Method notes"]
-    titles = dict(top[1])
+    walk(reader.outline, None)
+    assert [t for t, _p in children[None]] == ["binary_model", "Method notes"]
+    titles = dict(children["binary_model"])
+    assert list(titles)[:2] == ["Highlights", "Key figures"] and list(titles)[-1] == "Label coverage"
     # each chapter opens a page: its first section's title is the first text under the page's header
     for first in ("Key figures", "Performance over time", "Drift"):
         assert pages[titles[first] - 1].find(first) < 80, (first, pages[titles[first] - 1][:120])
-    notes = dict(top[0])["Method notes"]
+    notes = dict(children[None])["Method notes"]
     assert all("Method notes" in p for p in pages[notes - 1:])  # the notes' header on every page
 
 
