@@ -22,7 +22,7 @@ def add_parser(sub):
 
 def run(args, ctx) -> int:
     from ..errors import LastmileError
-    from ..report import Press, build_report, check_output_path, write_report
+    from ..report import Press, build_report, check_output_path, report_specs, write_report
 
     out = check_output_path(args.output)  # an unwritable path fails before any work
     t0 = time.perf_counter()
@@ -31,11 +31,8 @@ def run(args, ctx) -> int:
         sys.stderr.write(f"[{time.perf_counter() - t0:5.1f}s] {msg}\n")
         sys.stderr.flush()
 
-    models = [args.model] if args.model else list(ctx.workspace.model_names)
-    for m in models:
-        ctx.workspace.model(m)  # unknown model: one clear error, before any work
-    if not models:
-        raise LastmileError("The workspace has no models to report on.")
+    # an unknown model or an empty workspace: one clear error, before anything starts
+    models = [spec.name for spec in report_specs(ctx.workspace, args.model)]
     # the typesetting helper and the chart browser start up while the logs are checked
     with Press(args.paper, charts=not args.no_charts) as press:
         for m in models:

@@ -34,16 +34,16 @@ from typing import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import EmptySelectionError, LastmileError
-from ..workspace import ModelSpec
+from ..workspace import ModelSpec, Workspace
 from .pdf import paper_size, render_html
-from .svg import ChartSet, charts_in, find_browser
+from .svg import ChartSet, charts_in
 
 if TYPE_CHECKING:  # the engine (Ibis) is imported where it is used: the typesetting helper imports this package
     from ..engine import Engine
     from ..selection import Selection
 
-__all__ = ["build_report", "check_output_path", "write_report", "model_input", "DEFAULT_DAYS", "ModelInput", "Press",
-           "Timings"]
+__all__ = ["build_report", "check_output_path", "write_report", "model_input", "report_specs", "DEFAULT_DAYS",
+           "ModelInput", "Press", "Timings"]
 
 #: Length of the report period when no start is given (four whole weeks).
 DEFAULT_DAYS = 28
@@ -164,6 +164,15 @@ def write_report(path: str | os.PathLike, data: bytes) -> Path:
     return p
 
 
+def report_specs(workspace: Workspace, model: str | None) -> list[ModelSpec]:
+    """The models a report covers: ``model``, or every model (``None``). An unknown model
+    or a workspace without models is an error."""
+    specs = [workspace.model(model)] if model is not None else list(workspace.models)
+    if not specs:
+        raise LastmileError("The workspace has no models to report on.")
+    return specs
+
+
 class Press:
     """What typesets one report: the typesetting helper processes (see :mod:`.typeset`)
     and the chart browser (see :mod:`.svg`), both started at construction, in the
@@ -182,13 +191,11 @@ class Press:
 
         self.paper = paper_size(paper)
         self.charts_on = charts
-        if charts:
-            find_browser(browser_path)
-        self.typesetter = Typesetter(self.paper, helpers=HELPERS if helpers is None else helpers)
+        self.charts = ChartSet(enabled=charts, browser_path=browser_path)  # no browser: an error, nothing started
         try:
-            self.charts = ChartSet(enabled=charts, browser_path=browser_path)
+            self.typesetter = Typesetter(self.paper, helpers=HELPERS if helpers is None else helpers)
         except BaseException:
-            self.typesetter.close()
+            self.charts.close()
             raise
 
     def close(self) -> None:
@@ -223,9 +230,7 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
     are used; the arguments of the same names are ignored). It is closed on return.
     """
     # an unknown model or an empty workspace fails before anything starts
-    specs = [engine.workspace.model(model)] if model is not None else list(engine.workspace.models)
-    if not specs:
-        raise LastmileError("The workspace has no models to report on.")
+    specs = report_specs(engine.workspace, model)
     if press is None:  # bad paper names and a missing browser fail here, before any query
         press = Press(paper, charts, browser_path=browser_path, helpers=typeset_helpers)
     with press:
