@@ -149,8 +149,13 @@ PARQUET_OPTIONS = {
 
 On top of these, each column gets an encoding chosen from its type (see
 ``_column_options``): dictionary for low-cardinality strings, DELTA_BYTE_ARRAY for
-the ids, BYTE_STREAM_SPLIT for floats, DELTA_BINARY_PACKED for integers and
-timestamps; min/max statistics are kept for the ids, versions and timestamps.
+the ids, PLAIN for floats, DELTA_BINARY_PACKED for integers and timestamps; min/max
+statistics are kept for the ids, versions and timestamps. Every encoding is one
+that DuckDB, pyarrow, Spark 4.0 and Trino read (BYTE_STREAM_SPLIT, which packs
+floats tighter, is rejected by Spark 4.0's reader). Every float is rounded to the
+precision a production log would keep (scores to 5 or 6 decimals, money to cents),
+which also makes the bytes the same on every CPU: numpy's ``exp`` can differ in the
+last bit between SIMD paths.
 """
 
 _US_PER_DAY = 86_400_000_000
@@ -235,7 +240,8 @@ def _column_options(schema: pa.Schema) -> dict:
         elif pa.types.is_string(field.type):
             dictionary.append(field.name)
         elif pa.types.is_floating(field.type):
-            encodings[field.name] = "BYTE_STREAM_SPLIT"
+            # PLAIN, not BYTE_STREAM_SPLIT: Spark 4.0's reader rejects the latter
+            encodings[field.name] = "PLAIN"
         else:  # int64, timestamp[us]
             encodings[field.name] = "DELTA_BINARY_PACKED"
         if field.name in ("prediction_id", "model_version") or pa.types.is_timestamp(field.type):
@@ -461,7 +467,12 @@ def _ticket_day(rng: np.random.Generator, day: date, day_index: int, n: int) -> 
     if version == "v1":  # v1 mistakes many technical tickets for account questions
         logits[true == 1, 2] += 1.3
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)  # softmax: rows sum to 1 (to ~1e-16)
+    probs /= probs.sum(axis=1, keepdims=True)  # softmax
+    # Logged to 6 decimals, as production logs are: numpy's exp may differ in the
+    # last bit between CPUs (SIMD paths), and rounding makes every machine write
+    # the same bytes. Rows then sum to 1 within 4e-6; the decision is the first
+    # class with the highest logged probability (the engine's own rule).
+    probs = np.round(probs, 6)
     top = probs.argmax(axis=1)
     classes = np.asarray(TICKET_CLASSES, dtype=object)
     actual = classes[true].copy()

@@ -191,9 +191,9 @@ def test_large_parts_and_replies_do_not_jam_the_pipes():
     import threading
 
     words = " ".join(f"word{i}" for i in range(6000))
-    big = [f"<html><body><h2>Part {k}</h2>" + "".join(f"<p>{k} {j} {words}</p>" for j in range(8))
+    big = [f"<html><body><h2>Part {k}</h2>" + "".join(f"<p>{k} {j} {words}</p>" for j in range(3))
            + "</body></html>" for k in range(4)]
-    assert all(len(h) > 200_000 for h in big)
+    assert all(len(h) > 2 * 65536 for h in big)
     result: dict = {}
 
     def work():
@@ -205,7 +205,8 @@ def test_large_parts_and_replies_do_not_jam_the_pipes():
 
     t = threading.Thread(target=work, daemon=True)
     t.start()
-    t.join(120)
+    # A deadlock never ends; a slow machine (a loaded CI box) still ends well within this.
+    t.join(600)
     assert not t.is_alive(), "the typesetter is stuck"
     assert result["failures"] == []
     assert len(result["pdf"]) > 4 * 65536
