@@ -60,6 +60,8 @@ import ibis.expr.types as ir
 
 from . import sequential as seq
 from .engine import C, Engine
+from .like_for_like import (STRATA, WINDOWS, ComparisonWindow, on_days, served_days, served_together,
+                            stratified_tests, window_of)
 from .errors import EmptySelectionError, SelectionError, UnknownMetricError
 from .selection import Grouping, Selection, period_start, segment_text
 from .stats import (PlacementMoments, Test, benjamini_hochberg, mcnemar, paired_delong, paired_t,
@@ -236,6 +238,8 @@ class Comparison:
     n_common: int | None = None
     disagreement_rate: float | None = None
     sequential: seq.SequentialResult | None = None
+    window: ComparisonWindow | None = None
+    stratified: str | None = None   # the period each metric was compared within, or None (pooled)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"model": self.model, "baseline": self.baseline, "candidate": self.candidate,
@@ -247,7 +251,9 @@ class Comparison:
                "overlap": self.overlap, "reasons": list(self.reasons),
                "losing_segments": [s.to_dict() for s in self.losing_segments],
                "sequential": self.sequential.to_dict() if self.sequential else None,
-               "selection": self.selection.describe()}
+               "selection": self.selection.describe(),
+               "window": self.window.to_dict() if self.window else None,
+               "stratified": self.stratified}
         if self.paired:
             out["n_common"] = self.n_common
             out["disagreement_rate"] = self.disagreement_rate
@@ -534,7 +540,8 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
                      paired: bool | None = None, *, primary_metric: str | None = None,
                      alpha: float | None = None, min_n: int | None = None,
                      sequential: bool = True, segments: bool = True,
-                     metrics: Sequence[str] | None = None) -> Comparison:
+                     metrics: Sequence[str] | None = None, window: str = "overlap",
+                     stratify: str | None = None) -> Comparison:
     """Compare ``candidate`` against ``baseline`` over ``selection`` (which must not
     restrict versions): every metric of the task, tested; the verdict; losing
     segments; the sequential (always-valid) monitoring by day.
@@ -544,6 +551,13 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
     False forces the unpaired one. ``metrics`` limits the metrics compared
     (default: every metric of the task; the primary metric is always included);
     ``segments=False`` skips the per-segment search.
+
+    ``window`` (unpaired comparisons): ``"overlap"`` (the default) keeps only the
+    days within the selection on which both versions served, so both are judged on
+    the same weeks; ``"all"`` keeps every row of the selection. ``stratify`` (a
+    period: day, week or month) tests each metric within each period of that window
+    and combines the periods (CMH for rates, inverse-variance weighting otherwise);
+    the default, None, tests the pooled rows. See :mod:`analytics.like_for_like`.
     """
     spec = engine.spec(selection.model)
     if selection.versions:
@@ -551,6 +565,10 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
                              "the selection must not restrict versions.")
     if baseline == candidate:
         raise SelectionError(f"Baseline and candidate are the same version {baseline!r}; pick two different versions.")
+    if window not in WINDOWS:
+        raise SelectionError(f"Comparison window {window!r} is not one of {', '.join(WINDOWS)}.")
+    if stratify is not None and stratify not in STRATA:
+        raise SelectionError(f"Stratification period {stratify!r} is not one of {', '.join(STRATA)}.")
     selection.check(engine)
     engine.check_versions(spec, (baseline, candidate))
     settings = compare_settings(spec, primary_metric=primary_metric, alpha=alpha, min_n=min_n)
@@ -561,12 +579,13 @@ def compare_versions(engine: Engine, selection: Selection, baseline: str, candid
             if c in base.columns] + list(spec.columns.segments)
     with engine.temporary(base.select(*keep), spec) as two:
         return _compare_on(engine, spec, selection, two, baseline, candidate, paired, settings,
-                           sequential, segments, metrics)
+                           sequential, segments, metrics, window, stratify)
 
 
 def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.Table, baseline: str,
                 candidate: str, paired: bool | None, settings: CompareSettings, sequential: bool,
-                segments: bool, metrics: Sequence[str] | None) -> Comparison:
+                segments: bool, metrics: Sequence[str] | None, window_rule: str = "overlap",
+                stratify: str | None = None) -> Comparison:
     """:func:`compare_versions` on ``two``, the selected rows of both versions."""
     from .metrics import get_metric, metric_names
     from .metrics.compute import materialized
@@ -588,6 +607,27 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
         raise SelectionError(f"Model {spec.name!r} declares no id column, so versions cannot be paired.")
     paired = bool(paired)
 
+    # like for like: unpaired versions are judged on the days both served
+    if paired:
+        window, stratify = ComparisonWindow("paired"), None
+    elif window_rule == "overlap":
+        per_version = served_days(engine, spec, two, baseline, candidate)
+        for v, served in per_version.items():
+            if not served:
+                raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no predictions in "
+                                          f"{selection.describe()}.")
+        days = served_together(per_version)
+        window = window_of(days)
+        if not days:
+            return _inconclusive(spec, selection, baseline, candidate, settings, window,
+                                 f"{baseline} and {candidate} never served on the same day in "
+                                 f"{selection.describe()}, so they cannot be compared like for like; pick a "
+                                 "period both served, or compare every row of each (window \"all\"), "
+                                 "knowing that this compares periods too.")
+        two = on_days(two, days)
+    else:
+        window = ComparisonWindow("all")
+
     # every metric from the registry, on the common labeled ids when paired
     table = two.filter(two[C.ID].isin(pairs.pid)) if paired else two
     names = metric_names(spec.task) if metrics is None else tuple(
@@ -598,17 +638,19 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
         if segments and all(v in rows and rows[v].n_labeled for v in (baseline, candidate)):
             losing = _segment_losses(engine, spec, narrow, baseline, candidate, settings,
                                      pairs if paired else None)
+        strat_tests = (stratified_tests(engine, spec, narrow, baseline, candidate, names, stratify,
+                                        settings.alpha) if stratify else {})
+    where = selection.describe() + ("" if window.rule != "overlap" else f", on {window.describe()}")
     for v in (baseline, candidate):
         r = rows.get(v)
         if r is None or r.n == 0:
-            raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no predictions in "
-                                      f"{selection.describe()}.")
+            raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no predictions in {where}.")
         if r.n_labeled == 0:
             raise EmptySelectionError(f"Version {v!r} of model {spec.name!r} has no labeled predictions in "
-                                      f"{selection.describe()}; nothing to compare yet.")
+                                      f"{where}; nothing to compare yet.")
     rb, rc = rows[baseline], rows[candidate]
 
-    tests: dict[str, Test] = {}
+    tests: dict[str, Test] = dict(strat_tests)
     disagreement = None
     if paired:
         agg = _paired_aggregates(engine, spec, pairs)[None]
@@ -624,13 +666,17 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
         if mb is None or mc is None:
             continue
         mdef = get_metric(name, spec.task)
-        test = tests.get(name) if paired else None
+        test = tests.get(name) if (paired or stratify) else None
+        if test is not None and stratify and test.p_value is None and test.delta is None:
+            test = None   # no period with both sides: the pooled test says what it can
         if test is None or (mb.value is None or mc.value is None):
             test = unpaired_test(mdef, mb, mc, settings.alpha)
             if paired and test.p_value is not None:
                 test = Test(test.delta, test.ci_low, test.ci_high, test.p_value,
                             test.method + " (independence assumed: conservative for paired data)")
         delta = None if mb.value is None or mc.value is None else mc.value - mb.value
+        if stratify and test.delta is not None and "stratified" in test.method:
+            delta = test.delta   # the combined within-period difference
         compared[name] = MetricComparison(
             name=name, baseline=mb.value, candidate=mc.value, delta=delta,
             ci_low=test.ci_low, ci_high=test.ci_high, p_value=test.p_value, method=test.method,
@@ -643,6 +689,9 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
     # the sample size rule counts labeled rows of each side
     pm = MetricComparison(**{**pm.__dict__, "n_baseline": rb.n_labeled, "n_candidate": rc.n_labeled})
     verdict, reasons = decide(pm, settings, losing, baseline, candidate)
+    if window.rule == "overlap":
+        reasons.insert(1, f"Compared like for like on {window.describe()}"
+                          + (f", within each {stratify}" if stratify else "") + ".")
 
     seq_result = None
     if sequential:
@@ -661,4 +710,13 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
         metrics=compared, verdict=verdict, primary_metric=pm_name, n_baseline=rb.n_labeled,
         n_candidate=rc.n_labeled, reasons=tuple(reasons), losing_segments=losing, settings=settings,
         selection=selection, overlap=overlap, n_common=n_common if paired else None,
-        disagreement_rate=disagreement, sequential=seq_result)
+        disagreement_rate=disagreement, sequential=seq_result, window=window, stratified=stratify)
+
+
+def _inconclusive(spec: ModelSpec, selection: Selection, baseline: str, candidate: str,
+                  settings: CompareSettings, window: ComparisonWindow, reason: str) -> Comparison:
+    """An inconclusive answer with no metrics: the overlap holds nothing to compare."""
+    return Comparison(model=spec.name, task=spec.task, baseline=baseline, candidate=candidate, paired=False,
+                      metrics={}, verdict="inconclusive", primary_metric=settings.primary_metric,
+                      n_baseline=0, n_candidate=0, reasons=(reason,), losing_segments=(), settings=settings,
+                      selection=selection, window=window)

@@ -197,3 +197,91 @@ def unpaired_test(mdef, base, cand, alpha: float = 0.05) -> Test:
         return welch(base.value, base.se, base.n, cand.value, cand.se, cand.n, alpha)
     method = "DeLong test (independent samples)" if mdef.test == "auc" else "normal approximation"
     return z_test(d, math.sqrt(base.se ** 2 + cand.se ** 2), alpha, method)
+
+
+# ---------------------------------------------------------------- stratified (like-for-like) tests
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum (a period) of a two-sample comparison: each side's value, se and n.
+
+    For a proportion, ``value * n`` is the count of successes."""
+
+    baseline: float
+    baseline_se: float | None
+    baseline_n: int
+    candidate: float
+    candidate_se: float | None
+    candidate_n: int
+
+
+def cochran_mantel_haenszel(strata: Sequence[Stratum], alpha: float = 0.05) -> Test:
+    """A rate compared within strata, then combined: the Mantel-Haenszel risk
+    difference (candidate minus baseline) with Sato's (1989) variance for its
+    interval, and the Cochran-Mantel-Haenszel chi-square test (one degree of
+    freedom, no continuity correction; as ``statsmodels``'
+    ``StratifiedTable.test_null_odds(correction=False)``) for its p-value.
+
+    A stratum in which one side has no rows carries no information and is left
+    out; so is one where every row of both sides is a success (or none is).
+    """
+    method = "Cochran-Mantel-Haenszel (stratified by period)"
+    num = den = sum_p = sum_q = 0.0
+    dev = var0 = 0.0
+    used = 0
+    for s in strata:
+        n1, n0 = int(s.candidate_n), int(s.baseline_n)
+        if n1 <= 0 or n0 <= 0:
+            continue
+        a, c = round(s.candidate * n1), round(s.baseline * n0)
+        n = n1 + n0
+        m1, m0 = a + c, n - a - c
+        used += 1
+        num += (a * n0 - c * n1) / n
+        den += n1 * n0 / n
+        sum_p += (n1 * n1 * c - n0 * n0 * a + n1 * n0 * (n0 - n1) / 2) / (n * n)
+        sum_q += (a * (n0 - c) + c * (n1 - a)) / (2 * n)
+        if n > 1:
+            dev += a - n1 * m1 / n
+            var0 += n1 * n0 * m1 * m0 / (n * n * (n - 1))
+    if not used or den == 0:
+        return _none(method, "no period in which both versions have rows")
+    d = num / den
+    var = (d * sum_p + sum_q) / (den * den)
+    p = 1.0 if var0 <= 0 else float(stats.chi2.sf(dev * dev / var0, 1))
+    if var <= 0:
+        return Test(d, None, None, p, method)
+    z = _zcrit(alpha)
+    se = math.sqrt(var)
+    return Test(d, d - z * se, d + z * se, p, method)
+
+
+def inverse_variance(strata: Sequence[Stratum], alpha: float = 0.05) -> Test:
+    """A metric compared within strata, then combined: the inverse-variance weighted
+    mean of the per-stratum differences (fixed effect), with its normal interval and
+    z test. Strata without a standard error on both sides are left out."""
+    method = "inverse-variance weighted (stratified by period)"
+    sw = swd = 0.0
+    for s in strata:
+        if s.baseline_se is None or s.candidate_se is None:
+            continue
+        v = s.baseline_se ** 2 + s.candidate_se ** 2
+        if not math.isfinite(v) or v <= 0:
+            continue
+        sw += 1.0 / v
+        swd += (s.candidate - s.baseline) / v
+    if sw == 0:
+        return _none(method, "no period with a standard error on both sides")
+    d = swd / sw
+    return z_test(d, math.sqrt(1.0 / sw), alpha, method)
+
+
+def stratified_test(mdef, strata: Sequence[Stratum], alpha: float = 0.05) -> Test:
+    """The stratified counterpart of :func:`unpaired_test`: CMH for proportions,
+    inverse-variance weighting for every other metric with a standard error."""
+    if mdef.fmt == "count":
+        return _none("count", "a count, not an estimate: no interval")
+    if mdef.test == "proportion":
+        return cochran_mantel_haenszel(strata, alpha)
+    return inverse_variance(strata, alpha)

@@ -25,6 +25,12 @@ def add_parser(sub):
                    help="primary metric of the verdict (default: [models.compare] primary_metric, else the task's)")
     p.add_argument("--alpha", type=float, metavar="A", help="significance level (default 0.05)")
     p.add_argument("--min-n", type=int, metavar="N", help="labeled rows needed on each side (default 500)")
+    p.add_argument("--window", choices=("overlap", "all"), default="overlap",
+                   help="unpaired: compare only the days both versions served (overlap, the default) "
+                        "or every row of each version in the selection (all)")
+    p.add_argument("--stratify", choices=("day", "week", "month"), metavar="PERIOD",
+                   help="test each metric within each day, week or month and combine them "
+                        "(Cochran-Mantel-Haenszel for rates, inverse-variance otherwise); default: pooled")
     p.add_argument("--sequential", action="store_true",
                    help="table: also show the always-valid (mSPRT) p-value day by day, for a running test "
                         "(JSON always holds it)")
@@ -35,7 +41,7 @@ def run(args, ctx) -> int:
     sel = Selection.build(args.model, args.start, args.end, (), args.where)
     r = compare_versions(ctx.engine, sel, args.baseline, args.candidate, paired=args.paired,
                          primary_metric=args.metric, alpha=args.alpha, min_n=args.min_n,
-                         sequential=True)
+                         sequential=True, window=args.window, stratify=args.stratify)
     ctx.warn_data(args.model)
     rows = [{"metric": name + (" *" if name == r.primary_metric else ""), "baseline": m.baseline,
              "candidate": m.candidate, "delta": m.delta, "ci_low": m.ci_low, "ci_high": m.ci_high,
@@ -45,7 +51,8 @@ def run(args, ctx) -> int:
         ctx.out(render(ctx.fmt, r.to_dict(), [dict(x, metric=x["metric"].rstrip(" *")) for x in rows], COLUMNS))
         return 0
     design = (f"paired on {r.n_common:,} common ids" if r.paired
-              else f"unpaired: {r.n_baseline:,} vs {r.n_candidate:,} labeled rows")
+              else f"unpaired: {r.n_baseline:,} vs {r.n_candidate:,} labeled rows on {r.window.describe()}"
+              + (f", stratified by {r.stratified}" if r.stratified else ""))
     title = (f"Model {r.model}: candidate {r.candidate} vs baseline {r.baseline} ({design}; "
              f"{sel.describe()}); * = primary metric")
     parts = [to_table(rows, COLUMNS, title)]
