@@ -60,6 +60,7 @@ class S3Options:
     connect_timeout: float = 5.0    # seconds, per request
     read_timeout: float = 15.0      # seconds without a byte, per request
     retries: int = 1                # retries after the first attempt of a request
+    listing_cache_seconds: float = 60.0   # how long a folder listing is reused (0: never)
 
 
 _KEYS = tuple(f.name for f in fields(S3Options))
@@ -114,6 +115,11 @@ def parse_s3_options(raw: Any, problems: list[str]) -> S3Options:
         elif k in ("connect_timeout", "read_timeout"):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
                 problems.append(f"{where} {k} must be a number of seconds > 0.")
+                continue
+            v = float(v)
+        elif k == "listing_cache_seconds":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                problems.append(f"{where} listing_cache_seconds must be a number of seconds >= 0 (0: no cache).")
                 continue
             v = float(v)
         elif k == "retries":
@@ -186,7 +192,7 @@ class ObjectStore:
         config: dict[str, Any] = {
             "connect_timeout": o.connect_timeout,
             "read_timeout": o.read_timeout,
-            "retries": {"max_attempts": 1 + o.retries, "mode": "standard"},
+            "retries": {"total_max_attempts": 1 + o.retries, "mode": "standard"},
         }
         if o.addressing_style:
             config["s3"] = {"addressing_style": o.addressing_style}
@@ -198,13 +204,21 @@ class ObjectStore:
         kwargs: dict[str, Any] = {}
         if o.profile:
             kwargs["profile"] = o.profile
+        # Listings are reused for a while: DuckDB lists the folder and asks each file's
+        # size and date again on every query, one request each; with the cache a query
+        # of files already seen costs only its byte ranges. New files show up when the
+        # listing expires.
+        if o.listing_cache_seconds > 0:
+            kwargs.update(use_listings_cache=True, listings_expiry_time=o.listing_cache_seconds)
+        else:
+            kwargs["use_listings_cache"] = False
         fs = s3fs.S3FileSystem(
             anon=o.anon, endpoint_url=o.endpoint_url,
             key=self._secret("key"), secret=self._secret("secret"), token=self._secret("token"),
             client_kwargs=client, config_kwargs=config,
-            # new log files must show up: no listing cache; our own options, not a shared instance
-            use_listings_cache=False, skip_instance_cache=True, **kwargs)
-        # botocore retries each request (max_attempts above); s3fs's own retry loop
+            skip_instance_cache=True,   # this workspace's options, not a cached instance's
+            **kwargs)
+        # botocore retries each request (total_max_attempts above); s3fs's own retry loop
         # around it would multiply the attempts (and the time a dead endpoint takes).
         fs.retries = 1
         return fs

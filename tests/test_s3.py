@@ -217,6 +217,25 @@ def test_every_thread_reads_through_the_registered_filesystem(uploaded, s3, tmp_
     assert in_thread(count) == 900   # another thread: another cursor of the same database
 
 
+def test_new_objects_show_up_in_the_next_query_without_a_listing_cache(uploaded, s3, tmp_path):
+    g, client = uploaded
+    for i in range(2):
+        client.copy_object(Bucket=BUCKET, Key=f"growing/pred/part-{i}.parquet",
+                           CopySource={"Bucket": BUCKET, "Key": f"flat/pred/part-{i}.parquet"})
+    cfg = remote_config(tmp_path, g, predictions=f"s3://{BUCKET}/growing/pred/*.parquet",
+                        s3=creds(s3, listing_cache_seconds=0))
+    engine = Engine(load_workspace(cfg))
+
+    def count():
+        t = engine.raw("binary_model")
+        return engine.execute(t.aggregate(n=t.count())).column(0)[0].as_py()
+
+    assert count() == 600
+    client.copy_object(Bucket=BUCKET, Key="growing/pred/part-2.parquet",
+                       CopySource={"Bucket": BUCKET, "Key": "flat/pred/part-2.parquet"})
+    assert count() == 900
+
+
 def test_credentials_and_endpoint_come_from_the_environment(uploaded, s3, tmp_path, monkeypatch, capsys):
     g, _ = uploaded
     endpoint, key, secret = s3
