@@ -97,9 +97,9 @@ class Source:
 
     path: str               # as the workspace wrote it (other backends read this)
     pattern: str            # what DuckDB reads (a folder becomes folder/**/*.parquet)
-    files: tuple[str, ...]  # local files found (empty for remote paths)
+    files: tuple[str, ...]  # files found, local or s3:// (empty for other remote paths)
     hive: bool
-    rows: int | None = None  # total rows from the files' footers (None for remote paths)
+    rows: int | None = None  # total rows from the files' footers (None for other remote paths)
 
 
 # ------------------------------------------------------------------ sources

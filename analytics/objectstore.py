@@ -237,20 +237,21 @@ class ObjectStore:
     def resolve(self, url: str, what: str) -> tuple[str, tuple[str, ...], int]:
         """Expand a file, glob or folder URL: (pattern DuckDB reads, files, total rows
         from the footers). Raises one sentence naming the URL."""
-        scheme, rest = url.split("://", 1)
-        scheme = scheme.lower()
+        rest = url.split("://", 1)[1]
+        # DuckDB knows the filesystem by its first protocol: s3a:// is read as s3://
+        base = "s3://" + rest
         fs = self.fs
         try:
             if any(ch in rest for ch in "*?["):
-                pattern = url
+                pattern = base
                 found = fs.glob(rest, detail=True)
             else:
                 info = fs.info(rest)
                 if info.get("type") == "directory":
-                    pattern = url.rstrip("/") + "/**/*.parquet"
+                    pattern = base.rstrip("/") + "/**/*.parquet"
                     found = fs.glob(rest.rstrip("/") + "/**/*.parquet", detail=True)
                 else:
-                    pattern, found = url, {rest: info}
+                    pattern, found = base, {rest: info}
         except LastmileError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -259,7 +260,7 @@ class ObjectStore:
         if not entries:
             self._check_bucket(url, what)
             raise MissingFileError(f"No Parquet files match {url!r} ({what}).")
-        files = tuple(f"{scheme}://{p}" for p, _ in entries)
+        files = tuple(f"s3://{p}" for p, _ in entries)
         jobs = [(p, d.get("size"), f) for (p, d), f in zip(entries, files)]
         if len(jobs) == 1:
             rows = [self._footer_rows(*jobs[0], what)]

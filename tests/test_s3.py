@@ -175,7 +175,7 @@ def test_metrics_and_drift_on_s3_match_the_local_copy(uploaded, s3, tmp_path, ca
 
 def test_a_folder_expands_to_its_hive_partitions(uploaded, s3, tmp_path):
     g, _ = uploaded
-    for predictions in (f"s3://{BUCKET}/hive/pred", f"s3://{BUCKET}/hive/pred/",
+    for predictions in (f"s3://{BUCKET}/hive/pred", f"s3a://{BUCKET}/hive/pred/",
                         f"s3://{BUCKET}/hive/pred/**/*.parquet"):
         cfg = remote_config(tmp_path, g, predictions=predictions, s3=creds(s3))
         engine = Engine(load_workspace(cfg))
