@@ -43,6 +43,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from . import objectstore
 from .errors import (BackendError, ColumnError, CorruptFileError, DataError,
                      LastmileError, MissingFileError, UnknownVersionError)
 from .workspace import ModelSpec, Workspace, _suggest
@@ -96,9 +97,9 @@ class Source:
 
     path: str               # as the workspace wrote it (other backends read this)
     pattern: str            # what DuckDB reads (a folder becomes folder/**/*.parquet)
-    files: tuple[str, ...]  # local files found (empty for remote paths)
+    files: tuple[str, ...]  # files found, local or s3:// (empty for other remote paths)
     hive: bool
-    rows: int | None = None  # total rows from the files' footers (None for remote paths)
+    rows: int | None = None  # total rows from the files' footers (None for other remote paths)
 
 
 # ------------------------------------------------------------------ sources
@@ -107,15 +108,22 @@ class Source:
 _HIVE_DIR = re.compile(r"^[^=/]+=[^/]*$")
 
 
-def resolve_source(path: str, model: str, role: str) -> Source:
+def resolve_source(path: str, model: str, role: str, store: objectstore.ObjectStore | None = None) -> Source:
     """Expand a workspace path; check that local files exist and are Parquet.
 
     Every local file's footer is read (cheap: metadata only), so one corrupt
-    file among thousands is named before any query runs.
+    file among thousands is named before any query runs. ``s3://`` paths are
+    expanded and checked the same way through ``store`` (see
+    :mod:`analytics.objectstore`); other remote paths, or any without a store,
+    are passed to the backend as written.
     """
     what = f"the {role} of model {model!r}"
     if "://" in path:
-        return Source(path=path, pattern=path, files=(), hive="=" in path)
+        if store is None or not store.handles(path):
+            return Source(path=path, pattern=path, files=(), hive="=" in path)
+        pattern, files, rows = store.resolve(path, what)
+        hive = any(_HIVE_DIR.match(part) for f in files[:50] for part in Path(f).parent.parts)
+        return Source(path=path, pattern=pattern, files=files, hive=hive, rows=rows)
     p = Path(path)
     if p.is_dir():
         pattern = str(p / "**" / "*.parquet")
@@ -182,6 +190,8 @@ class Engine:
         #: model -> (snapshot table, built at (monotonic), generation)
         self._snapshots: dict[str, tuple[str, float, int]] = {}
         self._snapshot_locks: dict[str, threading.Lock] = {}
+        #: DuckDB: the s3fs filesystem for s3:// paths (None when the workspace has none)
+        self._store = objectstore.for_workspace(workspace)
 
     # -- connections -------------------------------------------------------
 
@@ -213,6 +223,12 @@ class Engine:
                     except Exception as exc:  # noqa: BLE001
                         self._root = None
                         raise BackendError(f"Cannot prepare the DuckDB database for snapshots: {exc}.") from None
+                    if self._store is not None:   # s3:// through s3fs, seen by every cursor
+                        try:
+                            self._store.register(self._root)
+                        except LastmileError:
+                            self._root = None
+                            raise
                 root = self._root
             be = type(root).from_connection(root.con.cursor())
             _duckdb_settings(be)
@@ -248,7 +264,7 @@ class Engine:
         with self._lock:
             if key not in self._sources:
                 path = spec.predictions if role == "predictions" else spec.outcomes
-                self._sources[key] = resolve_source(path, spec.name, role)
+                self._sources[key] = resolve_source(path, spec.name, role, self._store)
             return self._sources[key]
 
     def raw(self, model: str | ModelSpec, role: str = "predictions") -> ir.Table:
@@ -261,7 +277,9 @@ class Engine:
             src = self.source(spec, role)
             be = self.backend
             try:
-                if be.name == "duckdb":
+                if be.name == "duckdb" and self._store is not None and self._store.handles(src.path):
+                    t = objectstore.read_parquet(be, src.pattern, hive=src.hive)
+                elif be.name == "duckdb":
                     t = be.read_parquet(src.pattern, hive_partitioning=src.hive, union_by_name=True)
                 else:  # Spark and others read folders (with hive partitions) and globs natively
                     t = be.read_parquet(src.path)

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import ConfigError, UnknownModelError
+from .objectstore import S3Options, split_engine_options
 
 TASKS = ("binary", "multiclass", "regression")
 BASELINES = ("all_negative", "all_positive")
@@ -149,6 +150,8 @@ class Workspace:
     backend_options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: logs with at most this many predictions are snapshot in memory (DuckDB; 0 = never)
     materialize_rows: int = MATERIALIZE_ROWS
+    #: ``[engine.options.s3]``: how s3:// paths are read (see :mod:`analytics.objectstore`)
+    s3: S3Options = field(default_factory=S3Options)
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -202,7 +205,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     _unknown(raw, _TOP_KEYS, "the top level", problems)
 
     engine = raw.get("engine", {})
-    backend, options, materialize = "duckdb", {}, MATERIALIZE_ROWS
+    backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     if not isinstance(engine, dict):
         problems.append("[engine] must be a table.")
     else:
@@ -215,6 +218,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if not isinstance(options, dict):
             problems.append("[engine.options] must be a table.")
             options = {}
+        options, s3 = split_engine_options(options, problems)
         materialize = engine.get("materialize_rows", MATERIALIZE_ROWS)
         if isinstance(materialize, bool) or not isinstance(materialize, int) or materialize < 0:
             problems.append("[engine] materialize_rows must be a whole number >= 0 (0 turns snapshots off).")
@@ -247,7 +251,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
             head += f" (and {n - 1} more; `lastmile validate` lists them all)"
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
-                     backend_options=MappingProxyType(dict(options)), materialize_rows=materialize)
+                     backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
+                     s3=s3)
 
 
 # ----------------------------------------------------------------------- helpers
