@@ -173,6 +173,13 @@ def distribution(ws: tuple[str, float], model: str, feature: str, reference: Sel
     return _dist(_engine(*ws), model, feature, reference, current)
 
 
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+def report_period(ws: tuple[str, float], model: str, start, end):
+    """The ``[start, end)`` a report of ``model`` covers (what its cover will say)."""
+    from analytics.report import period_of
+    return period_of(_engine(*ws), model, start, end)
+
+
 def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = True, progress=None) -> bytes:
     """The PDF report (not cached: built on demand, with progress feedback)."""
     from analytics.report import build_report

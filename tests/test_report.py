@@ -336,3 +336,14 @@ def test_metric_definitions_are_not_broken_after_their_first_word(labeled):
     _engine, pdf, _pages, _ = labeled
     raw = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Among labeled rows decided positive" in raw
+
+
+def test_report_file_name_is_model_start_last_day():
+    import datetime as dt
+
+    from analytics.report import file_name
+
+    s, e = dt.datetime(2026, 10, 26), dt.datetime(2026, 11, 23)
+    assert file_name("credit_default", s, e) == "credit_default_2026-10-26_2026-11-22.pdf"
+    assert file_name(None, s, e) == "portfolio_2026-10-26_2026-11-22.pdf"
+    assert file_name("../etc/x y", None, None) == ".._etc_x_y_first_last.pdf"

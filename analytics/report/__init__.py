@@ -118,6 +118,31 @@ def report_period(span: Span, start=None, end=None, days: int = DEFAULT_DAYS
     return s, e
 
 
+def period_of(engine: Engine, model: str | ModelSpec, start=None, end=None
+              ) -> tuple[_dt.datetime, _dt.datetime]:
+    """The ``[start, end)`` that a report of ``model`` with these bounds covers: what
+    :func:`build_report` will put on its cover (the Report page shows it before the
+    build, and names the file after it)."""
+    spec = engine.spec(model)
+    span = model_span(engine, spec)
+    if span.first is None:
+        raise EmptySelectionError(f"Model {spec.name!r} has no predictions to report on.")
+    s, e = report_period(span, start, end)
+    return s, e
+
+
+def file_name(model: str | None, start: _dt.datetime | None, end: _dt.datetime | None) -> str:
+    """``<model>_<start>_<end>.pdf`` (the last day included, as on the cover); the
+    portfolio is ``portfolio_...``. Characters other than letters, digits, ``-``,
+    ``_`` and ``.`` become ``_`` so a model name can never make a path."""
+    import re
+
+    last = end - _dt.timedelta(days=1) if end else None
+    parts = [model or "portfolio", start.date().isoformat() if start else "first",
+             last.date().isoformat() if last else "last"]
+    return re.sub(r"[^A-Za-z0-9._-]", "_", "_".join(parts)) + ".pdf"
+
+
 def model_input(engine: Engine, spec: ModelSpec, charts: ChartSet, generated_at: _dt.datetime,
                 start=None, end=None) -> ModelInput:
     """Resolve ``spec``'s report period and the previous period of equal length."""

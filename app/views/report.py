@@ -40,10 +40,13 @@ def body(ctx: PageContext) -> None:
     model = flt.model if scope == SCOPES[0] else None
     start = flt.start
     end = flt.end + _dt.timedelta(days=1) if flt.end else None
-    if model is None:  # every model has its own span of data
-        period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
-    else:
-        period = f"{F.date(start or ctx.facts.first_ts)} to {F.date(flt.end or ctx.facts.last_ts)}"
+    if model is None:  # every model has its own span of data: each chapter states its own period
+        shown_start, shown_end = start, end
+        period = (f"{F.date(start) if start else 'each model’s last 28 days'}"
+                  + (f" to {F.date(flt.end)}" if flt.end else ""))
+    else:  # exactly the period the PDF will cover (its cover says the same)
+        shown_start, shown_end = resources.report_period(ctx.ws_key, model, start, end)
+        period = f"{F.date(shown_start)} to {F.date(shown_end - _dt.timedelta(days=1))}"
     st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
     with_charts = st.toggle("Charts", value=True, key="rep_charts",
@@ -56,7 +59,8 @@ def body(ctx: PageContext) -> None:
         state.remember("report", (key, pdf))
     built = state.recall("report")
     if built and built[0] == key:
-        name = f"lastmile_{model or 'portfolio'}_{F.date(start) if start else 'all'}.pdf"
+        from analytics.report import file_name
+        name = file_name(model, shown_start, shown_end)
         st.download_button("Download the PDF", built[1], file_name=name, mime="application/pdf",
                            icon=":material/download:", key="rep_download")
     else:

@@ -207,3 +207,35 @@ def test_multiclass_value_matrix_what_if(tmp_path, monkeypatch):
     shown = table(at, column="net value")
     assert list(shown["value"]) == [F.money(r.value) for r in want.rows]
     assert any(r.value for r in want.rows)
+
+
+def test_report_page_builds_the_period_it_states(app, app_engine, monkeypatch):
+    """No range chosen: the page states the last 28 days (what the PDF covers, not the whole
+    history), the PDF's cover says the same period, and the file is named after it."""
+    import io
+
+    from pypdf import PdfReader
+
+    from analytics.report import period_of
+
+    import streamlit
+
+    names = []
+    real = streamlit.download_button
+
+    def recording(*args, **kwargs):  # AppTest's media store drops file names: record them here
+        names.append(kwargs.get("file_name"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    at = open_page(app, "report")
+    start, end = period_of(app_engine, MODEL)
+    assert (end - start).days == 28
+    stated = f"{F.date(start)} to {F.date(end - dt.timedelta(days=1))}"
+    assert any(stated in m.value for m in at.markdown), [m.value for m in at.markdown]
+    at.toggle(key="rep_charts").set_value(False)
+    at.button(key="rep_build").click().run()
+    assert names[-1] == f"{MODEL}_{start.date()}_{(end - dt.timedelta(days=1)).date()}.pdf"
+    pdf = at.session_state["_lm_mem_report"][1]
+    cover = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert stated in cover, cover[:400]
