@@ -8,6 +8,7 @@ STATUS = {
     "healthy": (":material/check_circle:", "green", "Healthy"),
     "warn": (":material/warning:", "orange", "Warn"),
     "pull": (":material/block:", "red", "Pull"),
+    "error": (":material/error:", "violet", "Cannot be checked"),
     "info": (":material/info:", "gray", "Note"),
 }
 
@@ -19,8 +20,8 @@ def badge(status: str) -> str:
 
 def reason_lines(health, with_info: bool = True) -> list[str]:
     """One markdown bullet per reason, the most severe first."""
-    order = {"pull": 0, "warn": 1, "info": 2}
-    reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 3))
+    order = {"error": 0, "pull": 1, "warn": 2, "info": 3}
+    reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 4))
     return [f"- {badge(r.level)} {r.message}" for r in reasons if with_info or r.level != "info"]
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import charts
 from analytics.charts import format as F
 from analytics.errors import LastmileError
-from analytics.health import Health, Reason
+from analytics.health import unreadable
 from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.selection import Grouping, Selection
 from analytics.value import evaluate
@@ -55,8 +55,7 @@ def model_card(ctx: PageContext, spec) -> str:
         try:
             health = health_call[0](*health_call[1])
         except LastmileError as exc:  # monitoring itself is broken for this model: say so, show the others
-            health = Health(spec.name, "warn", (Reason("error", None, None, None, "warn", "all data",
-                                                       f"Model {spec.name!r} cannot be checked: {exc}"),))
+            health = unreadable(spec.name, exc)
         res = metrics_call[0](*metrics_call[1])
         inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
@@ -123,7 +122,7 @@ def body(ctx: PageContext) -> None:
     resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:])
     for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
         statuses.append(model_card(ctx, spec))
-    counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull")}
+    counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
 
 
