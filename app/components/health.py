@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.text import escape_md
+
 STATUS = {
     "healthy": (":material/check_circle:", "green", "Healthy"),
     "warn": (":material/warning:", "orange", "Warn"),
@@ -22,7 +24,7 @@ def reason_lines(health, with_info: bool = True) -> list[str]:
     """One markdown bullet per reason, the most severe first."""
     order = {"error": 0, "pull": 1, "warn": 2, "info": 3}
     reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 4))
-    return [f"- {badge(r.level)} {r.message}" for r in reasons if with_info or r.level != "info"]
+    return [f"- {badge(r.level)} {escape_md(r.message)}" for r in reasons if with_info or r.level != "info"]
 
 
 def health_panel(health) -> None:

@@ -17,6 +17,7 @@ from app import resources, state
 from app.components.health import badge, reason_lines
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import spinner
 
 PERIOD = "week"
@@ -62,9 +63,9 @@ def model_card(ctx: PageContext, spec) -> str:
     with st.container(border=True):
         c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
         with c[0]:
-            st.markdown(f"### {spec.name}\n{badge(health.status)} · {task}")
-            if spec.description:
-                st.caption(spec.description)
+            st.markdown(f"### {literal(spec.name)}\n{badge(health.status)} · {task}")
+            if spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
+                st.text(spec.description)
         with c[1]:
             cur = latest(res, primary)
             if cur.value is None:

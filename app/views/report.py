@@ -12,6 +12,7 @@ from analytics.charts import format as F
 
 from app import resources, state
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 
 K_SCOPE = "rep_scope"
 SCOPES = ("This model", "Every model (portfolio)")
@@ -44,7 +45,7 @@ def body(ctx: PageContext) -> None:
         period = f"{F.date(start) if start else 'the first day'} to {F.date(flt.end) if flt.end else 'the last day'}"
     else:
         period = f"{F.date(start or ctx.facts.first_ts)} to {F.date(flt.end or ctx.facts.last_ts)}"
-    st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
+    st.markdown(f"**{literal(model) if model else 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
     with_charts = st.toggle("Charts", value=True, key="rep_charts",
                             help="Charts are drawn with the system's Chromium; without them the PDF is quicker.")
