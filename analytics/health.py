@@ -1,4 +1,5 @@
-"""The health verdict: for each model, healthy / warn / pull, with every reason.
+"""The health verdict: for each model, healthy / warn / pull, with every reason
+(or error: its logs cannot be read, so it cannot be checked at all).
 
 ``model_health(engine, model)`` evaluates the rules of ``[models.alerts]``
 (defaults below; the user's description is :file:`analytics/docs/health.md`)
@@ -49,9 +50,11 @@ from .errors import EmptySelectionError, LastmileError
 from .selection import Grouping, Selection
 from .workspace import ModelSpec, _suggest
 
-STATUSES = ("healthy", "warn", "pull")
-LEVELS = ("info", "warn", "pull")
-_RANK = {"healthy": 0, "info": 0, "warn": 1, "pull": 2}
+#: From best to worst: ``error`` (the model's logs cannot be read) outranks ``pull``,
+#: since nothing about the model is known while monitoring itself is broken.
+STATUSES = ("healthy", "warn", "pull", "error")
+LEVELS = ("info", "warn", "pull", "error")
+_RANK = {"healthy": 0, "info": 0, "warn": 1, "pull": 2, "error": 3}
 WEEK = _dt.timedelta(days=7)
 
 #: ``[models.alerts]`` top-level settings and their defaults.
@@ -97,7 +100,7 @@ class Reason:
     metric: str | None
     observed: float | None
     threshold: float | None
-    level: str                 # info | warn | pull
+    level: str                 # info | warn | pull | error
     period: str
     message: str
     version: str | None = None
@@ -542,15 +545,24 @@ def _drift_rules(engine: Engine, spec: ModelSpec, cfg: AlertSettings, chk: _Chec
                     f"against the reference {ref_period}; {level} from {th:g}.", champion)
 
 
+def unreadable(model: str, exc: LastmileError) -> Health:
+    """The verdict of a model that cannot be checked: status ``error``, the error's
+    sentence as its one reason."""
+    reason = Reason("error", None, None, None, "error", "all data",
+                    f"Model {model!r} cannot be checked: {exc}")
+    return Health(model, "error", (reason,))
+
+
+def checked_health(engine: Engine, spec: ModelSpec, now: _dt.datetime | None = None) -> Health:
+    """:func:`model_health`, except that a model whose logs cannot be read (any input
+    problem met while checking it) gets status ``error`` instead of raising."""
+    try:
+        return model_health(engine, spec, now)
+    except LastmileError as exc:
+        return unreadable(spec.name, exc)
+
+
 def portfolio_health(engine: Engine, now: _dt.datetime | None = None) -> tuple[Health, ...]:
-    """:func:`model_health` of every model; a model whose logs cannot be read gets
-    status ``warn`` with the error as its reason (monitoring itself is broken)."""
-    out = []
-    for spec in engine.workspace.models:
-        try:
-            out.append(model_health(engine, spec, now))
-        except LastmileError as exc:
-            reason = Reason("error", None, None, None, "warn", "all data",
-                            f"Model {spec.name!r} cannot be checked: {exc}")
-            out.append(Health(spec.name, "warn", (reason,)))
-    return tuple(out)
+    """:func:`checked_health` of every model: a model whose logs cannot be read has
+    status ``error`` and the others are still checked."""
+    return tuple(checked_health(engine, spec, now) for spec in engine.workspace.models)

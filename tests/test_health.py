@@ -168,7 +168,8 @@ def test_portfolio_reports_unreadable_models(tmp_path):
     for f in (tmp_path / "pred").glob("*.parquet"):
         f.write_bytes(b"not parquet")
     (h,) = portfolio_health(Engine(load_workspace(ab.config)))
-    assert h.status == "warn" and h.reasons[0].rule == "error" and "cannot be checked" in h.reasons[0].message
+    # issue #13: an unreadable model is status error (it was warn), its sentence the reason
+    assert h.status == "error" and h.reasons[0].rule == "error" and "cannot be checked" in h.reasons[0].message
 
 
 @pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sample data not generated")

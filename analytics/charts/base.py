@@ -1,6 +1,10 @@
-"""The shared look of every chart: palette, fonts, margins, axis formats."""
+"""The shared look of every chart: palette, fonts, margins, axis formats; and user
+text shown as text (:func:`plain_text`)."""
 
 from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
 
 import plotly.graph_objects as go
 
@@ -39,7 +43,7 @@ def style(fig: go.Figure, title: str | None = None, y_fmt: str | None = None,
     return fig
 
 
-def empty_figure(message: str, height: int = 240) -> go.Figure:
+def empty_figure(message: str, height: int = 240) -> go.Figure:  # decorated below
     """A figure that says why there is nothing to draw (never a blank chart)."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
@@ -47,3 +51,87 @@ def empty_figure(message: str, height: int = 240) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return style(fig, height=height, legend=False)
+
+
+# --------------------------------------------------------------------------- user text as text
+#
+# plotly.js reads a subset of HTML in every string it draws -- titles, axis titles and
+# category ticks, legend and hover names, annotations: ``<b>``, ``<i>``, ``<br>``,
+# ``<a href=...>``, ``<span style=...>`` -- and decodes entities. Feature names, segment
+# values, versions and currencies come from the user's logs and workspace, so every chart
+# function returns its figure through :func:`plain_text` (the :func:`user_text` decorator),
+# which escapes ``&``, ``<`` and ``>`` once in all of those places: plotly then draws the
+# characters themselves. Hover templates are not touched (they are markup by design):
+# chart functions refer to names there as ``%{fullData.name}`` (the escaped trace name)
+# and pass any other user text through :func:`template_text`.
+
+F = TypeVar("F", bound=Callable[..., go.Figure])
+_DONE = "_lastmile_plain_text"
+
+
+def plain(text: Any) -> str:
+    """``text`` as plotly shows it verbatim: ``&``, ``<`` and ``>`` as entities."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def template_text(text: Any) -> str:
+    """User text for a hover template: :func:`plain`, and ``%{`` that plotly would read
+    as a placeholder written as ``%&#123;`` (drawn as ``%{``)."""
+    return plain(text).replace("%{", "%&#123;")
+
+
+def _plain_values(values):
+    if isinstance(values, (list, tuple)) and any(isinstance(v, str) for v in values):
+        return [plain(v) if isinstance(v, str) else v for v in values]
+    return None
+
+
+def plain_text(fig: go.Figure) -> go.Figure:
+    """Escape every user-visible string of ``fig`` in place (once; see above): the title,
+    axis titles, the legend's title, annotations, trace names, text and string
+    (category) coordinates. Hover templates are left as they are."""
+    if getattr(fig, _DONE, False):
+        return fig
+    lay = fig.layout
+    if lay.title.text:
+        lay.title.text = plain(lay.title.text)
+    if lay.legend.title.text:
+        lay.legend.title.text = plain(lay.legend.title.text)
+
+    def axis(ax):
+        if ax.title.text:
+            ax.title.text = plain(ax.title.text)
+
+    fig.for_each_xaxis(axis)
+    fig.for_each_yaxis(axis)
+    for ann in lay.annotations:
+        if ann.text:
+            ann.text = plain(ann.text)
+    for tr in fig.data:
+        if getattr(tr, "name", None):
+            tr.name = plain(tr.name)
+        if getattr(tr, "legendgroup", None):  # not drawn; escaped alike so groups stay together
+            tr.legendgroup = plain(tr.legendgroup)
+        for attr in ("x", "y", "text", "hovertext"):
+            if attr not in tr:
+                continue
+            value = tr[attr]
+            if isinstance(value, str):
+                tr[attr] = plain(value)
+            else:
+                escaped = _plain_values(value)
+                if escaped is not None:
+                    tr[attr] = escaped
+    object.__setattr__(fig, _DONE, True)
+    return fig
+
+
+def user_text(fn: F) -> F:
+    """Decorate a chart function: its figure comes back through :func:`plain_text`."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return plain_text(fn(*args, **kwargs))
+    return wrapper  # type: ignore[return-value]
+
+
+empty_figure = user_text(empty_figure)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from . import format as F
-from .base import PALETTE, color, empty_figure, rgba, style
+from .base import PALETTE, color, empty_figure, rgba, style, template_text, user_text
 
 
 def _finite(v: Any) -> bool:
@@ -48,6 +48,7 @@ def _known_runs(xs: Sequence, lows: Sequence, highs: Sequence) -> list[tuple[lis
     return runs
 
 
+@user_text
 def metric_over_time(frame: pl.DataFrame, metric: str, *, label: str | None = None, fmt: str = "num",
                      by: str | None = "version", x: str = "period", title: str | None = None,
                      height: int = 360) -> go.Figure:
@@ -73,10 +74,11 @@ def metric_over_time(frame: pl.DataFrame, metric: str, *, label: str | None = No
             x=xs, y=g[metric].to_list(), mode="lines+markers", name=name or (label or metric),
             line=dict(color=c, width=2), marker=dict(size=5), legendgroup=name, customdata=custom,
             hovertemplate=f"%{{y:{F.D3.get(fmt, '')}}}" + (" (n=%{customdata:,})" if custom else "")
-            + f"<extra>{name}</extra>"))
+            + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     return style(fig, title, fmt, height, legend=by is not None)
 
 
+@user_text
 def sparkline(values: Sequence[float | None], *, fmt: str = "num", height: int = 60,
               line_color: str = PALETTE[0]) -> go.Figure:
     """A tiny trend line without axes (for tables and tiles)."""
@@ -89,6 +91,7 @@ def sparkline(values: Sequence[float | None], *, fmt: str = "num", height: int =
     return fig
 
 
+@user_text
 def bar_by_group(frame: pl.DataFrame, metric: str, group: str, *, label: str | None = None,
                  fmt: str = "num", title: str | None = None, reference: float | None = None,
                  height: int | None = None) -> go.Figure:
@@ -116,6 +119,7 @@ def bar_by_group(frame: pl.DataFrame, metric: str, group: str, *, label: str | N
     return fig
 
 
+@user_text
 def volume_chart(frame: pl.DataFrame, *, x: str = "period", by: str | None = "version",
                  y: str = "n", title: str | None = "Predictions", height: int = 320) -> go.Figure:
     """Prediction volume over time, stacked by ``by``."""
@@ -124,11 +128,12 @@ def volume_chart(frame: pl.DataFrame, *, x: str = "period", by: str | None = "ve
     fig = go.Figure()
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
         fig.add_trace(go.Bar(x=g[x].to_list(), y=g[y].to_list(), name=name or "predictions",
-                             marker_color=color(i), hovertemplate="%{y:,}<extra>" + name + "</extra>"))
+                             marker_color=color(i), hovertemplate="%{y:,}" + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     fig.update_layout(barmode="stack")
     return style(fig, title, "count", height)
 
 
+@user_text
 def latency_chart(frame: pl.DataFrame, *, x: str = "period", by: str | None = None,
                   quantiles: Iterable[str] = ("latency_p50", "latency_p95", "latency_p99"),
                   title: str | None = "Latency", height: int = 320) -> go.Figure:
@@ -145,12 +150,13 @@ def latency_chart(frame: pl.DataFrame, *, x: str = "period", by: str | None = No
                 x=g[x].to_list(), y=g[q].to_list(), mode="lines+markers",
                 name=f"{name} {label}".strip(), line=dict(color=color(gi if by else qi),
                                                           dash=dashes[qi % 3] if by else "solid"),
-                hovertemplate="%{y:,.1f} ms<extra>" + f"{name} {label}".strip() + "</extra>"))
+                hovertemplate="%{y:,.1f} ms<extra>%{fullData.name}</extra>"))
     fig = style(fig, title, "ms", height)
     fig.update_yaxes(title_text="ms")
     return fig
 
 
+@user_text
 def distribution_chart(frame: pl.DataFrame, *, bucket: str, ref: str = "ref_share", cur: str = "cur_share",
                        title: str | None = None, height: int = 340) -> go.Figure:
     """Reference versus current share per bin or category, side by side."""
@@ -167,6 +173,7 @@ def distribution_chart(frame: pl.DataFrame, *, bucket: str, ref: str = "ref_shar
     return style(fig, title, "pct", height)
 
 
+@user_text
 def drift_over_time_chart(frame: pl.DataFrame, *, stat: str = "psi", x: str = "period",
                           by: str = "feature", threshold: float | None = 0.2,
                           title: str | None = None, height: int = 340) -> go.Figure:
@@ -177,13 +184,14 @@ def drift_over_time_chart(frame: pl.DataFrame, *, stat: str = "psi", x: str = "p
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
         fig.add_trace(go.Scatter(x=g[x].to_list(), y=g[stat].to_list(), mode="lines+markers",
                                  name=name, line=dict(color=color(i), width=2),
-                                 hovertemplate="%{y:.3f}<extra>" + name + "</extra>"))
+                                 hovertemplate="%{y:.3f}" + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     if threshold is not None:
         fig.add_hline(y=threshold, line=dict(color="#C62828", dash="dash", width=1),
                       annotation_text=f"drift threshold {threshold:g}", annotation_position="top left")
     return style(fig, title, "num", height)
 
 
+@user_text
 def threshold_curve_chart(curves: Sequence[tuple[str, Sequence[float], Sequence[float], float | None, float | None]],
                           *, currency: str = "USD", title: str | None = None, height: int = 360) -> go.Figure:
     """Net value against the decision threshold, per version.
@@ -198,7 +206,8 @@ def threshold_curve_chart(curves: Sequence[tuple[str, Sequence[float], Sequence[
     for i, (name, ts, vs, best, current) in enumerate(curves):
         c = color(i)
         fig.add_trace(go.Scatter(x=list(ts), y=list(vs), mode="lines", name=name, line=dict(color=c, width=2),
-                                 hovertemplate="threshold %{x:.3f}: %{y:,.0f} " + currency + "<extra>" + name + "</extra>"))
+                                 hovertemplate="threshold %{x:.3f}: %{y:,.0f} " + template_text(currency)
+                                 + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
         if best is not None and len(ts):
             j = min(range(len(ts)), key=lambda k: abs(ts[k] - best))
             fig.add_trace(go.Scatter(x=[ts[j]], y=[vs[j]], mode="markers", marker=dict(color=c, size=11, symbol="star"),
@@ -214,6 +223,7 @@ def threshold_curve_chart(curves: Sequence[tuple[str, Sequence[float], Sequence[
     return fig
 
 
+@user_text
 def value_over_time(frame: pl.DataFrame, *, x: str = "period", by: str | None = "version",
                     y: str = "net_value", currency: str = "USD", title: str | None = None,
                     height: int = 340) -> go.Figure:
@@ -223,7 +233,8 @@ def value_over_time(frame: pl.DataFrame, *, x: str = "period", by: str | None = 
     fig = go.Figure()
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
         fig.add_trace(go.Bar(x=g[x].to_list(), y=g[y].to_list(), name=name or y, marker_color=color(i),
-                             hovertemplate="%{y:,.0f} " + currency + "<extra>" + name + "</extra>"))
+                             hovertemplate="%{y:,.0f} " + template_text(currency)
+                             + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     fig.update_layout(barmode="group")
     fig.add_hline(y=0, line=dict(color="#52606d", width=1))
     fig = style(fig, title, None, height)
@@ -231,6 +242,7 @@ def value_over_time(frame: pl.DataFrame, *, x: str = "period", by: str | None = 
     return fig
 
 
+@user_text
 def compare_forest(rows: Sequence[dict], *, title: str | None = None, height: int | None = None) -> go.Figure:
     """Candidate minus baseline per metric with its interval (a forest plot).
 
@@ -249,7 +261,7 @@ def compare_forest(rows: Sequence[dict], *, title: str | None = None, height: in
             marker=dict(color=colors[r.get("better")], size=10),
             error_x=dict(type="data", symmetric=False, array=[hi - d if _finite(hi) else 0],
                          arrayminus=[d - lo if _finite(lo) else 0], color=colors[r.get("better")]),
-            showlegend=False, hovertemplate=f"{r.get('label') or r['metric']}: %{{x:.4f}}<extra></extra>"))
+            showlegend=False, hovertemplate=template_text(r.get("label") or r["metric"]) + ": %{x:.4f}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color="#52606d", width=1))
     fig.update_yaxes(autorange="reversed")
     fig = style(fig, title, None, height or max(240, 30 * len(rows) + 80), legend=False)
@@ -258,6 +270,7 @@ def compare_forest(rows: Sequence[dict], *, title: str | None = None, height: in
     return fig
 
 
+@user_text
 def explore_chart(frame: pl.DataFrame, *, y: str, x: str | None, color_by: str | None, kind: str = "line",
                   fmt: str = "num", title: str | None = None, height: int = 380) -> go.Figure:
     """The Explore page's chart: ``y`` against ``x`` (a group key), coloured by another key.
@@ -282,6 +295,7 @@ def explore_chart(frame: pl.DataFrame, *, y: str, x: str | None, color_by: str |
                        arrayminus=[(v - lw) if _finite(lw) and _finite(v) else None for v, lw in zip(vals, g[lo].to_list())],
                        color="#52606d")
         fig.add_trace(go.Bar(x=[str(v) for v in g[x].to_list()], y=vals, name=name or y, error_y=err,
-                             marker_color=color(i), hovertemplate=f"%{{y:{F.D3.get(fmt, '')}}}<extra>{name}</extra>"))
+                             marker_color=color(i), hovertemplate=f"%{{y:{F.D3.get(fmt, '')}}}"
+                             + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     fig.update_layout(barmode="group")
     return style(fig, title, fmt, height, legend=color_by is not None)

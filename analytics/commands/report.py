@@ -1,6 +1,17 @@
-"""`lastmile report`: the executive PDF report of one model (--model) or of every model (--all)."""
+"""`lastmile report`: the executive PDF report of one model (--model) or of every model (--all).
 
+SIGTERM (a scheduler's or a container's stop) ends a report the way Ctrl-C does: the
+signal raises :class:`Terminated` in the main thread, so the press closes as on any
+exception -- the chart browser (Chromium) and its temporary folders (kaleido's
+``index.html``, the browser profile) and the typesetting helper are removed -- and the
+command exits 143 (128 + SIGTERM) with one line on stderr. Without the handler Python
+dies on the spot and leaves those folders in the temporary directory.
+"""
+
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 from ..cli import add_common
@@ -20,7 +31,48 @@ def add_parser(sub):
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so that cleanup runs as for Ctrl-C."""
+
+
+#: The exit status of a report ended by SIGTERM (the shell's 128 + signal number).
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While inside, SIGTERM raises :class:`Terminated` (once: a second SIGTERM during the
+    cleanup is ignored so the cleanup can finish; it is bounded by the press's timeouts).
+    The previous handler comes back on exit. Outside the main thread nothing changes
+    (Python only lets the main thread set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def handler(signum, frame):
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args, ctx) -> int:
+    try:
+        with sigterm_raises():
+            return _run(args, ctx)
+    except Terminated:  # the press (browser, temporary folders, helpers) is closed by now
+        ctx.warn("terminated: no report written")
+        return EXIT_TERMINATED
+
+
+def _run(args, ctx) -> int:
     from ..errors import LastmileError
     from ..report import Press, build_report, check_output_path, report_specs, write_report
 

@@ -13,6 +13,13 @@ kaleido's own ``start_sync_server`` is not used: it is one browser per process
 leaves its callers waiting forever; here a failed start is an error after
 :data:`TIMEOUT` seconds at most.
 
+Everything the browser writes to disk lives in ONE folder of ours,
+``$TMPDIR/lastmile-charts-*`` (:class:`_Browser`): kaleido's page (``index.html``),
+Chromium's profile, and Chromium's own temporary files (its ``TMPDIR`` points
+there). :meth:`_Browser.close` removes the folder after the browser has stopped,
+even when Chromium was killed before it could tidy up (a report ended by SIGTERM
+while the browser was starting, see :mod:`analytics.commands.report`).
+
 The browser is looked up explicitly (:func:`find_browser`): an explicit path, or
 the usual Chromium/Chrome names on ``PATH``. kaleido never downloads one here
 (``kaleido.get_chrome()`` is never called); a missing browser is a
@@ -25,7 +32,9 @@ import asyncio
 import copy
 import os
 import shutil
+import tempfile
 import threading
+from pathlib import Path
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,19 +117,61 @@ def _kaleido_class(kaleido: type) -> type:
     return KeepPage
 
 
+#: Chromium puts a Unix socket at ``$TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket``
+#: and does not start when that path is longer than a socket path may be (107 bytes).
+_SOCKET_TAIL = len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+_SOCKET_MAX = 107
+
+
+def _chromium_class(tmp: str) -> type | None:
+    """choreographer's Chromium, with its ``TMPDIR`` set to ``tmp``. None (Chromium's
+    own temporary files go to the inherited ``TMPDIR``) when ``tmp`` is too long a
+    path for Chromium's socket, or choreographer is not the one kaleido 1.x uses."""
+    if len(os.fsencode(tmp)) + _SOCKET_TAIL > _SOCKET_MAX:
+        return None
+    try:
+        from choreographer.browsers import Chromium
+    except ImportError:  # pragma: no cover - kaleido 1.x depends on choreographer
+        return None
+    if not hasattr(Chromium, "get_env"):  # pragma: no cover - another choreographer
+        return None
+
+    class OwnTmpChromium(Chromium):
+        def get_env(self):
+            env = dict(super().get_env())
+            env["TMPDIR"] = tmp
+            return env
+
+    return OwnTmpChromium
+
+
 class _Browser:
-    """One kaleido browser living in a background thread's event loop."""
+    """One kaleido browser living in a background thread's event loop; its files in
+    one temporary folder of ours (``self.folder``), removed by :meth:`close`."""
 
     def __init__(self, browser: str):
-        from kaleido import Kaleido  # heavy import: only when charts are drawn
+        from kaleido import Kaleido, PageGenerator  # heavy import: only when charts are drawn
 
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="lastmile-kaleido", daemon=True)
-        self._thread.start()
+        # a snap-packaged Chromium cannot see /tmp (choreographer uses the home folder then)
+        self.folder = tempfile.mkdtemp(prefix="lastmile-charts-",
+                                       dir=str(Path.home()) if "snap" in browser else None)
+        try:
+            index = Path(self.folder) / "index.html"
+            index.write_text(PageGenerator(mathjax=False).generate_index(), encoding="utf-8")
+            kwargs = {"page_generator": index, "tmp_dir": self.folder}
+            own = _chromium_class(self.folder)
+            if own is not None:
+                kwargs["browser_cls"] = own
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="lastmile-kaleido", daemon=True)
+            self._thread.start()
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         self._browser = browser
 
         async def _open():
-            k = _kaleido_class(Kaleido)(path=browser, mathjax=False, n=1)
+            k = _kaleido_class(Kaleido)(path=browser, n=1, **kwargs)
             await k.open()
             return k
 
@@ -166,6 +217,8 @@ class _Browser:
             self._thread.join(TIMEOUT)
             if not self._thread.is_alive():
                 self._loop.close()
+            # the page, the profile and Chromium's own files (left when it was killed)
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def charts_in(value: Any) -> list[Chart]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components.text import escape_md
+
 STATUS = {
     "healthy": (":material/check_circle:", "green", "Healthy"),
     "warn": (":material/warning:", "orange", "Warn"),
     "pull": (":material/block:", "red", "Pull"),
+    "error": (":material/error:", "violet", "Cannot be checked"),
     "info": (":material/info:", "gray", "Note"),
 }
 
@@ -19,9 +22,9 @@ def badge(status: str) -> str:
 
 def reason_lines(health, with_info: bool = True) -> list[str]:
     """One markdown bullet per reason, the most severe first."""
-    order = {"pull": 0, "warn": 1, "info": 2}
-    reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 3))
-    return [f"- {badge(r.level)} {r.message}" for r in reasons if with_info or r.level != "info"]
+    order = {"error": 0, "pull": 1, "warn": 2, "info": 3}
+    reasons = sorted(health.reasons, key=lambda r: order.get(r.level, 4))
+    return [f"- {badge(r.level)} {escape_md(r.message)}" for r in reasons if with_info or r.level != "info"]
 
 
 def health_panel(health) -> None:

@@ -26,6 +26,7 @@ from analytics.workspace import ModelSpec, Workspace
 from .. import resources, state
 from ..state import Filters
 from .filters import filter_bar
+from .text import escape_md
 
 log = logging.getLogger("lastmile.app")
 
@@ -78,15 +79,15 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         if with_filters:
             warnings = resources.data_warnings(ctx.ws_key, flt.model)
             if warnings:
-                st.warning("**Data warnings** — " + " ".join(w.message for w in warnings),
+                st.warning("**Data warnings** — " + " ".join(escape_md(w.message) for w in warnings),
                            icon=":material/warning:")
         body(ctx)
     except EmptySelectionError as exc:
-        st.info(str(exc), icon=":material/filter_alt_off:")
+        st.info(escape_md(exc), icon=":material/filter_alt_off:")
     except LastmileError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_md(exc), icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - a bug: one sentence here, the traceback in the server log
         log.exception("page %r failed", title)
-        st.error(f"Something went wrong on this page ({type(exc).__name__}: {exc}). This is a bug in Lastmile, "
+        st.error(f"Something went wrong on this page ({type(exc).__name__}: {escape_md(exc)}). This is a bug in Lastmile, "
                  "not in your data; the details are in the server log.", icon=":material/bug_report:")
     state.write_url()

@@ -12,6 +12,7 @@ from analytics.metrics import get_metric
 
 from app import resources, state
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import chart, kpi, metric_help, spinner
 
 K_BASE, K_CAND, K_PAIR = "cmp_baseline", "cmp_candidate", "cmp_paired"
@@ -41,7 +42,8 @@ def metrics_table(cmp, task: str) -> pl.DataFrame:
 def body(ctx: PageContext) -> None:
     versions = list(ctx.facts.versions)
     if len(versions) < 2:
-        st.info(f"Model {ctx.spec.name!r} has a single version in its log ({versions[0] if versions else 'none'}): "
+        st.info(f"Model {literal(ctx.spec.name)} has a single version in its log "
+                f"({literal(versions[0]) if versions else 'none'}): "
                 "there is nothing to compare.")
         return
     c1, c2, c3 = st.columns([2, 2, 3])
@@ -104,9 +106,9 @@ def body(ctx: PageContext) -> None:
     chart(charts.compare_forest(forest, title=f"{cand} − {base} per metric (green: candidate better)"),
           key="cmp_forest")
 
-    st.subheader(f"Where {cand} loses")
+    st.subheader(f"Where {literal(cand)} loses")
     if not cmp.losing_segments:
-        st.markdown(f"No segment where {cand} is significantly worse than {base} on {d.label} "
+        st.markdown(f"No segment where {literal(cand)} is significantly worse than {literal(base)} on {d.label} "
                     f"(segments of at least {cmp.settings.segment_min_n} labeled predictions per version, "
                     "p-values adjusted for the number of segments).")
     else:

@@ -13,6 +13,7 @@ from analytics.charts import format as F
 
 from app import resources, state
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import chart, kpi, spinner
 
 K_REF, K_FEATURE = "dr_ref", "dr_feature"
@@ -47,7 +48,7 @@ def _to_datetime(d: _dt.date) -> _dt.datetime:
 def body(ctx: PageContext) -> None:
     spec = ctx.spec
     if not spec.columns.features:
-        st.info(f"Model {spec.name!r} declares no feature columns; drift of its predictions and labels is below. "
+        st.info(f"Model {literal(spec.name)} declares no feature columns; drift of its predictions and labels is below. "
                 "Add `features = [...]` to [models.columns] to watch its inputs.")
     default_ref, default_cur = resources.default_windows(ctx.ws_key, spec.name)
     first = ctx.facts.first_ts.date()

@@ -9,6 +9,7 @@ import streamlit as st
 from analytics import charts
 from analytics.facts import metrics_sql
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
+from analytics.output import frame_to_csv
 from analytics.selection import Grouping
 
 from app import resources, state
@@ -67,7 +68,7 @@ def body(ctx: PageContext) -> None:
                                    title=f"{defs[y].label}" + (f" by {', '.join(by)}" if by else "")),
               key="ex_chart")
     table(metric_table(frame, list(by), metrics, defs))
-    st.download_button("Download CSV", frame.write_csv(), file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
+    st.download_button("Download CSV", frame_to_csv(frame), file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
                        icon=":material/download:", help="Every value with its interval bounds, n and reason.")
     if st.toggle("Show the query", key="ex_sql",
                  help="Every SQL query the engine runs for this view, for audit."):

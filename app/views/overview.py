@@ -14,6 +14,7 @@ from app import resources, state
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
 #: The tiles per task (after the primary metric).
@@ -32,8 +33,9 @@ def body(ctx: PageContext) -> None:
     with spinner():
         by_period = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period",), period=period), tiles)
         health = resources.model_health(ctx.ws_key, ctx.spec.name)
-    if ctx.spec.description:
-        st.markdown(f"**{ctx.spec.name}** · {task} · {ctx.spec.description}")
+    if ctx.spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
+        st.markdown(f"**{literal(ctx.spec.name)}** · {task}")
+        st.text(ctx.spec.description)
 
     cols = st.columns(len(tiles))
     for col, m in zip(cols, tiles):

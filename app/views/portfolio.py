@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import charts
 from analytics.charts import format as F
 from analytics.errors import LastmileError
-from analytics.health import Health, Reason
+from analytics.health import unreadable
 from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.selection import Grouping, Selection
 from analytics.value import evaluate
@@ -17,6 +17,7 @@ from app import resources, state
 from app.components.health import badge, reason_lines
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import spinner
 
 PERIOD = "week"
@@ -55,17 +56,16 @@ def model_card(ctx: PageContext, spec) -> str:
         try:
             health = health_call[0](*health_call[1])
         except LastmileError as exc:  # monitoring itself is broken for this model: say so, show the others
-            health = Health(spec.name, "warn", (Reason("error", None, None, None, "warn", "all data",
-                                                       f"Model {spec.name!r} cannot be checked: {exc}"),))
+            health = unreadable(spec.name, exc)
         res = metrics_call[0](*metrics_call[1])
         inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
     with st.container(border=True):
         c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
         with c[0]:
-            st.markdown(f"### {spec.name}\n{badge(health.status)} · {task}")
-            if spec.description:
-                st.caption(spec.description)
+            st.markdown(f"### {literal(spec.name)}\n{badge(health.status)} · {task}")
+            if spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
+                st.text(spec.description)
         with c[1]:
             cur = latest(res, primary)
             if cur.value is None:
@@ -123,7 +123,7 @@ def body(ctx: PageContext) -> None:
     resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:])
     for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
         statuses.append(model_card(ctx, spec))
-    counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull")}
+    counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
 
 

@@ -12,6 +12,7 @@ from analytics.charts import format as F
 
 from app import resources, state
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 
 K_SCOPE = "rep_scope"
 SCOPES = ("This model", "Every model (portfolio)")
@@ -47,7 +48,7 @@ def body(ctx: PageContext) -> None:
     else:  # exactly the period the PDF will cover (its cover says the same)
         shown_start, shown_end = resources.report_period(ctx.ws_key, model, start, end)
         period = f"{F.date(shown_start)} to {F.date(shown_end - _dt.timedelta(days=1))}"
-    st.markdown(f"**{model or 'Every model'}**, predictions from {period} "
+    st.markdown(f"**{literal(model) if model else 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
     with_charts = st.toggle("Charts", value=True, key="rep_charts",
                             help="Charts are drawn with the system's Chromium; without them the PDF is quicker.")

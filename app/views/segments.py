@@ -11,11 +11,13 @@ import streamlit as st
 from analytics import charts
 from analytics.charts import format as F
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
+from analytics.output import frame_to_csv
 from analytics.selection import Grouping
 
 from app import resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
+from app.components.text import literal
 from app.components.widgets import chart, table, metric_help, no_labels_message, spinner
 
 K_METRIC, K_BY, K_PICK = "seg_metric", "seg_by", "seg_pick"
@@ -51,7 +53,7 @@ def body(ctx: PageContext) -> None:
     task = ctx.spec.task
     segs = list(ctx.spec.columns.segments)
     if not segs:
-        st.info(f"Model {ctx.spec.name!r} declares no segment columns: add `segments = [...]` to its "
+        st.info(f"Model {literal(ctx.spec.name)} declares no segment columns: add `segments = [...]` to its "
                 "[models.columns] in the workspace file.")
         return
     choices = [m for m in metric_names(task) if m != "volume"]
@@ -99,11 +101,12 @@ def body(ctx: PageContext) -> None:
                 below.append(r["segment"])
     if d.kind == "label":
         weakest(ctx, metric, d)
-    st.subheader(f"{d.label} by {by}")
+    st.subheader(f"{d.label} by {SEP.join(literal(k) for k in keys)}")
     st.markdown(f"Overall {d.label}: **{F.by_kind(ref.value, d.fmt)}** "
                 f"(95% {F.interval(ref.ci_low, ref.ci_high, d.fmt)}, n = {F.count(ref.n)}).")
     if below:
-        st.warning(f"Clearly worse than overall (the whole 95% interval is on the wrong side): {', '.join(below)}.",
+        st.warning("Clearly worse than overall (the whole 95% interval is on the wrong side): "
+                   f"{', '.join(literal(b) for b in below)}.",
                    icon=":material/trending_down:")
     chart(charts.bar_by_group(frame, metric, "segment", label=d.label, fmt=d.fmt, reference=ref.value,
                               title=f"{d.label} by {by}, weakest first (95% intervals)"), key="seg_bars")
@@ -112,7 +115,7 @@ def body(ctx: PageContext) -> None:
     shown = shown.with_columns(pl.Series("vs overall", [F.delta(x, d.fmt) for x in diff]),
                                pl.Series(f"{d.label} (value)", frame[metric].to_list()))
     table(shown, **{f"{d.label} (value)": st.column_config.NumberColumn(help="sortable raw value")})
-    st.download_button("Download CSV", frame.drop("segment").write_csv(), file_name=f"{ctx.spec.name}_segments.csv",
+    st.download_button("Download CSV", frame_to_csv(frame.drop("segment")), file_name=f"{ctx.spec.name}_segments.csv",
                        mime="text/csv", icon=":material/download:")
 
     st.subheader("One segment over time")

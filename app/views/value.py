@@ -18,6 +18,7 @@ from analytics.value import Assumptions, curve, evaluate
 
 from app import resources
 from app.components.page import PageContext, run_page
+from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, spinner
 
 HELP = {
@@ -56,7 +57,7 @@ def value_matrix_editor(defaults: Assumptions, classes: tuple[str, ...]) -> tupl
     worth = {(a, p): v for a, p, v in defaults.value_matrix}
     grid = pl.DataFrame({"actual": list(classes),
                          **{p: [float(worth.get((a, p), 0.0)) for a in classes] for p in classes}})
-    st.caption(f"Value of each outcome ({defaults.currency}): rows are the actual class, columns the "
+    st.caption(f"Value of each outcome ({escape_md(defaults.currency)}): rows are the actual class, columns the "
                "predicted one; pairs left at 0 are worth nothing.")
     edited = st.data_editor(grid, key="val_matrix", hide_index=True, disabled=["actual"], width="stretch")
     rows = edited.to_dicts() if isinstance(edited, pl.DataFrame) else edited.to_dict("records")
@@ -123,7 +124,7 @@ def body(ctx: PageContext) -> None:
         roi = total_net / total_cost if total_net is not None and total_cost else None
         kpi(c[4], "ROI", F.roi(roi), help=HELP["roi"])
         for w in configured.warnings:
-            st.warning(w, icon=":material/info:")
+            st.warning(escape_md(w), icon=":material/info:")
         st.dataframe(version_table(configured, cur), hide_index=True, width="stretch", column_config=COLUMN_HELP)
         over_time = evaluate(by_time, defaults).to_polars()
         chart(charts.value_over_time(over_time, currency=cur,
@@ -153,9 +154,9 @@ def body(ctx: PageContext) -> None:
         lines = []
         for v, vc in tc.versions.items():
             if vc.reason:
-                lines.append(f"- **{v}**: {vc.reason}.")
+                lines.append(f"- **{literal(v)}**: {escape_md(vc.reason)}.")
             else:
-                lines.append(f"- **{v}**: best threshold **{vc.best_threshold:.3f}** "
+                lines.append(f"- **{literal(v)}**: best threshold **{vc.best_threshold:.3f}** "
                              f"worth {F.money(vc.best_value, assumed.currency)}; at {vc.current_threshold:.2f} "
                              f"{F.money(vc.value_at_current, assumed.currency)}: "
                              f"{F.money(vc.left_on_table, assumed.currency)} left on the table.")
