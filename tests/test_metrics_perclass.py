@@ -235,3 +235,32 @@ def test_sample_v1_misses_technical_tickets(sample_router):
     i, j = v1.confusion.classes.index("technical"), v1.confusion.classes.index("account")
     row = v1.confusion.counts[i]
     assert row[j] == max(x for k, x in enumerate(row) if k != i) and v1.confusion.row_normalized[i][j] > 0.3
+
+
+# ------------------------------------------------------------------ the PDF report
+
+
+def test_report_has_the_per_class_section_for_ticket_router():
+    import re
+    import pypdf
+
+    from analytics.report import build_report
+    from analytics.report.perclass import per_class
+
+    engine = Engine(load_workspace(SAMPLE))
+    start, end = dt.datetime(2026, 8, 3), dt.datetime(2026, 9, 28)   # both versions serve
+    pdf = build_report(engine, "ticket_router", start=start, end=end, paper="A4", charts=False,
+                       progress=lambda s: None, now=dt.datetime(2026, 10, 1))
+    text = " ".join(re.sub(r"\s+", " ", p.extract_text()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Per-class performance" in text
+    want = compute_per_class(engine, Selection.build("ticket_router", start=start, end=end),
+                             Grouping(by=("version",))).row(version="v1")
+    from analytics.metrics import format_metric, get_metric
+    tech = want.cls("technical")
+    assert f"technical {tech.support:,} {tech.predicted:,} {format_metric(get_metric('precision'), tech.precision)}" \
+        f" {format_metric(get_metric('recall'), tech.recall)}" in text
+    assert "v1 misses 'technical'" in text and "go to 'account'" in text   # the cover's highlight
+
+    class _Binary:   # other tasks: the section does not apply (and renders nothing)
+        spec = type("S", (), {"task": "binary"})()
+    assert per_class(_Binary(), {})["applies"] is False
