@@ -122,6 +122,12 @@ def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def per_class(ws: tuple[str, float], selection: Selection, grouping: Grouping):
+    from analytics.metrics.perclass import compute_per_class
+    return compute_per_class(_engine(*ws), selection, grouping)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
     from analytics.segments import weak_segments as _weak
     return _weak(_engine(*ws), selection, metric, pairs=False)

@@ -11,12 +11,12 @@ time, error bars for intervals per group.
 from __future__ import annotations
 
 from .base import PALETTE, empty_figure, style
-from .figures import (bar_by_group, compare_forest, distribution_chart, drift_over_time_chart,
+from .figures import (bar_by_group, compare_forest, confusion_heatmap, distribution_chart, drift_over_time_chart,
                       explore_chart, latency_chart, metric_over_time, sparkline,
                       threshold_curve_chart, value_over_time, volume_chart)
 
 __all__ = [
-    "PALETTE", "empty_figure", "style", "bar_by_group", "compare_forest",
+    "PALETTE", "empty_figure", "style", "bar_by_group", "compare_forest", "confusion_heatmap",
     "distribution_chart", "drift_over_time_chart", "explore_chart", "latency_chart",
     "metric_over_time", "sparkline", "threshold_curve_chart", "value_over_time", "volume_chart",
 ]

@@ -299,3 +299,33 @@ def explore_chart(frame: pl.DataFrame, *, y: str, x: str | None, color_by: str |
                              + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
     fig.update_layout(barmode="group")
     return style(fig, title, fmt, height, legend=color_by is not None)
+
+
+def confusion_heatmap(confusion: Any, *, normalized: bool = False, title: str | None = None,
+                      height: int | None = None) -> go.Figure:
+    """A confusion matrix as a heat map: true class down, predicted class across.
+
+    ``confusion`` is a :class:`~analytics.metrics.perclass.Confusion` (``classes``,
+    ``counts``, ``row_normalized``, ``support``). ``normalized`` colours and labels
+    each cell by its share of the true class's rows (the diagonal is the recall);
+    otherwise by its count. The hover shows both.
+    """
+    classes = [str(c) for c in confusion.classes]
+    if not classes or not confusion.total:
+        return empty_figure("No labeled predictions to build the confusion matrix from.")
+    counts = [list(r) for r in confusion.counts]
+    shares = [list(r) for r in confusion.row_normalized]
+    z = shares if normalized else counts
+    text = [[(F.pct(v) if v is not None else F.MISSING) if normalized else F.count(v) for v in row] for row in z]
+    custom = [[[c, F.pct(s) if s is not None else F.MISSING] for c, s in zip(cr, sr)] for cr, sr in zip(counts, shares)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=classes, y=classes, text=text, texttemplate="%{text}", customdata=custom,
+        colorscale="Blues", zmin=0, zmax=1 if normalized else None, showscale=True,
+        colorbar=dict(title=dict(text="share of true" if normalized else "rows"),
+                      tickformat=".0%" if normalized else ",d"),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata[0]:,} rows (%{customdata[1]} of %{y})<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title_text="true class", type="category", showgrid=False)
+    fig.update_xaxes(title_text="predicted class", type="category", side="bottom")
+    fig = style(fig, title, None, height or max(300, 46 * len(classes) + 140), legend=False)
+    fig.update_layout(hovermode="closest")
+    return fig

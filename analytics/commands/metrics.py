@@ -4,6 +4,11 @@ Table (for people): one line per group and metric, the value with its interval.
 JSON: the contract's shape (``MetricsResult.to_dict``). CSV: one line per group,
 columns ``<metric>``, ``<metric>_ci_low``, ``<metric>_ci_high``, ``<metric>_n``,
 ``<metric>_reason``.
+
+``--per-class`` (multiclass models): JSON rows also carry ``per_class`` and
+``confusion`` (see ``analytics/docs/metrics.md``); the table is followed by a
+per-class table and each group's confusion matrix; CSV becomes one line per
+group and true class (:mod:`analytics.commands._perclass`).
 """
 
 from ..cli import add_common, add_selection
@@ -34,6 +39,8 @@ def add_parser(sub):
                    "(default week; weeks start on Monday)")
     p.add_argument("--metric", action="append", default=[], metavar="NAME", dest="metrics",
                    help="only this metric (repeatable; default: every metric of the model's task)")
+    p.add_argument("--per-class", action="store_true", dest="per_class",
+                   help="multiclass: also per-class precision, recall, F1 (with intervals) and the confusion matrix")
     return p
 
 
@@ -42,12 +49,24 @@ def run(args, ctx) -> int:
     spec = ctx.workspace.model(args.model)
     for m in args.metrics:
         get_metric(m, spec.task)
-    result = compute_metrics(ctx.engine, sel, Grouping(by=tuple(args.by), period=args.period),
-                             metrics=tuple(args.metrics) or None)
+    if args.per_class:
+        from . import _perclass as perclass
+        perclass.check_task(spec)
+    grouping = Grouping(by=tuple(args.by), period=args.period)
+    result = compute_metrics(ctx.engine, sel, grouping, metrics=tuple(args.metrics) or None)
     ctx.warn_data(spec.name)
+    if args.per_class:
+        return perclass.run(ctx, sel, grouping, result, spec)
     if ctx.fmt == "csv":
         ctx.out(to_csv(result.to_polars().to_dicts()))
         return 0
+    rows, columns, title = table(result, spec, sel)
+    ctx.out(render(ctx.fmt, result.to_dict(), rows, columns, title))
+    return 0
+
+
+def table(result, spec, sel) -> tuple[list[dict], list[str], str]:
+    """The table view: one line per group and metric (rows, columns, title)."""
     keys = list(result.group_keys)
     rows = []
     for r in result.rows:
@@ -58,7 +77,4 @@ def run(args, ctx) -> int:
                          "value [95% CI]": format_metric(d, v), "metric n": v.n, "note": v.reason or ""})
     title = (f"Model {spec.name!r} ({spec.task}), {sel.describe()}: {len(result.rows)} group(s)"
              + (f" by {', '.join(keys)}" if keys else ""))
-    ctx.out(render(ctx.fmt, result.to_dict(), rows,
-                   keys + ["n", "labeled", "label delay (d)", "metric", "value [95% CI]", "metric n", "note"],
-                   title))
-    return 0
+    return rows, keys + ["n", "labeled", "label delay (d)", "metric", "value [95% CI]", "metric n", "note"], title

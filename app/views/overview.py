@@ -14,6 +14,7 @@ from app import resources, state
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
+from app.components.perclass import per_class_panel
 from app.components.text import literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
@@ -74,6 +75,8 @@ def body(ctx: PageContext) -> None:
     chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
                                   title="Label coverage: share of predictions whose outcome is known"),
           key="ov_coverage_chart")
+    if task == "multiclass":
+        per_class_panel(ctx)
 
 
 run_page("Model overview", body, caption="How is this model doing, and is it getting better or worse?")
