@@ -141,3 +141,20 @@ class DriftRule:
         stats = {s: get(s) for s, _ in self.effects}
         stats[self.test] = get(self.test)
         return self.decide(int(get("n_ref") or 0), int(get("n_cur") or 0), stats).why
+
+
+#: The statistics a drift chart can plot per period, with the kinds whose rule uses them.
+CHART_STATS = {
+    "psi": ("numeric", "categorical"),
+    "wasserstein_normed": ("numeric",),
+    "js_distance": ("categorical",),
+}
+
+
+def chart_threshold(cfg: Any, stat: str) -> tuple[float, str]:
+    """``(threshold, label)`` of the drift rule for ``stat`` (a key of :data:`CHART_STATS`):
+    the line a chart of ``stat`` draws."""
+    th = {"psi": cfg.psi_threshold, "wasserstein_normed": cfg.wasserstein_threshold,
+          "js_distance": cfg.js_threshold}[stat]
+    kinds = " and ".join(CHART_STATS[stat])
+    return th, f"drift rule ({kinds}): {LABELS[stat]} >= {th:g}"
