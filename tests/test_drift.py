@@ -236,7 +236,10 @@ def test_default_windows(small):
 
 def test_decision_rule():
     cfg = DriftConfig()
-    assert decide("numeric", 100, 100, {"ks_p_value": 0.001}, cfg)[::2] == ("ks", True)
+    # small n: the effect decides and the test must confirm it (issue #16: p-values alone flag shifts too
+    # small to matter); the old rule let ks_p_value < 0.01 decide alone
+    assert decide("numeric", 100, 100, {"ks_p_value": 0.001, "psi": 0.3}, cfg)[::2] == ("ks", True)
+    assert decide("numeric", 100, 100, {"ks_p_value": 0.001, "psi": 0.05}, cfg)[::2] == ("ks", False)
     assert decide("numeric", 5000, 5000, {"ks_p_value": 1e-9, "wasserstein_normed": 0.05, "psi": 0.05},
                   cfg)[::2] == ("wasserstein_psi", False)
     assert decide("numeric", 5000, 5000, {"wasserstein_normed": None, "psi": 0.3}, cfg)[2]

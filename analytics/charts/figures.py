@@ -176,18 +176,27 @@ def distribution_chart(frame: pl.DataFrame, *, bucket: str, ref: str = "ref_shar
 @user_text
 def drift_over_time_chart(frame: pl.DataFrame, *, stat: str = "psi", x: str = "period",
                           by: str = "feature", threshold: float | None = 0.2,
-                          title: str | None = None, height: int = 340) -> go.Figure:
-    """A drift statistic per period, one line per feature, with the alert threshold."""
+                          title: str | None = None, height: int = 340, threshold_label: str | None = None,
+                          hover: str | None = None) -> go.Figure:
+    """A drift statistic per period, one line per feature, with the decision threshold.
+
+    ``threshold`` is the drift rule's threshold for ``stat`` (the line drawn,
+    labelled ``threshold_label``); ``hover``, a text column (the rule applied to
+    each point: ``why``), is shown in each point's tooltip.
+    """
     if frame.is_empty() or stat not in frame.columns:
         return empty_figure("No drift statistics for this selection.")
     fig = go.Figure()
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
+        extra = dict(customdata=[[t] for t in g[hover].to_list()],
+                     hovertemplate="%{y:.3f}: %{customdata[0]}<extra>" + name + "</extra>") \
+            if hover and hover in g.columns else dict(hovertemplate="%{y:.3f}<extra>" + name + "</extra>")
         fig.add_trace(go.Scatter(x=g[x].to_list(), y=g[stat].to_list(), mode="lines+markers",
-                                 name=name, line=dict(color=color(i), width=2),
-                                 hovertemplate="%{y:.3f}" + ("<extra>%{fullData.name}</extra>" if name else "<extra></extra>")))
+                                 name=name, line=dict(color=color(i), width=2), **extra))
     if threshold is not None:
         fig.add_hline(y=threshold, line=dict(color="#C62828", dash="dash", width=1),
-                      annotation_text=f"drift threshold {threshold:g}", annotation_position="top left")
+                      annotation_text=threshold_label or f"drift threshold {threshold:g}",
+                      annotation_position="top left")
     return style(fig, title, "num", height)
 
 

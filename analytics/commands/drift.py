@@ -1,6 +1,8 @@
 """`lastmile drift`: drift of every feature, the prediction and the label of one model.
 
-Missing bounds take the documented defaults (``analytics/docs/drift.md``): the
+Each row says why it is (not) flagged (``why``: the documented rule applied to
+its numbers, :class:`analytics.drift.rule.DriftRule`) and the rule itself
+(``rule``). Missing bounds take the documented defaults (``analytics/docs/drift.md``): the
 reference is the first 28 days of data (or ``[models.drift]
 reference_start``/``reference_end``), the current window the last 28 days.
 """
@@ -9,8 +11,8 @@ from ..cli import add_common
 from ..drift import compute_drift, resolve_windows
 from ..output import render
 
-COLUMNS = ["role", "feature", "kind", "drifted", "method", "psi", "js_distance", "ks_statistic",
-           "ks_p_value", "wasserstein", "wasserstein_normed", "chi2_p_value", "n_ref", "n_cur", "reason"]
+COLUMNS = ["role", "feature", "kind", "drifted", "why", "method", "psi", "js_distance", "ks_statistic",
+           "ks_p_value", "wasserstein", "wasserstein_normed", "chi2_p_value", "n_ref", "n_cur", "rule", "reason"]
 
 
 def add_parser(sub):

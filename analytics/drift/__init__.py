@@ -16,12 +16,14 @@ values), string and boolean columns *categorical*. Numeric targets get
 statistics and counted (``missing_ref``, ``missing_cur``); missing categorical
 values are their own category ``(missing)``. Label drift uses labelled rows only.
 
-Decision (:func:`decide`), per target: while either window holds fewer than
-``large_n`` values, a test decides (KS or chi-square p-value below
-``p_value_threshold``); from ``large_n`` on, p-values flag differences too
-small to matter, so distances decide (numeric: ``wasserstein_normed >
-wasserstein_threshold`` or ``psi > psi_threshold``; categorical:
-``js_distance > js_threshold`` or ``psi > psi_threshold``).
+Decision: one rule per kind, :class:`analytics.drift.rule.DriftRule` (its
+docstring and ``analytics/docs/drift.md`` say it): effect sizes decide
+(numeric: ``psi >= psi_threshold`` or ``wasserstein_normed >=
+wasserstein_threshold``; categorical: ``psi >= psi_threshold`` or
+``js_distance >= js_threshold``); while either window holds fewer than
+``large_n`` values the KS / chi-square p-value must also be below
+``p_value_threshold``. Each result carries the rule (``rule``) and the
+sentence that applies it to its numbers (``why``).
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ from ..output import jsonable
 from ..selection import PERIODS, Selection, parse_time, period_start
 from ..workspace import ModelSpec, _suggest
 from . import queries as q
+from .rule import DriftRule
 from .stats import chi2_p_value, js_distance, ks_p_value, psi
 
 __all__ = [
     "DriftConfig", "FeatureDrift", "DriftResult", "compute_drift", "drift_over_time",
     "distribution", "default_reference", "resolve_windows", "validate_drift_config", "decide",
+    "DriftRule",
 ]
 
 #: Default length of the reference and current windows.
@@ -65,7 +69,7 @@ class DriftConfig:
 
     psi_threshold: float = 0.2
     js_threshold: float = 0.1
-    wasserstein_threshold: float = 0.1
+    wasserstein_threshold: float = 0.2
     p_value_threshold: float = 0.01
     large_n: int = 1000
     bins: int = 10
@@ -82,6 +86,10 @@ class DriftConfig:
             if k in raw:
                 kw[k] = parse_time(raw[k], f"[models.drift] {k}")
         return cls(**kw)
+
+    def rule(self, kind: str) -> DriftRule:
+        """The decision rule for ``kind`` (numeric | categorical) with these thresholds."""
+        return DriftRule.for_kind(kind, self)
 
 
 _CONFIG_KEYS = {f.name for f in fields(DriftConfig)}
@@ -131,7 +139,7 @@ class FeatureDrift:
 
     name: str
     kind: str                      # numeric | categorical
-    method: str                    # what decided: ks | chi2 | wasserstein_psi | js_psi | none
+    method: str                    # the rule that decided: wasserstein_psi | js_psi (small n: ks | chi2) | none
     drifted: bool
     psi: float | None = None
     js_distance: float | None = None
@@ -145,13 +153,14 @@ class FeatureDrift:
     reason: str | None = None
     missing_ref: int = 0           # numeric values left out (NULL, NaN, inf)
     missing_cur: int = 0
-    rule: str = ""                 # the decision rule, in words
+    rule: str = ""                 # the decision rule, in words (the part that applies to n_ref, n_cur)
+    why: str = ""                  # the rule applied to the numbers: "PSI 0.41 >= 0.2"
 
     def to_dict(self) -> dict[str, Any]:
         stats = _NUMERIC_STATS if self.kind == "numeric" else _CATEGORICAL_STATS
         out: dict[str, Any] = {"kind": self.kind, "method": self.method, "drifted": self.drifted}
         out.update({s: getattr(self, s) for s in stats})
-        out.update(n_ref=self.n_ref, n_cur=self.n_cur, rule=self.rule, reason=self.reason)
+        out.update(n_ref=self.n_ref, n_cur=self.n_cur, rule=self.rule, why=self.why, reason=self.reason)
         if self.kind == "numeric":
             out.update(missing_ref=self.missing_ref, missing_cur=self.missing_cur)
         return out
@@ -210,7 +219,7 @@ _FRAME_SCHEMA = {
     **{s: pl.Float64 for s in ("psi", "js_distance", "ks_statistic", "ks_p_value", "wasserstein",
                                "wasserstein_normed", "chi2_p_value")},
     "n_ref": pl.Int64, "n_cur": pl.Int64, "reason": pl.Utf8, "missing_ref": pl.Int64,
-    "missing_cur": pl.Int64, "rule": pl.Utf8,
+    "missing_cur": pl.Int64, "rule": pl.Utf8, "why": pl.Utf8,
 }
 
 
@@ -272,22 +281,10 @@ def targets(engine: Engine, spec: ModelSpec, features: Sequence[str] | None = No
 
 def decide(kind: str, n_ref: int, n_cur: int, stats: Mapping[str, float | None],
            cfg: DriftConfig) -> tuple[str, str, bool]:
-    """``(method, rule, drifted)`` by the documented default (see the module docstring)."""
-    small = min(n_ref, n_cur) < cfg.large_n
-    if kind == "numeric":
-        if small:
-            p = stats.get("ks_p_value")
-            return "ks", f"ks_p_value < {cfg.p_value_threshold:g}", p is not None and p < cfg.p_value_threshold
-        wn, ps = stats.get("wasserstein_normed"), stats.get("psi")
-        drifted = (wn is not None and wn > cfg.wasserstein_threshold) or (ps is not None and ps > cfg.psi_threshold)
-        return ("wasserstein_psi",
-                f"wasserstein_normed > {cfg.wasserstein_threshold:g} or psi > {cfg.psi_threshold:g}", drifted)
-    if small:
-        p = stats.get("chi2_p_value")
-        return "chi2", f"chi2_p_value < {cfg.p_value_threshold:g}", p is not None and p < cfg.p_value_threshold
-    js, ps = stats.get("js_distance"), stats.get("psi")
-    drifted = (js is not None and js > cfg.js_threshold) or (ps is not None and ps > cfg.psi_threshold)
-    return "js_psi", f"js_distance > {cfg.js_threshold:g} or psi > {cfg.psi_threshold:g}", drifted
+    """``(method, rule, drifted)`` by the documented default (:class:`DriftRule`)."""
+    rule = cfg.rule(kind)
+    d = rule.decide(n_ref, n_cur, stats)
+    return d.method, rule.text(n_ref, n_cur), d.drifted
 
 
 def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str, Any],
@@ -296,12 +293,14 @@ def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str
         which = "reference" if n_ref == 0 else "current"
         what = "labelled rows" if t.labeled_only else "values"
         reasons = [f"no {what} in the {which} window"] + reasons
-        method, rule, drifted = "none", "", False
+        method, rule, drifted, why = "none", "", False, f"not decided: {reasons[0]}"
     else:
-        method, rule, drifted = decide(t.kind, n_ref, n_cur, stats, cfg)
+        r = cfg.rule(t.kind)
+        d = r.decide(n_ref, n_cur, stats)
+        method, rule, drifted, why = d.method, r.text(n_ref, n_cur), d.drifted, d.why
     return FeatureDrift(name=t.name, kind=t.kind, method=method, drifted=bool(drifted), n_ref=n_ref,
                         n_cur=n_cur, reason="; ".join(reasons) or None, missing_ref=missing_ref,
-                        missing_cur=missing_cur, rule=rule, **stats)
+                        missing_cur=missing_cur, rule=rule, why=why, **stats)
 
 
 # --------------------------------------------------------------------------- the evaluation

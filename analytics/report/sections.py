@@ -370,7 +370,8 @@ def _drift_row(role: str, f) -> dict:
             "test": (f"KS {fmt.num(f.ks_statistic)}, p {fmt.p_value(f.ks_p_value)}" if numeric
                      else f"χ² p {fmt.p_value(f.chi2_p_value)}"),
             "wasserstein": fmt.num(f.wasserstein_normed) if numeric else fmt.MISSING,
-            "n": f"{fmt.count(f.n_ref)} / {fmt.count(f.n_cur)}", "rule": f.rule, "reason": f.reason}
+            "n": f"{fmt.count(f.n_ref)} / {fmt.count(f.n_cur)}", "rule": f.rule, "why": f.why,
+            "reason": f.reason}
 
 
 def drift(mi, earlier: dict) -> dict:
@@ -404,24 +405,26 @@ def drift(mi, earlier: dict) -> dict:
                overlap=bool(ref.end > cur.start and ref.start < cur.end))
     out["rows"] = [_drift_row(role, f) for role, f in res.targets()]
     out["thresholds"] = res.config
+    out["rules"] = {k: res.config.rule(k).text() for k in ("numeric", "categorical")}
     out["n"] = f"{fmt.count(res.reference_n)} reference and {fmt.count(res.current_n)} current predictions"
     drifted = [f for _role, f in res.targets() if f.drifted]
     out["drifted"] = [f.name for f in drifted]
     if drifted:
         out["highlights"] = [f"Drift in {len(drifted)} of {len(out['rows'])} monitored inputs and outputs of "
-                             f"{out['version']}: {', '.join(f.name for f in drifted)}."]
+                             f"{out['version']}: {'; '.join(f'{f.name} ({f.why})' for f in drifted)}."]
     out["summary"] = {"drifted": len(drifted)}
     if not mi.charts.enabled:
         return out
-    from ..charts import distribution_chart, drift_over_time_chart
+    from ..charts import distribution_chart
+    from ..charts.drift_rule import drift_rule_chart
 
     window = _history(mi).replace(versions=tuple(versions))
     weekly = drift_over_time(mi.engine, mi.spec, ref, window, period="week", label=False)
     weekly = weekly.filter(weekly["psi"].is_not_null())
     if not weekly.is_empty():
         out["chart"] = mi.charts.add(
-            drift_over_time_chart(weekly, stat="psi", threshold=res.config.psi_threshold,
-                                  title=f"PSI per week against the reference ({out['version']})", height=300),
+            drift_rule_chart(weekly, res.config, "psi",
+                             title=f"PSI per week against the reference ({out['version']})", height=300),
             alt="PSI per week and input", width=WIDTH, height=300)
     worst = max((f for f in drifted if f.psi is not None), key=lambda f: f.psi, default=None)
     if worst is not None:

@@ -10,6 +10,8 @@ import streamlit as st
 
 from analytics import charts
 from analytics.charts import format as F
+from analytics.charts.drift_rule import drift_rule_chart
+from analytics.drift.rule import CHART_STATS, LABELS
 
 from app import resources, state
 from app.components.page import PageContext, run_page
@@ -18,7 +20,8 @@ from app.components.widgets import chart, kpi, spinner
 
 K_REF, K_FEATURE = "dr_ref", "dr_feature"
 STAT_HELP = {
-    "PSI": "Population stability index on the reference's bins: above 0.2 is usually a real shift.",
+    "why": "The drift rule applied to this row's numbers: which effect size reached its threshold, or none.",
+    "PSI": "Population stability index on the reference's bins: 0.1-0.2 moderate, 0.2 and above a major shift.",
     "JS distance": "Jensen-Shannon distance between the binned distributions (0 = same, 1 = disjoint).",
     "KS": "Two-sample Kolmogorov-Smirnov statistic (largest gap between the two CDFs) and its p-value.",
     "Wasserstein (norm.)": "Earth mover's distance divided by the reference's standard deviation.",
@@ -31,11 +34,11 @@ def feature_table(res) -> pl.DataFrame:
     for role, f in res.targets():
         rows.append({
             "target": f.name if role == "feature" else f"{f.name} ({role})", "kind": f.kind,
-            "drifted": "yes" if f.drifted else "no", "decided by": f.method,
+            "drifted": "yes" if f.drifted else "no", "why": f.why,
             "PSI": F.num(f.psi), "JS distance": F.num(f.js_distance),
             "KS": F.num(f.ks_statistic) + (f"  (p {F.p_value(f.ks_p_value)})" if f.ks_statistic is not None else ""),
             "Wasserstein (norm.)": F.num(f.wasserstein_normed), "χ² p": F.p_value(f.chi2_p_value),
-            "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "note": f.reason or f.rule,
+            "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "rule": f.rule, "note": f.reason or "",
         })
     frame = pl.DataFrame(rows)
     return frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
@@ -89,16 +92,18 @@ def body(ctx: PageContext) -> None:
         res = resources.drift(ctx.ws_key, spec.name, ref, cur)
     c = st.columns(3)
     kpi(c[0], "Drifted features", f"{len(res.drifted_features)} of {len(res.features)}",
-        help="Decided per feature by a test (small samples) or by distances (large samples): see each row's note.",
+        help=("Decided per feature by the drift rule: numeric "
+              f"{res.config.rule('numeric').text()}; categorical {res.config.rule('categorical').text()}. "
+              "Each row's 'why' applies it to its numbers."),
         caption=", ".join(res.drifted_features) or "none")
     pred = res.prediction
     kpi(c[1], "Prediction drift", ("yes" if pred.drifted else "no") if pred else F.MISSING,
         help="Has the distribution of the model's output changed?",
-        caption=f"PSI {F.num(pred.psi)}" if pred else None)
+        caption=pred.why if pred else None)
     lab = res.label
     kpi(c[2], "Label drift", ("yes" if lab.drifted else "no") if lab else F.MISSING,
         help="Has the distribution of the outcomes changed (labeled rows only)?",
-        caption=f"PSI {F.num(lab.psi)}" if lab else None)
+        caption=lab.why if lab else None)
     st.dataframe(feature_table(res), hide_index=True, width="stretch",
                  column_config={k: st.column_config.TextColumn(k, help=v) for k, v in STAT_HELP.items()})
 
@@ -110,13 +115,20 @@ def body(ctx: PageContext) -> None:
     state.set_param("feature", feature)
     with spinner():
         dist = resources.distribution(ctx.ws_key, spec.name, feature, ref, cur)
+    chosen = next(f for role, f in res.targets() if (f.name if role == "feature" else role) == feature)
+    st.caption(f"**{feature}**: {'drifted' if chosen.drifted else 'not drifted'}: {chosen.why} "
+               f"(rule: {chosen.rule}).")
     chart(charts.distribution_chart(dist, bucket="bin", title=f"{feature}: reference vs current (share of rows)"),
           key="dr_dist")
     with spinner("Drift per period…"):
         over = resources.drift_over_time(ctx.ws_key, spec.name, ref, ctx.selection, flt.period)
     over = over.with_columns(pl.col("period").cast(pl.Utf8))
-    chart(charts.drift_over_time_chart(over, threshold=res.config.psi_threshold,
-                                       title=f"PSI per {flt.period} against the reference"), key="dr_time")
+    stat = st.radio("Statistic per period", list(CHART_STATS), horizontal=True, key="dr_stat",
+                    format_func=lambda s: f"{LABELS[s]} ({', '.join(CHART_STATS[s])})",
+                    help="The dashed line is the drift rule's threshold for this statistic; a target "
+                         "drifts when any of its kind's statistics reaches its line.")
+    chart(drift_rule_chart(over, res.config, stat, title=f"{LABELS[stat]} per {flt.period} against the reference"),
+          key="dr_time")
 
 
 run_page("Drift", body, caption="Has what the model sees, says or meets changed since the reference period?")

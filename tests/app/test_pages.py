@@ -111,12 +111,18 @@ def test_drift_table_follows_the_reference_window(app, app_engine):
     res = compute_drift(app_engine, MODEL, ref, cur)
     shown = table(at)
     assert dict(zip(shown["target"], shown["PSI"]))["income"] == F.num(res.features["income"].psi)
+    assert dict(zip(shown["target"], shown["why"]))["income"] == res.features["income"].why   # issue #16.4
     at.date_input(key="dr_ref").set_value((dt.date(2026, 3, 2), dt.date(2026, 3, 29))).run()
     res2 = compute_drift(app_engine, MODEL, Selection.build(MODEL, "2026-03-02", "2026-03-30"), cur)
     assert dict(zip(table(at)["target"], table(at)["PSI"]))["income"] == F.num(res2.features["income"].psi)
     assert at.query_params["ref_to"] == "2026-03-29"
     dist = figures(at)[0]
     assert [t["name"] for t in dist["data"]] == ["reference", "current"]
+    over = figures(at)[1]   # the per-period chart draws the drift rule's own threshold
+    assert [s["y0"] for s in over["layout"]["shapes"]] == [res.config.psi_threshold]
+    at.radio(key="dr_stat").set_value("wasserstein_normed").run()
+    over = figures(at)[1]
+    assert [s["y0"] for s in over["layout"]["shapes"]] == [res.config.wasserstein_threshold]
 
 
 def test_explore_table_csv_and_query(app, app_engine):
