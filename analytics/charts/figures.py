@@ -189,8 +189,8 @@ def drift_over_time_chart(frame: pl.DataFrame, *, stat: str = "psi", x: str = "p
     fig = go.Figure()
     for i, (name, g) in enumerate(_groups(frame.sort(x), by)):
         extra = dict(customdata=[[t] for t in g[hover].to_list()],
-                     hovertemplate="%{y:.3f}: %{customdata[0]}<extra>" + name + "</extra>") \
-            if hover and hover in g.columns else dict(hovertemplate="%{y:.3f}<extra>" + name + "</extra>")
+                     hovertemplate="%{y:.3f}: %{customdata[0]}<extra>%{fullData.name}</extra>") \
+            if hover and hover in g.columns else dict(hovertemplate="%{y:.3f}<extra>%{fullData.name}</extra>")
         fig.add_trace(go.Scatter(x=g[x].to_list(), y=g[stat].to_list(), mode="lines+markers",
                                  name=name, line=dict(color=color(i), width=2), **extra))
     if threshold is not None:
