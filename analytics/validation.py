@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import ibis
 
-from .engine import Engine, check_columns, count_defects
+from .defects import count_defects
+from .engine import Engine, check_columns
 from .errors import ConfigError, LastmileError
 from .workspace import ModelSpec, Workspace, load_workspace
 
