@@ -4,7 +4,9 @@ Problems come in three kinds, all reported at once:
 - the workspace file itself (unknown keys, missing keys, task mismatches);
 - files and columns (missing files, corrupt Parquet, absent or mistyped columns);
 - row-level defects with their counts (NaN scores, labels outside the classes,
-  null timestamps, outcomes that match no prediction, duplicated outcomes).
+  string labels none of which is the positive one, null or implausible timestamps,
+  prediction ids repeated within a version, outcomes that match no prediction,
+  duplicated outcomes); the rules are in :mod:`analytics.defects`.
 Duplicated outcomes are reported as a note (the latest wins, by design); every
 other finding makes validation fail.
 """
