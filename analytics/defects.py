@@ -138,6 +138,16 @@ def _when(x: _dt.datetime) -> str:
 # ------------------------------------------------------------------ repeated ids
 
 
+def repeated_ids(spec: ModelSpec, pred: ir.Table) -> ir.Table:
+    """The (id, version) pairs that occur more than once: ``_lm_rid`` (and ``_lm_rv``)."""
+    c = spec.columns
+    keys = {"_lm_rid": pred[c.id]}
+    if c.version:
+        keys["_lm_rv"] = pred[c.version]
+    repeated = pred.group_by(**keys).aggregate(_lm_n=pred.count())
+    return repeated.filter(repeated._lm_n > 1).select(*keys)
+
+
 def latest_predictions(spec: ModelSpec, pred: ir.Table, ts_range: tuple | None) -> ir.Table:
     """The predictions plus ``_lm_jid``, the id to join outcomes on: NULL on the rows
     that repeat an id within their version and are not its latest prediction.
@@ -151,11 +161,7 @@ def latest_predictions(spec: ModelSpec, pred: ir.Table, ts_range: tuple | None) 
     ranked; every other row passes through.
     """
     c = spec.columns
-    keys = {"_lm_rid": pred[c.id]}
-    if c.version:
-        keys["_lm_rv"] = pred[c.version]
-    repeated = pred.group_by(**keys).aggregate(_lm_n=pred.count())
-    repeated = repeated.filter(repeated._lm_n > 1).select(*keys)
+    repeated = repeated_ids(spec, pred)
     cond = pred[c.id] == repeated._lm_rid
     if c.version:
         cond &= pred[c.version].identical_to(repeated._lm_rv)

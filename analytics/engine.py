@@ -52,7 +52,7 @@ import pyarrow as pa
 from .errors import (BackendError, ColumnError, CorruptFileError, DataError,
                      LastmileError, MissingFileError, UnknownVersionError)
 from .defects import (DUPLICATE, as_timestamp as _as_timestamp, check_case_collisions, is_null_type,
-                      latest_predictions, plausible_ts)
+                      latest_predictions, plausible_ts, repeated_ids)
 from .defects import count_defects  # noqa: F401 - it lived here; still importable from here
 from .workspace import ModelSpec, Workspace, _suggest, timestamp_range
 
@@ -187,6 +187,7 @@ class Engine:
         self._sources: dict[tuple[str, str], Source] = {}
         self._warnings: dict[str, tuple[DataWarning, ...]] = {}
         self._versions: dict[str, tuple[str, ...]] = {}
+        self._repeats: dict[str, bool] = {}
         self._root = None   # DuckDB: the one database every thread's cursor shares
         #: model -> (snapshot table, built at (monotonic), generation)
         self._snapshots: dict[str, tuple[str, float, int]] = {}
@@ -300,10 +301,25 @@ class Engine:
             return cache[key]
         key = (spec.name, "log")
         if key not in cache:
+            # queried in place, every query pays for ranking repeated ids: only when there are some
             cache[key] = build_log(spec, self.raw(spec, "predictions"),
                                    self.raw(spec, "outcomes") if spec.outcomes else None,
-                                   ts_range=self.workspace.timestamp_range())
+                                   ts_range=self.workspace.timestamp_range(),
+                                   rank_repeats=bool(spec.outcomes) and self.repeated_ids(spec))
         return cache[key]
+
+    def repeated_ids(self, model: str | ModelSpec) -> bool:
+        """Whether some version of the model logs a prediction id more than once
+        (one aggregate over the predictions, once per engine)."""
+        spec = self.spec(model)
+        with self._lock:
+            cached = self._repeats.get(spec.name)
+        if cached is None:
+            q = repeated_ids(spec, self.raw(spec, "predictions")).limit(1)
+            cached = self.execute(q, spec).num_rows > 0
+            with self._lock:
+                self._repeats[spec.name] = cached
+        return cached
 
     def _snapshot(self, spec: ModelSpec) -> tuple[str, int]:
         """The current snapshot table of a model and its generation, (re)built when
@@ -680,13 +696,14 @@ def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None, ts_range: 
 
 
 def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None, *,
-              ts_range: tuple | None = None, labels: bool = True) -> ir.Table:
+              ts_range: tuple | None = None, labels: bool = True, rank_repeats: bool = True) -> ir.Table:
     """The canonical joined log (see module docstring for the semantics).
 
     ``ts_range``: the plausible timestamps ``[low, high)`` (default: the workspace
     defaults, see :func:`analytics.workspace.timestamp_range`); rows outside are left
     out. ``labels=False``: the outcomes give their columns' types only (every row
-    unlabeled, no join): for queries that never read a label."""
+    unlabeled, no join): for queries that never read a label. ``rank_repeats=False``
+    skips :func:`latest_predictions` (correct only when no id repeats in a version)."""
     if ts_range is None:
         ts_range = timestamp_range()
     c = spec.columns
@@ -697,7 +714,7 @@ def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None, *,
         more = f" (and {len(problems) - 1} more; run `lastmile validate`)" if len(problems) > 1 else ""
         raise ColumnError(problems[0].rstrip(".") + more + ".")
     if labels:
-        t = joined_raw(spec, pred, out, ts_range)
+        t = joined_raw(spec, pred, out, ts_range, rank_repeats=rank_repeats)
     else:  # no outcome rows: nothing to rank repeated ids for
         t = joined_raw(spec, pred, out.limit(0) if out is not None else None, ts_range, rank_repeats=False)
 

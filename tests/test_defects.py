@@ -183,8 +183,14 @@ def test_an_outcome_labels_the_latest_prediction_of_its_id_in_each_version(tmp_p
     # the warning, and validate's count
     w = [w for w in engine.data_warnings(MODEL) if w.column == "pid"]
     assert len(w) == 1 and w[0].count == 1500 and "(500 ids)" in w[0].message
-    code, out, err = run(capsys, "metrics", "--config", str(cfg), "--model", MODEL, "--format", "json")
+    assert engine.repeated_ids(MODEL)
+    # the command line reads an in-memory snapshot of the joined log: the same rule
+    code, out, err = run(capsys, "metrics", "--config", str(cfg), "--model", MODEL, "--by", "version",
+                         "--format", "json")
     assert code == 0 and "1,500 predictions repeat an id ('pid') within their version (500 ids)" in err
+    doc = json.loads(out)
+    labeled = {r["group"]["version"]: r["n_labeled"] for r in doc["rows"]}
+    assert labeled == {"v1": 500, "v3": 500}, doc
     code, out, _ = run(capsys, "validate", "--config", str(cfg), "--format", "json")
     assert code == 2 and any("1,500 predictions repeat an id" in p
                              for p in json.loads(out)["models"][MODEL]["problems"])
