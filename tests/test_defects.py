@@ -261,6 +261,7 @@ def test_a_feature_without_values_is_a_drift_note_not_a_block(tmp_path, capsys):
     assert pq.read_schema(path).field("plan").type == pa.null()
     code, out, err = run(capsys, "validate", "--config", str(g.config))
     assert code == 0, out
+    assert "Feature 'plan' has no values (Parquet type null); drift leaves it out." in out
     code, out, err = run(capsys, "drift", "--config", str(g.config), "--model", MODEL, "--format", "json")
     assert code == 0, err
     feats = json.loads(out)["features"]
