@@ -10,13 +10,19 @@ own names.
 
 Join semantics: when outcomes hold several rows for one id, the row with the
 latest ``label_timestamp`` wins (ties, or no label_timestamp: the largest label
-value, so the answer is deterministic). Outcomes that match no prediction are
-ignored by queries; :func:`analytics.validation.validate` counts them.
+value, so the answer is deterministic). When predictions repeat an id within one
+version, the outcome labels only the latest of them (by timestamp; ties: the
+highest score or prediction); the others stay in the log, unlabeled. Another
+version's row with the same id (a shadow re-scoring it) is labeled too.
+Outcomes that match no prediction are ignored by queries;
+:func:`analytics.validation.validate` counts them.
 
-Row-level defects never corrupt a number silently. Rows with a null timestamp
-are left out of everything; NaN or out-of-range scores become missing (the row
-still counts in volume); labels outside the task's classes count as unlabeled.
-:meth:`Engine.data_warnings` says how many rows each rule touched.
+Row-level defects never corrupt a number silently. Rows with a null timestamp,
+or one outside the workspace's plausible range (``[engine] timestamp_min`` to now
+plus ``timestamp_max_ahead``), are left out of everything; NaN or out-of-range
+scores become missing (the row still counts in volume); labels outside the task's
+classes count as unlabeled. :meth:`Engine.data_warnings` says how many rows each
+rule touched (the rules: :mod:`analytics.defects`).
 
 DuckDB connections are not for concurrent use: each thread gets its own cursor
 (a connection of its own) on the engine's one DuckDB database (Streamlit serves
@@ -46,7 +52,10 @@ import pyarrow as pa
 from . import objectstore
 from .errors import (BackendError, ColumnError, CorruptFileError, DataError,
                      LastmileError, MissingFileError, UnknownVersionError)
-from .workspace import ModelSpec, Workspace, _suggest
+from .defects import (DUPLICATE, as_timestamp as _as_timestamp, check_case_collisions, is_null_type,
+                      latest_predictions, plausible_ts, repeated_ids)
+from .defects import count_defects  # noqa: F401 - it lived here; still importable from here
+from .workspace import ModelSpec, Workspace, _suggest, timestamp_range
 
 # Ibis's optional pass that merges nested SELECTs costs 40% of compiling a query
 # (which, on small logs, is most of a query's time) and gains nothing: every
@@ -186,6 +195,7 @@ class Engine:
         self._sources: dict[tuple[str, str], Source] = {}
         self._warnings: dict[str, tuple[DataWarning, ...]] = {}
         self._versions: dict[str, tuple[str, ...]] = {}
+        self._repeats: dict[str, bool] = {}
         self._root = None   # DuckDB: the one database every thread's cursor shares
         #: model -> (snapshot table, built at (monotonic), generation)
         self._snapshots: dict[str, tuple[str, float, int]] = {}
@@ -275,6 +285,7 @@ class Engine:
         key = (spec.name, "raw", role)
         if key not in cache:
             src = self.source(spec, role)
+            check_case_collisions(src, spec, role)
             be = self.backend
             try:
                 if be.name == "duckdb" and self._store is not None and self._store.handles(src.path):
@@ -308,9 +319,25 @@ class Engine:
             return cache[key]
         key = (spec.name, "log")
         if key not in cache:
+            # queried in place, every query pays for ranking repeated ids: only when there are some
             cache[key] = build_log(spec, self.raw(spec, "predictions"),
-                                   self.raw(spec, "outcomes") if spec.outcomes else None)
+                                   self.raw(spec, "outcomes") if spec.outcomes else None,
+                                   ts_range=self.workspace.timestamp_range(),
+                                   rank_repeats=bool(spec.outcomes) and self.repeated_ids(spec))
         return cache[key]
+
+    def repeated_ids(self, model: str | ModelSpec) -> bool:
+        """Whether some version of the model logs a prediction id more than once
+        (one aggregate over the predictions, once per engine)."""
+        spec = self.spec(model)
+        with self._lock:
+            cached = self._repeats.get(spec.name)
+        if cached is None:
+            q = repeated_ids(spec, self.raw(spec, "predictions")).limit(1)
+            cached = self.execute(q, spec).num_rows > 0
+            with self._lock:
+                self._repeats[spec.name] = cached
+        return cached
 
     def _snapshot(self, spec: ModelSpec) -> tuple[str, int]:
         """The current snapshot table of a model and its generation, (re)built when
@@ -328,7 +355,8 @@ class Engine:
             base = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
             name = f"{base}_{gen}"
             t = build_log(spec, self.raw(spec, "predictions"),
-                          self.raw(spec, "outcomes") if spec.outcomes else None)
+                          self.raw(spec, "outcomes") if spec.outcomes else None,
+                          ts_range=self.workspace.timestamp_range())
             try:
                 self._drop_table(name, SNAPSHOT_DB)
                 self.backend.create_table(name, t, database=(SNAPSHOT_DB, "main"))
@@ -475,6 +503,8 @@ class Engine:
 
 
 def _kind(t: dt.DataType) -> str:
+    if is_null_type(t):
+        return "null"
     if t.is_boolean():
         return "boolean"
     if t.is_integer():
@@ -500,6 +530,8 @@ _ROLE_KINDS = {
     "regression": ("float", "integer"),
     "class": ("string", "integer", "boolean"),
     "feature": ("float", "integer", "string", "boolean"),
+    # segments and features may hold no values at all (Parquet type null): a note, not an error
+    "column": ("float", "integer", "string", "boolean", "null"),
     "value": ("float", "integer"),
 }
 
@@ -562,9 +594,9 @@ def check_columns(spec: ModelSpec, pred_schema, out_schema, pred_where: str, out
     for s in c.segments:
         typ, _ = find(s)
         if typ is None:
-            need(s, "segment", "feature")
+            need(s, "segment", "column")
     for f in c.features:
-        need(f, "feature", "feature")
+        need(f, "feature", "column")
     if spec.business:
         for col in spec.business.value_columns():
             need(col, "business value", "value")
@@ -614,15 +646,6 @@ def _valid_probability(col: ir.NumericColumn) -> ir.FloatingValue:
     return ibis.ifelse(x.isnan().fill_null(True) | (x < 0) | (x > 1), ibis.null().cast("float64"), x)
 
 
-def _as_timestamp(col: ir.Column) -> ir.TimestampValue:
-    typ = col.type()
-    if typ.is_date():
-        return col.cast("timestamp")
-    if typ.is_timestamp() and typ.timezone:
-        return col.cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
-    return col
-
-
 def outcome_columns(spec: ModelSpec, pred_columns, out_columns) -> list[str]:
     """Columns taken from the outcomes: the label (and its timestamp), plus declared
     segment, feature and business columns that the predictions lack."""
@@ -668,25 +691,39 @@ def latest_outcomes(out: ir.Table, id_col: str, keep: list[str], label: str,
     return once.union(agg, distinct=False)
 
 
-def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table:
-    """Predictions left-joined to each id's latest outcome, user column names kept.
+def joined_raw(spec: ModelSpec, pred: ir.Table, out: ir.Table | None, ts_range: tuple | None = None,
+               rank_repeats: bool = True) -> ir.Table:
+    """Predictions left-joined to each id's latest outcome, user column names kept,
+    plus :data:`DUPLICATE` when there are outcomes.
 
-    Latest means the greatest ``label_timestamp``; ties (or no label_timestamp)
-    go to the greatest label value, so the result is deterministic.
+    Latest outcome means the greatest ``label_timestamp``; ties (or no label_timestamp)
+    go to the greatest label value, so the result is deterministic. An id repeated
+    within one version labels only its latest prediction (:func:`latest_predictions`).
     """
     if out is None:
         return pred
     c = spec.columns
     keep = outcome_columns(spec, pred.columns, out.columns)
     latest = latest_outcomes(out, c.id, keep, c.label, c.label_timestamp)
-    j = pred.left_join(latest, pred[c.id] == latest._lm_oid)
+    p = latest_predictions(spec, pred, ts_range) if rank_repeats else pred.mutate(_lm_jid=pred[c.id])
+    j = p.left_join(latest, p._lm_jid == latest._lm_oid)
     sel = {k: j[k] for k in pred.columns if k not in keep}
     sel.update({k: j[f"_lm_o{i}"] for i, k in enumerate(keep)})
+    sel[DUPLICATE] = j._lm_jid.isnull() & j[c.id].notnull()
     return j.select(**sel)
 
 
-def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table:
-    """The canonical joined log (see module docstring for the semantics)."""
+def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None, *,
+              ts_range: tuple | None = None, labels: bool = True, rank_repeats: bool = True) -> ir.Table:
+    """The canonical joined log (see module docstring for the semantics).
+
+    ``ts_range``: the plausible timestamps ``[low, high)`` (default: the workspace
+    defaults, see :func:`analytics.workspace.timestamp_range`); rows outside are left
+    out. ``labels=False``: the outcomes give their columns' types only (every row
+    unlabeled, no join): for queries that never read a label. ``rank_repeats=False``
+    skips :func:`latest_predictions` (correct only when no id repeats in a version)."""
+    if ts_range is None:
+        ts_range = timestamp_range()
     c = spec.columns
     problems = check_columns(spec, pred.schema(), out.schema() if out is not None else None,
                              f"the predictions of model {spec.name!r}",
@@ -694,7 +731,10 @@ def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table
     if problems:
         more = f" (and {len(problems) - 1} more; run `lastmile validate`)" if len(problems) > 1 else ""
         raise ColumnError(problems[0].rstrip(".") + more + ".")
-    t = joined_raw(spec, pred, out)
+    if labels:
+        t = joined_raw(spec, pred, out, ts_range, rank_repeats=rank_repeats)
+    else:  # no outcome rows: nothing to rank repeated ids for
+        t = joined_raw(spec, pred, out.limit(0) if out is not None else None, ts_range, rank_repeats=False)
 
     cols: dict[str, Any] = {}
     if c.id:
@@ -748,62 +788,14 @@ def build_log(spec: ModelSpec, pred: ir.Table, out: ir.Table | None) -> ir.Table
         cols[C.LATENCY] = ibis.ifelse(lat.isnan().fill_null(True) | (lat < 0), ibis.null().cast("float64"), lat)
     for name in list(c.segments) + list(c.features):
         if name not in cols:
-            cols[name] = t[name]
+            # a column without values (Parquet type null) gets a type every engine knows
+            cols[name] = t[name].cast("string" if name in c.segments else "float64") \
+                if is_null_type(t[name].type()) else t[name]
     if spec.business:
         for name in spec.business.value_columns():
             if name not in cols:
                 cols[name] = t[name].cast("float64")
     out_t = t.select(**cols)
     out_t = out_t.mutate(**{C.LABELED: out_t[C.LABEL].notnull()})
-    return out_t.filter(out_t[C.TS].notnull())
+    return out_t.filter(plausible_ts(out_t[C.TS], ts_range))
 
-
-# ------------------------------------------------------------------ defects
-
-
-def count_defects(engine: Engine, spec: ModelSpec) -> list[DataWarning]:
-    """Count each row-level defect in one aggregate over the joined raw data."""
-    c = spec.columns
-    j = joined_raw(spec, engine.raw(spec, "predictions"),
-                   engine.raw(spec, "outcomes") if spec.outcomes else None)
-
-    def bad_prob(col):
-        x = j[col].cast("float64")
-        return (x.isnull() | x.isnan() | (x < 0) | (x > 1)).cast("int64").sum()
-
-    aggs: dict[str, Any] = {"ts": j[c.timestamp].isnull().cast("int64").sum()}
-    msgs = {"ts": (c.timestamp, "rows have no timestamp ({col!r}) and are left out of every query")}
-    if spec.task == "binary" and c.score:
-        aggs["score"] = bad_prob(c.score)
-        msgs["score"] = (c.score, "scores in {col!r} are NaN, missing or outside [0, 1]; "
-                                  "those rows are left out of score-based metrics")
-    for i, (cls, col) in enumerate(c.class_scores):
-        aggs[f"p{i}"] = bad_prob(col)
-        msgs[f"p{i}"] = (col, f"scores in {{col!r}} (class {cls!r}) are NaN, missing or outside [0, 1]; "
-                              "they are treated as missing")
-    if spec.task == "regression":
-        p = j[c.prediction].cast("float64")
-        aggs["pred"] = (p.isnull() | p.isnan()).cast("int64").sum()
-        msgs["pred"] = (c.prediction, "predictions in {col!r} are NaN or missing; "
-                                      "those rows are left out of error metrics")
-    lab = j[c.label]
-    if spec.task == "binary":
-        aggs["label"] = (lab.notnull() & binary_label_expr(spec, lab).isnull()).cast("int64").sum()
-    elif spec.task == "multiclass" and c.classes:
-        aggs["label"] = (lab.notnull() & ~lab.cast("string").isin(c.classes)).cast("int64").sum()
-    elif spec.task == "regression":
-        aggs["label"] = (lab.notnull() & lab.cast("float64").isnan()).cast("int64").sum()
-    if "label" in aggs:
-        what = "NaN" if spec.task == "regression" else "outside the classes"
-        msgs["label"] = (c.label, f"labels in {{col!r}} are {what}; those rows count as unlabeled")
-    if c.latency_ms:
-        lt = j[c.latency_ms].cast("float64")
-        aggs["latency"] = (lt.notnull() & (lt.isnan() | (lt < 0))).cast("int64").sum()
-        msgs["latency"] = (c.latency_ms, "latencies in {col!r} are NaN or negative; "
-                                         "they are left out of latency percentiles")
-    row = engine.execute(j.aggregate(**aggs), spec).to_pylist()[0]
-    out = []
-    for key, (col, text) in msgs.items():
-        n = int(row.get(key) or 0)
-        out.append(DataWarning(spec.name, col, n, f"{n:,} " + text.format(col=col) + "."))
-    return out

@@ -4,8 +4,10 @@ Problems come in three kinds, all reported at once:
 - the workspace file itself (unknown keys, missing keys, task mismatches);
 - files and columns (missing files, corrupt Parquet, absent or mistyped columns);
 - row-level defects with their counts (NaN scores, labels outside the classes,
-  null timestamps, outcomes that match no prediction, duplicated outcomes).
-Duplicated outcomes are reported as a note (the latest wins, by design); every
+  string labels none of which is the positive one, null or implausible timestamps,
+  prediction ids repeated within a version, outcomes that match no prediction,
+  duplicated outcomes); the rules are in :mod:`analytics.defects`.
+Duplicated outcomes and features without values are reported as notes; every
 other finding makes validation fail.
 """
 
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 
 import ibis
 
-from .engine import Engine, check_columns, count_defects
+from .defects import count_defects, null_features
+from .engine import Engine, check_columns
 from .errors import ConfigError, LastmileError
 from .workspace import ModelSpec, Workspace, load_workspace
 
@@ -99,6 +102,8 @@ def validate_model(engine: Engine, spec: ModelSpec) -> ModelReport:
         for w in count_defects(engine, spec):
             if w.count:
                 problems.append(f"Model {spec.name!r}: {w.message}")
+        for f in null_features(engine, spec):
+            notes.append(f"Feature {f!r} has no values (Parquet type null); drift leaves it out.")
         if out is not None:
             c = spec.columns
             out_rows = int(engine.execute(out.aggregate(n=out.count()), spec).column(0)[0].as_py())

@@ -13,8 +13,10 @@ environment of its own.
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +35,15 @@ RESERVED_PREFIX = "lm_"
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 
 _TOP_KEYS = {"engine", "models"}
-_ENGINE_KEYS = {"backend", "options", "materialize_rows"}
+_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
+#: Defaults of ``[engine] timestamp_min`` / ``timestamp_max_ahead``: prediction timestamps
+#: outside [timestamp_min, now + timestamp_max_ahead) are a row defect (left out, counted).
+TIMESTAMP_MIN = _dt.datetime(1970, 1, 1)
+TIMESTAMP_MAX_AHEAD = _dt.timedelta(days=1)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
     "business", "alerts", "drift", "compare",
@@ -152,6 +160,15 @@ class Workspace:
     materialize_rows: int = MATERIALIZE_ROWS
     #: ``[engine.options.s3]``: how s3:// paths are read (see :mod:`analytics.objectstore`)
     s3: S3Options = field(default_factory=S3Options)
+    #: prediction timestamps before this are implausible (a row defect)
+    timestamp_min: _dt.datetime = TIMESTAMP_MIN
+    #: ... and so are those at or after now (UTC) + this
+    timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+
+    def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
+        """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
+        being ``now`` (default: the current UTC time) plus ``timestamp_max_ahead``."""
+        return timestamp_range(self.timestamp_min, self.timestamp_max_ahead, now)
 
     @property
     def model_names(self) -> tuple[str, ...]:
@@ -165,6 +182,18 @@ class Workspace:
             f"Unknown model {name!r}{_suggest(name, self.model_names)}; "
             f"the workspace has: {', '.join(self.model_names) or 'no models'}."
         )
+
+
+def timestamp_range(low: _dt.datetime = TIMESTAMP_MIN, ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD,
+                    now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
+    """``[low, now + ahead)`` in naive UTC (``now``: the current time)."""
+    if now is None:
+        now = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    try:
+        high = now + ahead
+    except OverflowError:
+        high = _dt.datetime.max
+    return low, high
 
 
 # --------------------------------------------------------------------- discovery
@@ -206,6 +235,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
 
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
+    ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
     if not isinstance(engine, dict):
         problems.append("[engine] must be a table.")
     else:
@@ -223,6 +253,9 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if isinstance(materialize, bool) or not isinstance(materialize, int) or materialize < 0:
             problems.append("[engine] materialize_rows must be a whole number >= 0 (0 turns snapshots off).")
             materialize = MATERIALIZE_ROWS
+        ts_min = _parse_timestamp_min(engine.get("timestamp_min", TIMESTAMP_MIN), problems)
+        ts_ahead = _parse_duration(engine.get("timestamp_max_ahead", TIMESTAMP_MAX_AHEAD),
+                                   "[engine] timestamp_max_ahead", problems)
 
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
@@ -252,10 +285,46 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
 
 
 # ----------------------------------------------------------------------- helpers
+
+
+def _parse_timestamp_min(value: Any, problems: list[str]) -> _dt.datetime:
+    """``[engine] timestamp_min``: a TOML date/datetime or an ISO string (aware: to UTC)."""
+    out = None
+    if isinstance(value, _dt.datetime):
+        out = value
+    elif isinstance(value, _dt.date):
+        out = _dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            out = _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            out = None
+    if out is None:
+        problems.append("[engine] timestamp_min must be an ISO date or datetime such as \"1970-01-01\".")
+        return TIMESTAMP_MIN
+    if out.tzinfo is not None:
+        out = out.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return out
+
+
+def _parse_duration(value: Any, what: str, problems: list[str]) -> _dt.timedelta:
+    """A duration such as ``"1d"``, ``"36h"``, ``"2w"`` (units s, m, h, d, w)."""
+    if isinstance(value, _dt.timedelta):
+        return value
+    m = _DURATION.match(value) if isinstance(value, str) else None
+    if m is None:
+        problems.append(f"{what} must be a duration such as \"1d\", \"12h\" or \"2w\" "
+                        f"(a number and one of s, m, h, d, w).")
+        return TIMESTAMP_MAX_AHEAD
+    try:
+        return _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
+    except OverflowError:
+        problems.append(f"{what} {value!r} is too long.")
+        return TIMESTAMP_MAX_AHEAD
 
 
 def _suggest(word: str, choices) -> str:

@@ -37,6 +37,7 @@ from typing import Any, Mapping, Sequence
 import ibis
 import polars as pl
 
+from ..defects import null_features
 from ..engine import C, Engine, build_log
 from ..errors import EmptySelectionError, SelectionError
 from ..output import jsonable
@@ -235,6 +236,7 @@ class Target:
     kind: str           # numeric | categorical
     column: str         # column of the canonical log
     labeled_only: bool = False
+    empty: bool = False  # a feature whose column has no values at all (Parquet type null)
 
     def value(self, t):
         col = t[self.column]
@@ -261,7 +263,8 @@ def targets(engine: Engine, spec: ModelSpec, features: Sequence[str] | None = No
         if f not in declared:
             raise SelectionError(f"Model {spec.name!r} has no feature {f!r}{_suggest(f, declared)}; "
                                  f"its features are: {', '.join(declared) or 'none declared'}.")
-    out = [Target(f, "feature", _column_kind(schema[f]), f) for f in chosen]
+    empty = null_features(engine, spec)
+    out = [Target(f, "feature", _column_kind(schema[f]), f, empty=f in empty) for f in chosen]
     c = spec.columns
     if prediction:
         if spec.task == "binary" and c.score:
@@ -289,7 +292,10 @@ def decide(kind: str, n_ref: int, n_cur: int, stats: Mapping[str, float | None],
 
 def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str, Any],
             reasons: list[str], missing_ref: int = 0, missing_cur: int = 0) -> FeatureDrift:
-    if n_ref == 0 or n_cur == 0:
+    if t.empty:
+        reasons = [f"feature {t.name!r} has no values (all null)"]
+        method, rule, drifted = "none", "", False
+    elif n_ref == 0 or n_cur == 0:
         which = "reference" if n_ref == 0 else "current"
         what = "labelled rows" if t.labeled_only else "values"
         reasons = [f"no {what} in the {which} window"] + reasons
@@ -325,7 +331,8 @@ def _prediction_log(engine: Engine, spec: ModelSpec):
     (already joined, in memory)."""
     if not spec.outcomes or engine.snapshotted(spec):
         return engine.log(spec)
-    return build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes").limit(0))
+    return build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes"),
+                     ts_range=engine.workspace.timestamp_range(), labels=False)
 
 
 def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple[Any, list[int]]]:
