@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import ibis
 
 from .engine import C, Engine
+from .selection import Selection
 from .workspace import ModelSpec
 
 SERVING = "serving"
@@ -190,12 +191,30 @@ def version_roles(engine: Engine, model: str | ModelSpec) -> Roles:
     return roles
 
 
+def pooled_selection(engine: Engine, selection: Selection) -> tuple[Selection, str]:
+    """The selection a pooled tile reads, and the words saying what it pools.
+
+    By default (no version chosen) the serving versions: a shadow's re-scores are
+    not traffic and its metrics are not the deployment's. Versions chosen explicitly
+    are pooled as chosen, shadows left out unless only shadows are chosen.
+    """
+    roles = version_roles(engine, selection.model)
+    chosen = tuple(selection.versions) or tuple(roles)
+    serving = tuple(v for v in chosen if roles.role(v) == SERVING)
+    caption = pooled_caption(roles, chosen)
+    if serving and len(serving) < len(chosen):
+        return selection.replace(versions=serving), caption
+    return selection, caption
+
+
 def pooled_caption(roles: Roles, versions=None) -> str:
     """``"pooled over v1, v2 (serving); v3 (shadow) left out"``."""
     vs = tuple(versions) if versions is not None else tuple(roles)
     serving = [v for v in vs if roles.role(v) == SERVING]
     shadow = [v for v in vs if roles.role(v) == SHADOW]
-    text = f"pooled over {', '.join(serving) or 'no version'} (serving)"
+    if not serving:
+        return f"pooled over {', '.join(shadow)} (shadow: chosen alone)"
+    text = f"pooled over {', '.join(serving)} (serving)"
     if shadow:
         text += f"; {', '.join(shadow)} (shadow) left out"
     return text
