@@ -308,3 +308,13 @@ def test_roi_json_has_roles_and_totals(logs, capsys):
     text = capsys.readouterr().out
     assert "pooled over v1, v2 (serving); v3 (shadow) left out" in text and "return_on_compute" in text
     assert "ROI " in text  # the raw ROI is in the details line
+
+
+def test_unknown_declared_shadow_is_reported(tmp_path, capsys):
+    from analytics.cli import main
+    from analytics.validation import validate_path
+    cfg, _ = shadow_logs(tmp_path, declared=["v9"])
+    rep = validate_path(cfg)
+    assert any("shadow names version 'v9'" in p for p in rep.models[0].problems)
+    assert main(["roi", "--config", str(cfg), "--model", "m"]) == 0
+    assert "'v9'" in capsys.readouterr().err

@@ -99,6 +99,9 @@ def run(args, ctx) -> int:
                           "add one (see analytics/docs/value.md).")
     a = parse_assumptions(args.assume, base or Assumptions.from_spec(spec))
     ctx.warn_data(spec.name)
+    from ..roles import version_roles
+    for w in version_roles(ctx.engine, spec).warnings:
+        ctx.warn(f"warning: {w}.")
     if args.thresholds:
         return _run_thresholds(args, ctx, sel, a)
     by = list(args.by)

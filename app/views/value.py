@@ -127,7 +127,7 @@ def body(ctx: PageContext) -> None:
         kpi(c[4], "Compute cost", F.money(t.compute_cost, cur), help=HELP["cost"],
             caption=(f"incl. {F.money(t.shadow_compute_cost, cur)} for {', '.join(t.shadow_versions)} (shadow)"
                      if t.shadow_versions else "every version"))
-        for w in configured.warnings:
+        for w in configured.warnings + resources.version_roles(ctx.ws_key, spec.name).warnings:
             st.warning(w, icon=":material/info:")
         shadows = [r for r in configured.rows if r.role == "shadow"]
         if shadows:
