@@ -118,6 +118,10 @@ def validate_model(engine: Engine, spec: ModelSpec) -> ModelReport:
             if n_dup:
                 rule = "latest label_timestamp" if c.label_timestamp else "largest label"
                 notes.append(f"{n_dup:,} ids have several outcomes; the one with the {rule} is used.")
+        if spec.shadow:
+            known = engine.versions(spec)
+            problems.extend(f"Model {spec.name!r}: [models] shadow names version {v!r}, which is not in "
+                            f"its log (versions: {', '.join(known) or 'none'})." for v in spec.shadow if v not in known)
     except LastmileError as exc:
         problems.append(str(exc))
         return ModelReport(spec.name, problems=tuple(problems))

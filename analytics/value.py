@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
@@ -56,6 +57,7 @@ import polars as pl
 
 from .engine import C, Engine
 from .errors import ConfigError, EmptySelectionError, SelectionError
+from .roles import SERVING, SHADOW, version_roles
 from .selection import Grouping, Selection, group_dict
 from .workspace import Business, ModelSpec, Value
 
@@ -156,6 +158,9 @@ class ValueInputs:
     classes: tuple[str, ...]
     #: the workspace's numbers (``Assumptions.from_spec``): what-if starts from these
     defaults: Assumptions
+    #: ``version -> "serving" | "shadow"`` (:mod:`analytics.roles`); shadows are left out
+    #: of pooled rows and totals except for their compute cost
+    roles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -298,7 +303,7 @@ def value_summary(engine: Engine, selection: Selection, grouping: Grouping = Gro
         columns=cols, bins=bins, threshold=spec.threshold,
         decisions_from_scores=spec.task == "binary" and not spec.columns.prediction,
         has_scores=has_scores, classes=spec.columns.classes,
-        defaults=Assumptions.from_spec(spec))
+        defaults=Assumptions.from_spec(spec), roles=dict(version_roles(engine, spec)))
 
 
 # --------------------------------------------------------------------------- results
@@ -340,9 +345,46 @@ class ValueRow:
     cost_nulls: int = 0
     excluded_n: int = 0
     cumulative_net_value: float | None = None
+    #: a version's row: "serving" or "shadow" (a shadow's value is its value *if promoted*,
+    #: never realized); a row pooling versions: None
+    role: str | None = None
+    #: a row pooling versions: shadow predictions left out of ``n`` and the value, and their
+    #: compute cost, which IS in ``compute_cost`` (a shadow costs compute)
+    shadow_n: int = 0
+    shadow_compute_cost: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ValueTotals:
+    """The selection's total over every group: the serving versions' value and lift,
+    the compute cost of every version (shadows included), net value and ROI."""
+
+    serving_versions: tuple[str, ...]
+    shadow_versions: tuple[str, ...]
+    n: int
+    value: float | None
+    lift: float | None
+    compute_cost: float
+    shadow_compute_cost: float
+    net_value: float | None
+    roi: float | None
+    roi_reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["serving_versions"] = list(self.serving_versions)
+        d["shadow_versions"] = list(self.shadow_versions)
+        return d
+
+    def pooled(self) -> str:
+        """``"pooled over v1, v2 (serving); v3 (shadow) left out"``."""
+        text = f"pooled over {', '.join(self.serving_versions) or 'no version'} (serving)"
+        if self.shadow_versions:
+            text += f"; {', '.join(self.shadow_versions)} (shadow) left out, its compute cost counted"
+        return text
 
 
 @dataclass(frozen=True)
@@ -355,12 +397,14 @@ class ValueResult:
     threshold_used: float | None
     rows: tuple[ValueRow, ...]
     warnings: tuple[str, ...] = ()
+    totals: ValueTotals | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's ``roi`` JSON (plus extension fields)."""
         return {"model": self.model, "task": self.task, "currency": self.currency,
                 "threshold": self.threshold_used, "assumptions": self.assumptions.to_dict(),
-                "warnings": list(self.warnings), "rows": [r.to_dict() for r in self.rows]}
+                "warnings": list(self.warnings), "rows": [r.to_dict() for r in self.rows],
+                "totals": self.totals.to_dict() if self.totals else None}
 
     def to_polars(self) -> pl.DataFrame:
         """One row per group: group keys, then every :class:`ValueRow` field."""
@@ -645,38 +689,74 @@ def evaluate(inputs: ValueInputs, assumptions: Assumptions | None = None) -> Val
     policy = _is_policy(a.baseline, task)
     if not policy:
         pv = _version_baseline(pv, keys, a.baseline)
-    agg = pv.group_by(keys if keys else pl.lit(1).alias("_all")).agg(
-        pl.col("n", "n_labeled", "n_valued", "value_nulls", "baseline_nulls", "pending_scored",
-               "cost_nulls").sum(),
-        pl.col("value", "compute_cost", "pending_ev", "pending_var").sum(),
-        base=pl.col("base").sum(), base_missing=pl.col("base").is_null().any(),
-        **({"base_se": pl.col("base_se").sum(), "se_missing": pl.col("base_se").is_null().any()}
-           if not policy else {}),
-    )
+    shadows = sorted(v for v, r in inputs.roles.items() if r == SHADOW)
+    pv = pv.with_columns(_serving=~pl.col("version").cast(pl.String).is_in(shadows).fill_null(False))
+    by_version = "version" in keys
+    agg = _aggregate(pv, keys, policy, pooled=not by_version)
     if keys:
         agg = agg.sort(keys, nulls_last=True)
     grouped_beyond_version = any(k != "version" for k in keys)
-    rows = [_value_row(r, keys, task, a, policy, grouped_beyond_version, bool(inputs.classes))
+    rows = [_value_row(r, keys, task, a, policy, grouped_beyond_version, bool(inputs.classes),
+                       role=inputs.roles.get(str(r["version"]), SERVING) if by_version else None)
             for r in agg.iter_rows(named=True)]
     rows = _with_cumulative(rows, keys)
+    # the total: serving versions' value over every group, every version's compute cost
+    tot = _value_row(next(_aggregate(pv, [], policy, pooled=True).iter_rows(named=True)), [], task, a,
+                     policy, False, bool(inputs.classes))
+    present = sorted({str(v) for v in pv["version"].to_list() if v is not None})
+    totals = ValueTotals(
+        serving_versions=tuple(v for v in present if inputs.roles.get(v, SERVING) != SHADOW),
+        shadow_versions=tuple(v for v in present if inputs.roles.get(v) == SHADOW),
+        n=tot.n, value=tot.value, lift=tot.lift, compute_cost=tot.compute_cost,
+        shadow_compute_cost=tot.shadow_compute_cost, net_value=tot.net_value, roi=tot.roi,
+        roi_reason=tot.roi_reason)
     warnings = notes + _warnings(rows, a)
     return ValueResult(model=inputs.model, task=task, currency=a.currency, group_keys=tuple(keys),
-                       assumptions=a, threshold_used=used, rows=tuple(rows), warnings=tuple(warnings))
+                       assumptions=a, threshold_used=used, rows=tuple(rows), warnings=tuple(warnings),
+                       totals=totals)
+
+
+def _aggregate(pv: pl.DataFrame, keys: list[str], policy: bool, pooled: bool) -> pl.DataFrame:
+    """Per group, sums of the per-(group, version) table ``pv``.
+
+    ``pooled`` (the group pools versions): value, lift, counts and pending value are the
+    serving versions' only; the compute cost is every version's (``shadow_n`` and
+    ``shadow_compute_cost`` say what the shadows add)."""
+    s = pl.col("_serving")
+
+    def f(col: str) -> pl.Expr:
+        return pl.col(col).filter(s) if pooled else pl.col(col)
+
+    sums = {c: f(c).sum() for c in ("n", "n_labeled", "n_valued", "value_nulls", "baseline_nulls",
+                                      "pending_scored", "value", "pending_ev", "pending_var")}
+    extra = {"base_se": f("base_se").sum(), "se_missing": f("base_se").is_null().any()} if not policy else {}
+    return pv.group_by(keys if keys else pl.lit(1).alias("_all")).agg(
+        **sums, compute_cost=pl.col("compute_cost").sum(), cost_nulls=pl.col("cost_nulls").sum(),
+        base=f("base").sum(), base_missing=f("base").is_null().any(),
+        shadow_n=pl.col("n").filter(~s).sum() if pooled else pl.lit(0),
+        shadow_compute_cost=pl.col("compute_cost").filter(~s).sum() if pooled else pl.lit(0.0),
+        **extra,
+    )
 
 
 NO_LABELS = ("no labeled predictions (with a decision) yet: value is realized on labeled "
              "predictions only; see pending_expected_value")
+ONLY_SHADOW = ("only shadow versions scored these predictions: a shadow decides nothing, so it "
+               "realizes no value (group by version to see its value if promoted)")
 ZERO_COST = ("compute cost is 0, so ROI (net value / compute cost) is undefined; "
              "set cost_per_1k or cost_column")
 
 
 def _value_row(r: dict, keys: list[str], task: str, a: Assumptions, policy: bool,
-               grouped: bool, has_class_scores: bool) -> ValueRow:
+               grouped: bool, has_class_scores: bool, role: str | None = None) -> ValueRow:
     """One group's :class:`ValueRow` from its aggregated sums (nulls with reasons)."""
     n, nl, nv = int(r["n"]), int(r["n_labeled"]), int(r["n_valued"])
+    shadow_n = int(r.get("shadow_n") or 0)
     vreason = _regression_value_reason(a) if task == "regression" else None
     breason = None
-    if nv == 0:
+    if n == 0 and shadow_n:
+        vreason = breason = ONLY_SHADOW
+    elif nv == 0:
         vreason = vreason or NO_LABELS
         breason = NO_LABELS
     value = None if vreason else float(r["value"])
@@ -731,7 +811,8 @@ def _value_row(r: dict, keys: list[str], task: str, a: Assumptions, policy: bool
         pending_assumption=PENDING_ASSUMPTION[task] if pev is not None and pending else None,
         value_reason=vreason, baseline_reason=breason,
         value_nulls=int(r["value_nulls"]), baseline_nulls=int(r["baseline_nulls"]),
-        cost_nulls=int(r["cost_nulls"]), excluded_n=nl - nv)
+        cost_nulls=int(r["cost_nulls"]), excluded_n=nl - nv, role=role, shadow_n=shadow_n,
+        shadow_compute_cost=float(r.get("shadow_compute_cost") or 0.0))
 
 
 def _with_cumulative(rows: list[ValueRow], keys: list[str]) -> list[ValueRow]:

@@ -46,7 +46,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare",
+    "business", "alerts", "drift", "compare", "shadow",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -131,6 +131,9 @@ class ModelSpec:
     alerts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     drift: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     compare: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``shadow = ["v3"]``: versions declared to score without deciding (see
+    #: :mod:`analytics.roles`; names absent from the log are reported when it is read)
+    shadow: tuple[str, ...] = ()
 
     @property
     def threshold(self) -> float:
@@ -404,13 +407,23 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
         from .health import validate_alerts_config  # lazy: the health module owns its keys
         problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
 
+    shadow: tuple[str, ...] = ()
+    raw_shadow = rm.get("shadow", [])
+    if isinstance(raw_shadow, str):
+        raw_shadow = [raw_shadow]
+    if not isinstance(raw_shadow, list) or not all(isinstance(v, str) and v for v in raw_shadow):
+        problems.append(f"{label}: shadow must be a list of version names (strings), "
+                        f"e.g. shadow = [\"v3\"]; got {raw_shadow!r}.")
+    else:
+        shadow = tuple(dict.fromkeys(raw_shadow))
+
     if len(problems) > start or columns is None:
         return None
     return ModelSpec(
         name=name, task=task, description=description,
         predictions=_resolve(predictions, root),
         outcomes=_resolve(outcomes, root) if outcomes else None,
-        columns=columns, business=business, **sections,
+        columns=columns, business=business, shadow=shadow, **sections,
     )
 
 

@@ -190,3 +190,21 @@ def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = T
     """The PDF report (not cached: built on demand, with progress feedback)."""
     from analytics.report import build_report
     return build_report(eng, model, start=start, end=end, charts=with_charts, progress=progress)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def version_roles(ws: tuple[str, float], model: str):
+    """``version -> "serving" | "shadow"`` (:mod:`analytics.roles`)."""
+    from analytics.roles import version_roles as _roles
+    return _roles(_engine(*ws), model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
+                   names: tuple[str, ...] | None = None, label_delay: bool = True):
+    """Metrics pooled over the serving versions (by default): ``(result, "pooled over v1, v2 (serving)...")``."""
+    from analytics.metrics import compute_metrics
+    from analytics.roles import pooled_selection
+    eng = _engine(*ws)
+    sel, caption = pooled_selection(eng, selection)
+    return compute_metrics(eng, sel, grouping, list(names) if names else None, label_delay), caption

@@ -77,6 +77,57 @@ def roi(v: float | None) -> str:
     return pct(v, 0) if abs(v) < 10 else f"{compact(v)}×"
 
 
+#: Above this ROI (net value / compute cost) the return is shown as the cost's share of value.
+ROI_SHARE_ABOVE = 1000.0
+
+
+def _amount(v: float, currency: str) -> str:
+    """Money with cents below 10 (``$1.35``), whole units above (``$38``, ``$1,001``)."""
+    body = f"{abs(v):,.2f}" if abs(v) < 10 else f"{abs(v):,.0f}"
+    sign = "-" if v < 0 else ""
+    sym = _SYMBOLS.get(currency.upper())
+    return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
+
+
+def value_for_money(net_value: float | None, compute_cost: float | None, currency: str = "USD",
+                    short: bool = False) -> str:
+    """What compute buys, for a reader rather than a ratio (the raw ROI goes in the details).
+
+    With ``roi = net_value / compute_cost`` and ``lift = net_value + compute_cost``:
+
+    ===================================  =====================================  ==========================
+    case                                 text                                   ``short`` (tiles)
+    ===================================  =====================================  ==========================
+    net value or cost unknown            ``–``                                  ``–``
+    compute cost 0                       ``no compute cost``                    same
+    net value < 0                        ``costs more than it earns``           same
+    net value 0                          ``breaks even``                        same
+    0 < roi <= 1,000                     ``$1 of compute returns $38``          ``$38 per $1``
+    roi > 1,000                          ``compute cost is 0.0023% of value``   ``cost 0.0023% of value``
+    ===================================  =====================================  ==========================
+
+    "Returns" is the lift per unit of compute (``roi + 1``: the unit back plus the net);
+    "value" in the share is the lift (``compute_cost / lift``, two significant digits;
+    ``under 0.0001%`` below that).
+    """
+    if not (_ok(net_value) and _ok(compute_cost)):
+        return MISSING
+    if compute_cost <= 0:
+        return "no compute cost"
+    if net_value < 0:
+        return "costs more than it earns"
+    if net_value == 0:
+        return "breaks even"
+    ratio = net_value / compute_cost
+    unit = _amount(1.0, currency).replace(".00", "")
+    if ratio > ROI_SHARE_ABOVE:
+        share = 100.0 * compute_cost / (net_value + compute_cost)
+        text = ("under 0.0001%" if share < 1e-4 else f"{share:.2g}%" if share < 0.1 else f"{share:.2f}%")
+        return f"cost {text} of value" if short else f"compute cost is {text} of value"
+    back = _amount(ratio + 1.0, currency)
+    return f"{back} per {unit}" if short else f"{unit} of compute returns {back}"
+
+
 def days(v: float | None) -> str:
     """A delay in days: ``13.6 -> "13.6 days"``."""
     if not _ok(v):

@@ -8,7 +8,7 @@ number for this run (what-if), e.g. ``--assume fp=-25 --assume threshold=0.4``.
 
 from __future__ import annotations
 
-from ..charts.format import money
+from ..charts.format import money, value_for_money
 from ..cli import add_common, add_selection
 from ..errors import ConfigError
 from ..output import render
@@ -99,6 +99,9 @@ def run(args, ctx) -> int:
                           "add one (see analytics/docs/value.md).")
     a = parse_assumptions(args.assume, base or Assumptions.from_spec(spec))
     ctx.warn_data(spec.name)
+    from ..roles import version_roles
+    for w in version_roles(ctx.engine, spec).warnings:
+        ctx.warn(f"warning: {w}.")
     if args.thresholds:
         return _run_thresholds(args, ctx, sel, a)
     by = list(args.by)
@@ -107,8 +110,9 @@ def run(args, ctx) -> int:
     res = compute_value(ctx.engine, sel, Grouping(by=tuple(by), period=args.period), a)
     for w in res.warnings:
         ctx.warn(f"warning: model {spec.name!r}: {w}.")
-    cols = list(res.group_keys) + ["n", "n_labeled", "value", "baseline_value", "lift", "compute_cost",
-                                   "net_value", "roi"]
+    by_version = "version" in res.group_keys
+    cols = list(res.group_keys) + (["role"] if by_version else []) + [
+        "n", "n_labeled", "value", "baseline_value", "lift", "compute_cost", "net_value", "roi"]
     if args.cumulative:
         cols.append("cumulative_net_value")
     cols += ["pending_n", "pending_share", "pending_expected_value"]
@@ -117,9 +121,15 @@ def run(args, ctx) -> int:
                                                    r.pending_reason) if x})
     if ctx.fmt == "table":
         shown = _text_cells(flat, res.currency)
+        for r, row in zip(shown, res.rows):
+            r["return_on_compute"] = value_for_money(row.net_value, row.compute_cost, res.currency)
+        # a reader sees what compute buys; the raw ROI stays in the JSON/CSV and the total's note
+        tcols = ["return_on_compute" if c == "roi" else c for c in cols]
         title = (f"Value of model {spec.name!r} ({sel.describe()}), {res.currency}; baseline "
                  f"{a.baseline}" + (f"; threshold {res.threshold_used}" if res.threshold_used is not None else ""))
-        text = render("table", res.to_dict(), shown, cols, title)
+        text = render("table", res.to_dict(), shown, tcols, title)
+        if res.totals is not None:
+            text += "\n\n" + _total_line(res)
         if any(r.pending_n and r.pending_expected_value is not None for r in res.rows):
             notes.append("pending_expected_value: " + (res.rows[0].pending_assumption
                                                        or next(r.pending_assumption for r in res.rows
@@ -130,6 +140,21 @@ def run(args, ctx) -> int:
     else:
         ctx.out(render(ctx.fmt, res.to_dict(), flat, cols + ["roi_reason"]))
     return 0
+
+
+def _total_line(res) -> str:
+    """``Total (pooled over v1, v2 (serving); v3 (shadow) left out...): net value ...``."""
+    t, cur = res.totals, res.currency
+    raw = f"ROI {t.roi:,.1f}x" if t.roi is not None else (t.roi_reason or "ROI unknown")
+    text = (f"Total ({t.pooled()}): net value {money(t.net_value, cur)}, value {money(t.value, cur)}, "
+            f"compute cost {money(t.compute_cost, cur)}")
+    if t.shadow_compute_cost:
+        text += f" (of which shadow {money(t.shadow_compute_cost, cur)})"
+    text += f"; {value_for_money(t.net_value, t.compute_cost, cur)} ({raw})."
+    if t.shadow_versions:
+        text += (f"\nnote: {', '.join(t.shadow_versions)} scored as shadow: its rows show its value if "
+                 "promoted, never added to the total.")
+    return text
 
 
 def _run_thresholds(args, ctx, sel, a) -> int:

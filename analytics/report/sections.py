@@ -122,13 +122,18 @@ def cover(mi, built: list[dict]) -> dict:
 def kpis(mi) -> dict:
     """Every registry metric of the task for the period, with its interval and the change
     against the previous period of equal length (``compute_metrics``, no grouping)."""
+    from ..roles import pooled_selection, version_roles
+
     task = mi.spec.task
     names = metric_names(task)
-    cur = compute_metrics(mi.engine, mi.selection).rows
+    # the figures pool the serving versions (a shadow's re-scores are not the deployment's)
+    psel, pooled = pooled_selection(mi.engine, mi.selection)
+    roles = version_roles(mi.engine, mi.spec)
+    cur = compute_metrics(mi.engine, psel).rows
     prev = ()
     if mi.previous is not None:
         try:
-            prev = compute_metrics(mi.engine, mi.previous, label_delay=False).rows
+            prev = compute_metrics(mi.engine, pooled_selection(mi.engine, mi.previous)[0], label_delay=False).rows
         except EmptySelectionError:  # a gap in the data: no previous period to compare with
             prev = ()
     cur_row = cur[0] if cur else None
@@ -157,9 +162,13 @@ def kpis(mi) -> dict:
         "primary": {"label": primary.label, **_metric_cells(primary, pv)},
         "coverage": _metric_cells(get_metric("label_coverage", task), cov),
         "versions": tuple(r.group["version"] for r in versions),
+        "pooled": pooled,
         "version_rows": [{**_metric_cells(primary, r.metrics.get(primary.name)), "version": r.group["version"],
+                          "role": roles.role(r.group["version"]),
                           "predictions": fmt.count(r.n), "labeled": fmt.count(r.n_labeled),
-                          "share": fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING}
+                          "share": ("shadow (re-scores, not traffic)"
+                                    if roles.role(r.group["version"]) == "shadow" and r.n != (cur_row.n if cur_row else 0)
+                                    else fmt.pct(r.n / cur_row.n) if cur_row and cur_row.n else fmt.MISSING)}
                          for r in versions],
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
@@ -234,7 +243,9 @@ def value(mi, earlier: dict) -> dict:
         return {"n": fmt.count(r.n), "n_labeled": fmt.count(r.n_labeled),
                 "value": fmt.money(r.value, cur), "baseline": fmt.money(r.baseline_value, cur),
                 "lift": fmt.money(r.lift, cur), "cost": fmt.money(r.compute_cost, cur),
-                "net": fmt.money(r.net_value, cur), "roi": roi_text(r.roi),
+                "net": fmt.money(r.net_value, cur),
+                "returns": fmt.value_for_money(r.net_value, r.compute_cost, cur),
+                "roi": roi_text(r.roi), "role": r.role,
                 "pending": fmt.money(r.pending_expected_value, cur),
                 "pending_share": fmt.pct(r.pending_share),
                 "reasons": [x for x in (r.value_reason, r.baseline_reason, r.roi_reason) if x]}
@@ -246,6 +257,10 @@ def value(mi, earlier: dict) -> dict:
         out["empty"] = "There are no predictions in the report period, so there is no value to report."
         return out
     out["total"] = cells(t)
+    out["pooled"] = total.totals.pooled() if total.totals else ""
+    out["shadow_versions"] = list(total.totals.shadow_versions) if total.totals else []
+    out["raw_roi"] = [f"{r.group.get('version')}: {roi_text(r.roi)}" for r in per_version.rows if r.roi is not None] \
+        + ([f"total: {roi_text(t.roi)}"] if t.roi is not None else [])
     out["currency"] = cur
     out["baseline_policy"] = total.assumptions.baseline
     out["threshold"] = total.threshold_used
@@ -254,7 +269,10 @@ def value(mi, earlier: dict) -> dict:
     net = fmt.money(t.net_value, cur)
     out["summary"] = {"net_value": net}
     out["tiles"] = [{"label": "Net value", "value": fmt.money(t.net_value, cur, short=True),
-                     "sub": f"ROI {out['total']['roi']}, vs {total.assumptions.baseline.replace('_', ' ')}"}]
+                     "sub": f"{fmt.value_for_money(t.net_value, t.compute_cost, cur, short=True)}, "
+                            f"vs {total.assumptions.baseline.replace('_', ' ')}"
+                            + (f"; {', '.join(out['shadow_versions'])} (shadow) not added"
+                               if out["shadow_versions"] else "")}]
     if t.n_labeled == 0:
         out["empty"] = ("No prediction in the period has a known outcome yet, so realized value cannot be "
                         "computed; the pending column estimates it from the scores.")

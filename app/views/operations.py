@@ -26,8 +26,10 @@ def delay_frame(result) -> pl.DataFrame:
 def body(ctx: PageContext) -> None:
     sel, period = ctx.selection, ctx.filters.period
     with spinner():
-        total = resources.metrics(ctx.ws_key, sel, Grouping(), OPS_METRICS)
+        # tiles pool the serving versions: a shadow's re-scores are not traffic
+        total, pooled = resources.pooled_metrics(ctx.ws_key, sel, Grouping(), OPS_METRICS)
         by_time = resources.metrics(ctx.ws_key, sel, Grouping(by=("period", "version"), period=period), OPS_METRICS)
+        roles = resources.version_roles(ctx.ws_key, ctx.spec.name)
     if not total.rows or total.rows[0].n == 0:
         st.info("No predictions in this selection: widen the time range or clear a filter.")
         return
@@ -39,7 +41,7 @@ def body(ctx: PageContext) -> None:
         costs = evaluate(inputs).to_polars().select("period", "version", "compute_cost")
     cost = float(costs["compute_cost"].sum()) if costs is not None else None
     c = st.columns(5)
-    kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"))
+    kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"), caption=pooled)
     kpi(c[1], "Latency p95", F.ms(row.metrics["latency_p95"].value), help=metric_help("latency_p95"),
         caption=f"p50 {F.ms(row.metrics['latency_p50'].value)} · p99 {F.ms(row.metrics['latency_p99'].value)}")
     kpi(c[2], "Label coverage", F.pct(row.metrics["label_coverage"].value), help=metric_help("label_coverage"),
@@ -47,13 +49,23 @@ def body(ctx: PageContext) -> None:
     kpi(c[3], "Label delay", F.days(row.label_delay_days),
         help="Median time from a prediction to its outcome, over the labeled predictions.")
     kpi(c[4], "Compute cost", F.money(cost, ctx.currency) if cost is not None else F.MISSING,
-        help="cost_per_1k × predictions / 1,000 (plus any per-row cost column), from [models.business].",
-        caption=None if cost is not None else "no [models.business] in the workspace")
+        help="cost_per_1k × predictions / 1,000 (plus any per-row cost column), from [models.business]; "
+             "every version's, shadows included (a shadow costs compute).",
+        caption=(("every version, shadows included" if roles.shadow else None) if cost is not None
+                 else "no [models.business] in the workspace"))
+    st.caption(f"Tiles {pooled}.")
 
     frame = by_time.to_polars()
+    shadows = [v for v in roles.shadow if not sel.versions or v in sel.versions]
+    # traffic: the serving versions' predictions (a shadow's re-scores stacked on them would
+    # count the same requests twice); a shadow chosen alone is shown as chosen
+    traffic = frame.filter(~pl.col("version").is_in(shadows)) if shadows and \
+        frame.filter(~pl.col("version").is_in(shadows)).height else frame
+    vol_title = f"Predictions per {period}" + (f" (serving; {', '.join(shadows)} shadow left out)"
+                                               if traffic.height < frame.height else "")
     left, right = st.columns(2)
     with left:
-        chart(charts.volume_chart(frame, title=f"Predictions per {period}"), key="ops_volume")
+        chart(charts.volume_chart(traffic, title=vol_title), key="ops_volume")
     with right:
         chart(charts.latency_chart(frame, by="version", quantiles=("latency_p50", "latency_p95"),
                                    title=f"Latency per {period}: p50 solid, p95 dashed"),

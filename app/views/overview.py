@@ -32,7 +32,9 @@ def body(ctx: PageContext) -> None:
     names = metric_names(task)
     tiles = TILES[task] + ("volume", "label_coverage")
     with spinner():
-        by_period = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period",), period=period), tiles)
+        # the tiles pool the serving versions (a shadow's re-scores are not the deployment's)
+        by_period, pooled = resources.pooled_metrics(ctx.ws_key, ctx.selection,
+                                                     Grouping(by=("period",), period=period), tiles)
         health = resources.model_health(ctx.ws_key, ctx.spec.name)
     if ctx.spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
         st.markdown(f"**{literal(ctx.spec.name)}** · {task}")
@@ -50,7 +52,8 @@ def body(ctx: PageContext) -> None:
             delta_color=better, help=metric_help(m, task),
             caption=f"{period} of {cur.period}" + (
                 f" · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}" if cur.value.ci_low is not None else ""))
-    st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} before.")
+    st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} "
+               f"before; {pooled}.")
 
     health_panel(health)
 

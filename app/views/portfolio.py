@@ -40,7 +40,7 @@ def card_calls(ctx: PageContext, spec) -> list[tuple]:
     per week, and the value aggregates per week (when the model has business values)."""
     sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PERIOD)
     calls = [(resources.model_health, (ctx.ws_key, spec.name)),
-             (resources.metrics, (ctx.ws_key, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
+             (resources.pooled_metrics, (ctx.ws_key, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
     if spec.business:
         calls.append((resources.value_inputs, (ctx.ws_key, sel, weekly, 0)))
     return calls
@@ -57,7 +57,7 @@ def model_card(ctx: PageContext, spec) -> str:
             health = health_call[0](*health_call[1])
         except LastmileError as exc:  # monitoring itself is broken for this model: say so, show the others
             health = unreadable(spec.name, exc)
-        res = metrics_call[0](*metrics_call[1])
+        res, pooled = metrics_call[0](*metrics_call[1])
         inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
     with st.container(border=True):
@@ -98,13 +98,14 @@ def model_card(ctx: PageContext, spec) -> str:
                                "(labeled predictions; recent weeks fill in as labels arrive).")
                 if last:
                     st.caption(f"week of {last.group['period']}, the latest with "
-                               f"{F.pct(1 - MAX_PENDING, 0)}+ of outcomes known")
+                               f"{F.pct(1 - MAX_PENDING, 0)}+ of outcomes known; "
+                               f"{F.value_for_money(last.net_value, last.compute_cost, currency)}")
                 spark([r.net_value for r in vr], "money", f"pf_spark_v_{spec.name}", "#009E73")
         with c[3]:
             vol = rows[-1] if rows else None
             st.metric("Predictions", F.compact(vol.n if vol else None), help=get_metric("volume").description)
             if vol:
-                st.caption(f"week of {vol.group['period']}")
+                st.caption(f"week of {vol.group['period']}; {pooled}")
         with c[4]:
             if st.button("Open", key=f"pf_open_{spec.name}", icon=":material/arrow_forward:", type="primary",
                          help=f"The overview of {spec.name}"):

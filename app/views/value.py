@@ -28,25 +28,31 @@ HELP = {
     "lift": "Value minus baseline value: what the model adds.",
     "cost": "Compute cost: cost_per_1k × predictions / 1,000 (plus the per-row cost column if any).",
     "net": "Lift minus compute cost.",
-    "roi": "Net value / compute cost.",
+    "roi": "What each unit of compute returns (lift / compute cost); when that is above 1,000, the compute "
+           "cost as a share of the value instead. The raw ROI (net value / compute cost) is in the details.",
+    "role": "Serving versions decide; a shadow scores the same requests and decides nothing, so its value is "
+            "what it would have earned if promoted, never added to the total. Its compute cost is counted.",
     "pending": "Predictions whose outcome is not known yet; their expected value assumes calibrated scores.",
 }
 
 
 COLUMN_HELP = {col: st.column_config.TextColumn(help=HELP[key]) for col, key in (
     ("value", "value"), ("baseline", "baseline"), ("lift", "lift"), ("compute cost", "cost"),
-    ("net value", "net"), ("ROI", "roi"), ("pending", "pending"), ("pending, expected", "pending"))}
+    ("net value", "net"), ("return on compute", "roi"), ("pending", "pending"),
+    ("pending, expected", "pending"), ("role", "role"))}
 
 
 def version_table(result, currency: str) -> pl.DataFrame:
     rows = []
     for r in result.rows:
-        rows.append({"version": r.group.get("version", "all"), "predictions": F.count(r.n),
+        role = "shadow: value if promoted" if r.role == "shadow" else (r.role or "")
+        rows.append({"version": r.group.get("version", "all"), "role": role, "predictions": F.count(r.n),
                      "labeled": F.count(r.n_labeled), "value": F.money(r.value, currency),
                      "baseline": F.money(r.baseline_value, currency), "lift": F.money(r.lift, currency),
                      "compute cost": F.money(r.compute_cost, currency),
                      "net value": F.money(r.net_value, currency),
-                     "ROI": F.roi(r.roi) if r.roi is not None else (r.roi_reason or F.MISSING),
+                     "return on compute": (F.value_for_money(r.net_value, r.compute_cost, currency)
+                                           if r.net_value is not None else (r.roi_reason or F.MISSING)),
                      "pending": F.count(r.pending_n),
                      "pending, expected": F.money(r.pending_expected_value, currency)})
     return pl.DataFrame(rows)
@@ -108,24 +114,37 @@ def body(ctx: PageContext) -> None:
     defaults = by_version.defaults
     configured = evaluate(by_version, defaults) if spec.business else None
     if configured is not None:
-        total_value = sum(r.value or 0 for r in configured.rows)
-        net = [r.net_value for r in configured.rows]
-        total_net = sum(net) if all(x is not None for x in net) else None
-        total_cost = sum(r.compute_cost for r in configured.rows)
-        lift = [r.lift for r in configured.rows]
-        total_lift = sum(lift) if all(x is not None for x in lift) else None
+        # totals: the serving versions' value; every version's compute cost (a shadow costs compute)
+        t = configured.totals
         c = st.columns(5)
-        kpi(c[0], "Value", F.money(total_value, cur, short=True), help=HELP["value"])
-        kpi(c[1], "Lift over baseline", F.money(total_lift, cur, short=True), help=HELP["lift"],
+        kpi(c[0], "Net value", F.money(t.net_value, cur, short=True), help=HELP["net"],
+            caption=f"{F.money(t.net_value, cur)}; {t.pooled()}")
+        kpi(c[1], "Return on compute", F.value_for_money(t.net_value, t.compute_cost, cur, short=True),
+            help=HELP["roi"], caption=F.value_for_money(t.net_value, t.compute_cost, cur))
+        kpi(c[2], "Value", F.money(t.value, cur, short=True), help=HELP["value"],
+            caption=f"serving: {', '.join(t.serving_versions) or 'none'}")
+        kpi(c[3], "Lift over baseline", F.money(t.lift, cur, short=True), help=HELP["lift"],
             caption=f"baseline: {defaults.baseline}")
-        kpi(c[2], "Compute cost", F.money(total_cost, cur), help=HELP["cost"])
-        kpi(c[3], "Net value", F.money(total_net, cur, short=True), help=HELP["net"],
-            caption=F.money(total_net, cur))
-        roi = total_net / total_cost if total_net is not None and total_cost else None
-        kpi(c[4], "ROI", F.roi(roi), help=HELP["roi"])
-        for w in configured.warnings:
+        kpi(c[4], "Compute cost", F.money(t.compute_cost, cur), help=HELP["cost"],
+            caption=(f"incl. {F.money(t.shadow_compute_cost, cur)} for {', '.join(t.shadow_versions)} (shadow)"
+                     if t.shadow_versions else "every version"))
+        for w in configured.warnings + resources.version_roles(ctx.ws_key, spec.name).warnings:
             st.warning(escape_md(w), icon=":material/info:")
+        shadows = [r for r in configured.rows if r.role == "shadow"]
+        if shadows:
+            st.info("; ".join(f"**{literal(r.group.get('version'))}** is a shadow: it scores requests another version "
+                              f"decides. Value if promoted: {F.money(r.net_value, cur)} net on the "
+                              f"{F.count(r.n)} predictions it scored, not added to the total"
+                              for r in shadows) + ".", icon=":material/visibility:")
         st.dataframe(version_table(configured, cur), hide_index=True, width="stretch", column_config=COLUMN_HELP)
+        with st.expander("Details: raw ROI (net value / compute cost)"):
+            st.markdown("\n".join(
+                [f"- **{literal(r.group.get('version'))}**: ROI {F.num(r.roi)}× "
+                 f"({F.money(r.net_value, cur)} / {F.money(r.compute_cost, cur)})"
+                 if r.roi is not None else f"- **{literal(r.group.get('version'))}**: {escape_md(r.roi_reason)}"
+                 for r in configured.rows]
+                + [f"- **total** ({t.pooled()}): ROI {F.num(t.roi)}×" if t.roi is not None
+                   else f"- **total**: {t.roi_reason}"]))
         over_time = evaluate(by_time, defaults).to_polars()
         chart(charts.value_over_time(over_time, currency=cur,
                                      title=f"Net value per {ctx.filters.period} and version ({cur})"),
