@@ -135,9 +135,9 @@ def _markup_outside_code(md: str) -> list[str]:
 def _app(ws, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from .app.conftest import MAIN
+    from .app.conftest import APP_TIMEOUT, MAIN
     monkeypatch.setenv("LASTMILE_CONFIG", str(ws))
-    return AppTest.from_file(MAIN, default_timeout=90)
+    return AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT)
 
 
 def _markdowns(at) -> list[str]:

@@ -294,7 +294,7 @@ def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str
             reasons: list[str], missing_ref: int = 0, missing_cur: int = 0) -> FeatureDrift:
     if t.empty:
         reasons = [f"feature {t.name!r} has no values (all null)"]
-        method, rule, drifted = "none", "", False
+        method, rule, drifted, why = "none", "", False, f"not decided: {reasons[0]}"
     elif n_ref == 0 or n_cur == 0:
         which = "reference" if n_ref == 0 else "current"
         what = "labelled rows" if t.labeled_only else "values"

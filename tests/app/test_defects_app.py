@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from streamlit.testing.v1 import AppTest
 
 from ..factories import make_workspace, write_toml
-from .conftest import MAIN, open_page
+from .conftest import APP_TIMEOUT, MAIN, open_page
 
 
 def test_portfolio_shows_every_model_when_one_has_a_timestamp_in_9999(tmp_path, monkeypatch):
@@ -27,8 +27,8 @@ def test_portfolio_shows_every_model_when_one_has_a_timestamp_in_9999(tmp_path, 
     pq.write_table(t.set_column(t.schema.get_field_index("ts"), "ts", pa.array(ts, type=pa.timestamp("us"))), path)
     cfg = write_toml(tmp_path / "lastmile.toml", models)
     monkeypatch.setenv("LASTMILE_CONFIG", str(cfg))
-    at = open_page(AppTest.from_file(MAIN, default_timeout=90), "portfolio")
+    at = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "portfolio")
     text = " ".join(m.value for m in at.markdown)
-    assert "### model_a" in text and "### model_b" in text
+    assert "### `model_a`" in text and "### `model_b`" in text  # names are shown verbatim (code spans)
     assert "cannot be checked" not in text
     assert not at.error, [e.value for e in at.error]

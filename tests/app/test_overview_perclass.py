@@ -13,7 +13,7 @@ from analytics.metrics.perclass import compute_per_class
 from analytics.selection import Grouping, Selection
 from analytics.workspace import load_workspace
 
-from .conftest import MAIN, figures, open_page
+from .conftest import APP_TIMEOUT, MAIN, figures, open_page
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 
@@ -21,7 +21,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 @pytest.fixture
 def router(monkeypatch):
     monkeypatch.setenv("LASTMILE_CONFIG", str(SAMPLE))
-    return open_page(AppTest.from_file(MAIN, default_timeout=180), "overview", model="ticket_router",
+    return open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "overview", model="ticket_router",
                      **{"from": "2026-06-01", "to": "2026-12-31"})
 
 

@@ -198,11 +198,11 @@ def test_multiclass_value_matrix_what_if(tmp_path, monkeypatch):
     from analytics.workspace import load_workspace
     from tests.factories import make_workspace
 
-    from .conftest import MAIN
+    from .conftest import APP_TIMEOUT, MAIN
 
     g = make_workspace(tmp_path, "multiclass", n=900, seed=4)
     monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
-    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "value")
+    at = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "value")
     at.session_state["val_matrix"] = {"edited_rows": {0: {"alpha": 5.0}, 1: {"alpha": -2.0}},
                                       "added_rows": [], "deleted_rows": []}
     at.run()

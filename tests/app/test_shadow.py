@@ -13,7 +13,7 @@ from analytics.selection import Grouping, Selection
 from analytics.value import compute_value
 from analytics.workspace import load_workspace
 
-from .conftest import MAIN, ROOT, figures, metric_values, open_page, texts
+from .conftest import APP_TIMEOUT, MAIN, ROOT, figures, metric_values, open_page, texts
 
 SAMPLE = ROOT / "sample_data" / "lastmile.toml"
 MODEL = "credit_default"
@@ -27,7 +27,7 @@ def sample_engine():
 @pytest.fixture
 def sample_app(monkeypatch):
     monkeypatch.setenv("LASTMILE_CONFIG", str(SAMPLE))
-    return AppTest.from_file(MAIN, default_timeout=120)
+    return AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT)
 
 
 def test_value_headline_leaves_the_shadow_out(sample_app, sample_engine):

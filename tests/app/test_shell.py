@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import MAIN, open_page
+from .conftest import APP_TIMEOUT, MAIN, open_page
 
 
 def test_url_parameters_seed_the_filter_bar_and_survive_page_switches(app):
@@ -46,7 +46,7 @@ def test_a_broken_workspace_is_one_sentence_not_a_traceback(tmp_path, monkeypatc
     bad = tmp_path / "lastmile.toml"
     bad.write_text("[[models]]\nname = 'm'\n")
     monkeypatch.setenv("LASTMILE_CONFIG", str(bad))
-    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at = AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT).run()
     assert not at.exception
     assert len(at.error) == 1
     assert "missing required key 'task'" in at.error[0].value
@@ -54,8 +54,8 @@ def test_a_broken_workspace_is_one_sentence_not_a_traceback(tmp_path, monkeypatc
 
 def test_sessions_do_not_share_filters(app_ws, monkeypatch):
     monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
-    a = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations", version="v1")
-    b = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations")
+    a = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "operations", version="v1")
+    b = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "operations")
     assert a.multiselect(key="flt_versions").value == ["v1"]
     assert b.multiselect(key="flt_versions").value == []
     assert a.metric[0].value != b.metric[0].value
@@ -69,7 +69,7 @@ def test_empty_states_explain_and_data_warnings_show(tmp_path, monkeypatch):
 
     g = make_workspace(tmp_path, "binary", n=1500, seed=5, unlabeled_after_day=30, nan_scores=7)
     monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
-    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "overview", **{"from": "2026-04-10"})
+    at = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "overview", **{"from": "2026-04-10"})
     shown = texts(at)
     assert "No labeled predictions in this range yet: labels arrive about" in shown
     assert "days after the prediction" in shown
@@ -86,7 +86,7 @@ def test_changing_the_model_resets_its_dependent_filters(tmp_path, monkeypatch):
                          "label_timestamp": "label_ts", "segments": ["channel"]}}
     g = make_workspace(tmp_path, "binary", n=800, seed=9, extra_model=other)
     monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
-    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations",
+    at = open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "operations",
                    model="binary_model", version="v2", where=["region=EU"])
     assert at.multiselect(key="flt_versions").value == ["v2"]
     at.selectbox(key="flt_model").set_value("other").run()
@@ -104,7 +104,7 @@ def test_every_page_works_for_other_tasks(tmp_path, monkeypatch, task):
 
     g = make_workspace(tmp_path, task, n=1200, seed=6)
     monkeypatch.setenv("LASTMILE_CONFIG", str(g.config))
-    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at = AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT).run()
     assert not at.exception and not at.error
     for page in ("overview", "segments", "compare", "drift", "value", "operations", "explore", "report"):
         at.switch_page(f"views/{page}.py").run()
