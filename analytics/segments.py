@@ -59,7 +59,7 @@ from .errors import EmptySelectionError, SelectionError
 from .metrics import MetricValue, get_metric
 from .metrics.compute import Keyed, finish_metrics, key_dict, materialized, plan_keyed, plan_queries, run_plan
 from .metrics.queries import count
-from .metrics.rest import rest_score_query
+from .metrics.rest import AP_BATCH_ROWS, distinct_scores_query, rest_ap_query, rest_score_query
 from .selection import Grouping, Selection
 from .stats import benjamini_hochberg, unpaired_test
 
@@ -200,10 +200,9 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool, top_
             groups = run_plan(engine, plan)
             rests: dict[tuple, dict] = {}
             if "score" in plan.queries:
-                # the rest's rank sums: ROC AUC in rows x log(rows); average precision evaluates
-                # each kept segment's rest at every score (see analytics.metrics.rest)
-                q = rest_score_query(plan.rows, ap=metric != "roc_auc")
-                rests = {(r[_SLOT],): r for r in engine.execute(q, spec).to_pylist()}
+                rests = _rest_scores(engine, spec, plan.rows, metric,
+                                     [k[0] for k, a in groups.items()
+                                      if k[0] is not None and int(a.get("n_labeled") or 0) >= min_support])
         if cap:
             o = groups.get((_OTHER_SLOT,), {})
             capped.append(Capped(tuple(by), values, supported, len(kept), values - len(kept),
@@ -212,8 +211,8 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool, top_
             if key[0] is None or int(a.get("n_labeled") or 0) < min_support:
                 continue
             rest = _rest(total, a)
-            if "score" in plan.queries:
-                rest["score"] = rests.get(key, {})
+            if "score" in plan.queries:   # a segment without scores leaves every score to its rest
+                rest["score"] = rests.get(key) or dict(total.get("score") or {})
             value = finish_metrics([d], a)[metric]
             other = finish_metrics([d], rest)[metric]
             delta = value.value - other.value if value.value is not None and other.value is not None else None
@@ -225,6 +224,23 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool, top_
                                  impact=_impact(d.higher_is_better, delta, int(a["n_labeled"])),
                                  other_values=values - len(kept) if is_other else None))
     return overall, found, capped
+
+
+def _rest_scores(engine: Engine, spec, rows, metric: str, slots: list[int]) -> dict[tuple, dict]:
+    """The rank sums of each slot's rest: ROC AUC's in one query (rows x log rows);
+    average precision's (any score metric but ROC AUC) in batches of slots of at most
+    :data:`~analytics.metrics.rest.AP_BATCH_ROWS` (slot, score) rows (see
+    :mod:`analytics.metrics.rest`)."""
+    rests = {(r[_SLOT],): r for r in engine.execute(rest_score_query(rows), spec).to_pylist()}
+    if metric == "roc_auc" or not slots:
+        return rests
+    n_scores = int(engine.execute(distinct_scores_query(rows), spec).to_pylist()[0]["n_scores"] or 0)
+    step = max(1, AP_BATCH_ROWS // max(1, n_scores))
+    slots = sorted(slots)
+    for i in range(0, len(slots), step):
+        for r in engine.execute(rest_ap_query(rows, slots[i:i + step]), spec).to_pylist():
+            rests.setdefault((r[_SLOT],), {})["s_ap"] = r["s_ap"]
+    return rests
 
 
 def _supported(engine: Engine, spec, table, by: tuple[str, ...], min_support: int, top_k: int):

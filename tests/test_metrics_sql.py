@@ -55,9 +55,10 @@ def test_every_query_compiles_for_trino(tmp_path, task):
     assert set(plan.queries) == expected and set(plan.quantiles) == {"latency", "delay"}
     queries = dict(plan.queries)
     if task == "binary":   # the weak-segment ranking's rest queries (ROC AUC; with average precision)
-        from analytics.metrics.rest import rest_score_query
+        from analytics.metrics.rest import distinct_scores_query, rest_ap_query, rest_score_query
         queries["rest_score"] = rest_score_query(plan.rows)
-        queries["rest_score_ap"] = rest_score_query(plan.rows, ap=True)
+        queries["rest_ap"] = rest_ap_query(plan.rows)
+        queries["distinct_scores"] = distinct_scores_query(plan.rows)
     queries.update({f"{name}/{strategy}": plan.quantile_query(name, strategy)
                     for name in plan.quantiles for strategy in ("rows", "counts")})
     for name, q in queries.items():

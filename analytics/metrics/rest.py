@@ -9,7 +9,7 @@ every (group, overall score) costs groups x distinct scores rows, which on a
 segment column with many values is more than memory holds. This module does
 not.
 
-ROC AUC (:func:`rest_score_query`, ``ap=False``): rows x log(rows)
+ROC AUC (:func:`rest_score_query`): rows x log(rows)
     With ``W(s) = (negatives below s) + q(s)/2`` (a positive's placement
     numerator) and ``V(s) = (positives below s) + p(s)/2``, the rest's
     ``W_R = W - W_g`` and ``V_R = V - V_g`` are linear in the counts, and the
@@ -31,7 +31,7 @@ ROC AUC (:func:`rest_score_query`, ``ap=False``): rows x log(rows)
     once. Exact (up to float64 rounding of the sums; ties counted half as in
     scikit-learn's ``roc_auc_score``).
 
-Average precision (``ap=True``): groups x distinct scores, streamed
+Average precision (:func:`rest_ap_query`): groups x distinct scores
     Precision at a threshold is a ratio of the rest's counts, which does not
     split into per-interval sums; each group's rest is evaluated at every
     overall score. The per-group rows become ranges of overall score ranks
@@ -39,18 +39,24 @@ Average precision (``ap=True``): groups x distinct scores, streamed
     score); unnested and joined to the overall scores on the rank (an
     equality join, not a range join, which DuckDB may run as a
     piecewise merge join in rows x scores), they yield each (group, overall
-    score) once, summed as produced: time groups x distinct scores, memory of
-    the inputs only. The caller bounds the groups (the weak-segment ranking
-    keeps the ``top_k`` best-supported values of a column).
+    score) once: time groups x distinct scores. The planner may build its hash
+    table on either side, so the caller runs the groups in batches of at most
+    :data:`AP_BATCH_ROWS` joined rows (the weak-segment ranking also keeps
+    only the ``top_k`` best-supported values of a column).
 """
 
 from __future__ import annotations
+
+from typing import Any, Sequence
 
 import ibis
 import ibis.expr.types as ir
 
 from ..engine import C
 from .queries import Rows, score_counts
+
+#: Average precision's rest: at most this many (group, overall score) rows per query.
+AP_BATCH_ROWS = 1_000_000
 
 #: The overall per-score terms whose cumulative sums the rest's ROC sums need.
 TERMS = ("a0", "a1", "a2", "b0", "b1", "b2")
@@ -74,14 +80,17 @@ def _overall(per: ir.Table) -> ir.Table:
     return o
 
 
-def rest_score_query(rows: Rows, ap: bool = False) -> ir.Table:
-    """Per group (keys without NULL): the :func:`~analytics.metrics.queries.score_query`
-    sums of every *other* row -- ``n_p``, ``n_n``, ``s_w``, ``s_w2``, ``s_v``, ``s_v2``,
-    and with ``ap`` also ``s_ap`` (see the module doc for the plan and its cost)."""
+def _joined(rows: Rows, groups: Sequence[Any] | None = None) -> tuple[ir.Table, ir.Table]:
+    """A row per (group, score the group has) with the overall columns of that score,
+    the group's cumulative counts ``cpg``, ``cqg``, ``first`` (its lowest score) and
+    the change ``d_*`` of each overall cumulative sum up to the group's next score;
+    and the overall table. ``groups``: only these values of the (single) key."""
     keys = list(rows.keys)
     per = score_counts(rows)
     o = _overall(per)
     seg = per.filter(*[per[k].notnull() for k in keys])
+    if groups is not None:
+        seg = seg.filter(seg[keys[0]].isin(list(groups)))
     seg = seg.select(*keys, _s=seg[C.SCORE], pg=seg.pos, qg=seg.cnt - seg.pos)
     j = seg.join(o, seg._s == o[C.SCORE])
     win = {"group_by": keys, "order_by": j._s}
@@ -90,6 +99,15 @@ def rest_score_query(rows: Rows, ap: bool = False) -> ir.Table:
                  **{f"n_{t}": (j[f"c_{t}"] - j[f"x_{t}"]).lead().over(**win) for t in TERMS})
     # the change of each cumulative sum over (this score, the group's next score)
     j = j.mutate(**{f"d_{t}": j[f"n_{t}"].fill_null(j[f"t_{t}"]) - j[f"c_{t}"] for t in TERMS})
+    return j, o
+
+
+def rest_score_query(rows: Rows) -> ir.Table:
+    """Per group (keys without NULL): the :func:`~analytics.metrics.queries.score_query`
+    sums of every *other* row but average precision's -- ``n_p``, ``n_n``, ``s_w``,
+    ``s_w2``, ``s_v``, ``s_v2`` (see the module doc for the plan and its cost)."""
+    keys = list(rows.keys)
+    j, _ = _joined(rows)
     c, d = j.cqg, j.cpg
     p_r, q_r = j.p - j.pg, j.q - j.qg
     w_r = j.W - (c - j.qg * 0.5)          # the rest's W at the group's own score
@@ -98,17 +116,27 @@ def rest_score_query(rows: Rows, ap: bool = False) -> ir.Table:
     def first(t):                          # below the group's first score the rest is every row
         return ibis.ifelse(j.first, j[f"c_{t}"] - j[f"x_{t}"], 0.0)
 
-    sums = j.group_by(keys).aggregate(
+    return j.group_by(keys).aggregate(
         n_p=j.t_a0.max() - j.pg.sum(), n_n=j.t_b0.max() - j.qg.sum(),
         s_w=(p_r * w_r + j.d_a1 - c * j.d_a0 + first("a1")).sum(),
         s_w2=(p_r * w_r * w_r + j.d_a2 - 2.0 * c * j.d_a1 + c * c * j.d_a0 + first("a2")).sum(),
         s_v=(q_r * v_r + j.d_b1 - d * j.d_b0 + first("b1")).sum(),
         s_v2=(q_r * v_r * v_r + j.d_b2 - 2.0 * d * j.d_b1 + d * d * j.d_b0 + first("b2")).sum())
-    if not ap:
-        return sums
-    prec = _rest_ap(j, o, keys)
-    out = sums.join(prec, [sums[k] == prec[f"_k_{k}"] for k in keys])
-    return out.select(*keys, "n_p", "n_n", "s_w", "s_w2", "s_v", "s_v2", "s_ap")
+
+
+def distinct_scores_query(rows: Rows) -> ir.Table:
+    """One row: ``n_scores``, the distinct valid scores of labeled rows (what each
+    group's average-precision rest costs, see :func:`rest_ap_query`)."""
+    t = rows.t.filter(rows.scored)
+    return t.aggregate(n_scores=t[C.SCORE].nunique())
+
+
+def rest_ap_query(rows: Rows, groups: Sequence[Any] | None = None) -> ir.Table:
+    """Per group (of ``groups``, default all; a single key): ``s_ap``, the rest's sum of
+    positives x precision over the scores (average precision x the rest's positives).
+    Joins ``len(groups)`` x distinct scores rows: callers batch the groups to bound it."""
+    j, o = _joined(rows, groups)
+    return _rest_ap(j, o, list(rows.keys))
 
 
 def _rest_ap(j: ir.Table, o: ir.Table, keys: list[str]) -> ir.Table:
@@ -141,4 +169,4 @@ def _rest_ap(j: ir.Table, o: ir.Table, keys: list[str]) -> ir.Table:
     bn_r = r.BN - ibis.ifelse(at, r.bn_pt, r.bn_iv)
     den = r.P_R + r.N_R - bp_r - bn_r      # rest rows at or above the threshold (>= p_r)
     term = ibis.ifelse(p_r > 0, p_r * (r.P_R - bp_r) / ibis.ifelse(den > 0, den, 1.0), zero)
-    return r.group_by(**{f"_k_{k}": r[k] for k in keys}).aggregate(s_ap=term.sum())
+    return r.group_by(keys).aggregate(s_ap=term.sum())
