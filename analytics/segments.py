@@ -115,8 +115,9 @@ class Capped:
     @property
     def sentence(self) -> str:
         what = "values" if len(self.columns) == 1 else "combinations"
+        rows = "labeled row" if self.min_support == 1 else "labeled rows"
         return (f"{' and '.join(self.columns)}: {self.values:,} {what}, {self.supported:,} with at least "
-                f"{self.min_support:,} labeled rows; the {self.ranked:,} with the most labeled rows are ranked, "
+                f"{self.min_support:,} {rows}; the {self.ranked:,} with the most labeled rows are ranked, "
                 f"the other {self.other_values:,} ({self.other_rows:,} rows, {self.other_labeled:,} labeled) "
                 f"are grouped as {OTHER}.")
 
