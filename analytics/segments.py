@@ -32,12 +32,13 @@ grouping (each column, each pair of columns)
    tested, as before;
 2. the rows get a small integer slot (the kept value's rank, or the
    "(other)" slot) from a join with the kept values, into a temporary table;
-3. the ``sums`` query (and for ROC / PR AUC the ``score`` query) per slot:
-   at most ``top_k + 1`` groups. The rest's aggregates are the overall sums
-   minus the segment's (counts and sums are additive); for ROC / PR AUC the
-   rest's rank sums come from :func:`analytics.metrics.rest.rest_score_query`:
-   ROC AUC in rows x log(rows), average precision in (kept segments) x
-   (distinct scores), streamed.
+3. the ``sums`` query per slot: at most ``top_k + 1`` groups. The rest's
+   aggregates are the overall sums minus the segment's (counts and sums are
+   additive). For ROC / PR AUC, the overall per-score table is computed once
+   per call, and per grouping one query gives each segment's rank sums and
+   its rest's (:func:`analytics.metrics.rest.rest_score_query`: rows x
+   log(rows)); average precision's rest takes (kept segments) x (distinct
+   scores) rows, in batches (:func:`analytics.metrics.rest.rest_ap_query`).
 
 So a column with 10,000 values costs about what a column with 50 does.
 """
@@ -48,6 +49,7 @@ import functools
 import itertools
 import math
 import operator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +60,9 @@ from .engine import C, Engine
 from .errors import EmptySelectionError, SelectionError
 from .metrics import MetricValue, get_metric
 from .metrics.compute import Keyed, finish_metrics, key_dict, materialized, plan_keyed, plan_queries, run_plan
-from .metrics.queries import count
-from .metrics.rest import AP_BATCH_ROWS, distinct_scores_query, rest_ap_query, rest_score_query
+from .metrics.queries import Rows, count
+from .metrics.rest import (AP_BATCH_ROWS, distinct_scores_query, overall_scores, rest_ap_query,
+                           rest_score_query)
 from .selection import Grouping, Selection
 from .stats import benjamini_hochberg, unpaired_test
 
@@ -190,56 +193,79 @@ def _compare(engine: Engine, spec, d, table, min_support: int, pairs: bool, top_
     groupings = [(c,) for c in cols] + (list(itertools.combinations(cols, 2)) if pairs else [])
     found: list[Segment] = []
     capped: list[Capped] = []
-    for by in groupings:
-        kept, values, supported, top = _supported(engine, spec, table, by, min_support, top_k)
-        if not kept:
-            continue
-        cap = supported > top_k
-        value_cols = [c for c in table.columns if c not in spec.columns.segments]
-        with engine.temporary(_slotted(table, value_cols, by, top, cap), spec) as slotted:
-            plan = plan_keyed(spec, Keyed(slotted, (_SLOT,), ("slot",)), [metric])
-            groups = run_plan(engine, plan)
-            rests: dict[tuple, dict] = {}
-            if "score" in plan.queries:
-                rests = _rest_scores(engine, spec, plan.rows, metric,
-                                     [k[0] for k, a in groups.items()
-                                      if k[0] is not None and int(a.get("n_labeled") or 0) >= min_support])
-        if cap:
-            o = groups.get((_OTHER_SLOT,), {})
-            capped.append(Capped(tuple(by), values, supported, len(kept), values - len(kept),
-                                 int(o.get("n") or 0), int(o.get("n_labeled") or 0), min_support))
-        for key, a in groups.items():
-            if key[0] is None or int(a.get("n_labeled") or 0) < min_support:
-                continue
-            rest = _rest(total, a)
-            if "score" in plan.queries:   # a segment without scores leaves every score to its rest
-                rest["score"] = rests.get(key) or dict(total.get("score") or {})
-            value = finish_metrics([d], a)[metric]
-            other = finish_metrics([d], rest)[metric]
-            delta = value.value - other.value if value.value is not None and other.value is not None else None
-            is_other = key[0] == _OTHER_SLOT
-            where = {c: OTHER for c in by} if is_other else kept[key[0]]
-            found.append(Segment(where=where, n=int(a["n"]), n_labeled=int(a["n_labeled"]),
-                                 metric=value, rest=other, delta_vs_rest=delta,
-                                 p_value=_p_value(d, value, other), q_value=None,
-                                 impact=_impact(d.higher_is_better, delta, int(a["n_labeled"])),
-                                 other_values=values - len(kept) if is_other else None))
+    with _overall_scores(engine, spec, d, table) as scores:
+        for by in groupings:
+            _grouping(engine, spec, d, table, by, min_support, top_k, total, scores, found, capped)
     return overall, found, capped
 
 
-def _rest_scores(engine: Engine, spec, rows, metric: str, slots: list[int]) -> dict[tuple, dict]:
+@contextmanager
+def _overall_scores(engine: Engine, spec, d, table):
+    """ROC / PR AUC: the overall per-score table (the same for every grouping), computed once."""
+    if d.stage != "score" or C.SCORE not in table.columns:
+        yield None
+        return
+    with engine.temporary(overall_scores(Rows(table, (), spec.task)), spec) as o:
+        yield o
+
+
+def _grouping(engine: Engine, spec, d, table, by, min_support: int, top_k: int, total: dict, scores,
+              found: list, capped: list) -> None:
+    """The supported segments of one grouping into ``found`` (and its cap into ``capped``)."""
+    metric = d.name
+    kept, values, supported, top = _supported(engine, spec, table, by, min_support, top_k)
+    if not kept:
+        return
+    cap = supported > top_k
+    value_cols = [c for c in table.columns if c not in spec.columns.segments]
+    with engine.temporary(_slotted(table, value_cols, by, top, cap), spec) as slotted:
+        plan = plan_keyed(spec, Keyed(slotted, (_SLOT,), ("slot",)), [metric])
+        # ROC / PR AUC: each segment's own rank sums and its rest's come from rest_score_query
+        scored = plan.queries.pop("score", None) is not None
+        groups = run_plan(engine, plan)
+        rests: dict[tuple, dict] = {}
+        if scored:
+            rests = _rest_scores(engine, spec, plan.rows, metric, scores,
+                                 [k[0] for k, a in groups.items()
+                                  if k[0] is not None and int(a.get("n_labeled") or 0) >= min_support])
+    if cap:
+        o = groups.get((_OTHER_SLOT,), {})
+        capped.append(Capped(tuple(by), values, supported, len(kept), values - len(kept),
+                             int(o.get("n") or 0), int(o.get("n_labeled") or 0), min_support))
+    for key, a in groups.items():
+        if key[0] is None or int(a.get("n_labeled") or 0) < min_support:
+            continue
+        rest = _rest(total, a)
+        if scored:   # a segment without scores leaves every score to its rest
+            r = rests.get(key)
+            a["score"] = {k[4:]: v for k, v in r.items() if k.startswith("own_")} if r else {}
+            rest["score"] = {k: v for k, v in r.items() if not k.startswith("own_")} if r \
+                else dict(total.get("score") or {})
+        value = finish_metrics([d], a)[metric]
+        other = finish_metrics([d], rest)[metric]
+        delta = value.value - other.value if value.value is not None and other.value is not None else None
+        is_other = key[0] == _OTHER_SLOT
+        where = {c: OTHER for c in by} if is_other else kept[key[0]]
+        found.append(Segment(where=where, n=int(a["n"]), n_labeled=int(a["n_labeled"]),
+                             metric=value, rest=other, delta_vs_rest=delta,
+                             p_value=_p_value(d, value, other), q_value=None,
+                             impact=_impact(d.higher_is_better, delta, int(a["n_labeled"])),
+                             other_values=values - len(kept) if is_other else None))
+
+
+def _rest_scores(engine: Engine, spec, rows, metric: str, scores, slots: list[int]) -> dict[tuple, dict]:
     """The rank sums of each slot's rest: ROC AUC's in one query (rows x log rows);
     average precision's (any score metric but ROC AUC) in batches of slots of at most
     :data:`~analytics.metrics.rest.AP_BATCH_ROWS` (slot, score) rows (see
     :mod:`analytics.metrics.rest`)."""
-    rests = {(r[_SLOT],): r for r in engine.execute(rest_score_query(rows), spec).to_pylist()}
+    rests = {(r[_SLOT],): r for r in engine.execute(rest_score_query(rows, scores), spec).to_pylist()}
     if metric == "roc_auc" or not slots:
         return rests
     n_scores = int(engine.execute(distinct_scores_query(rows), spec).to_pylist()[0]["n_scores"] or 0)
     step = max(1, AP_BATCH_ROWS // max(1, n_scores))
     slots = sorted(slots)
     for i in range(0, len(slots), step):
-        for r in engine.execute(rest_ap_query(rows, slots[i:i + step]), spec).to_pylist():
+        for r in engine.execute(rest_ap_query(rows, slots[i:i + step], scores), spec).to_pylist():
             rests.setdefault((r[_SLOT],), {})["s_ap"] = r["s_ap"]
     return rests
 

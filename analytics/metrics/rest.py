@@ -62,6 +62,12 @@ AP_BATCH_ROWS = 1_000_000
 TERMS = ("a0", "a1", "a2", "b0", "b1", "b2")
 
 
+def overall_scores(rows: Rows) -> ir.Table:
+    """The overall per-score table every group's rest is computed from (see :func:`_overall`);
+    the same for every grouping of one selection, so callers may compute it once."""
+    return _overall(score_counts(rows))
+
+
 def _overall(per: ir.Table) -> ir.Table:
     """Per distinct score over every row: ``p``, ``q``, ``BP``, ``BN`` (strictly below),
     ``W``, ``V``, the terms ``x_a0..x_b2`` at that score (``p``, ``p W``, ``p W^2``,
@@ -80,14 +86,17 @@ def _overall(per: ir.Table) -> ir.Table:
     return o
 
 
-def _joined(rows: Rows, groups: Sequence[Any] | None = None) -> tuple[ir.Table, ir.Table]:
+def _joined(rows: Rows, groups: Sequence[Any] | None = None,
+            overall: ir.Table | None = None) -> tuple[ir.Table, ir.Table]:
     """A row per (group, score the group has) with the overall columns of that score,
-    the group's cumulative counts ``cpg``, ``cqg``, ``first`` (its lowest score) and
+    the group's cumulative counts ``cpg``, ``cqg``, totals ``g_pos``, ``g_neg``,
+    ``first`` (its lowest score) and
     the change ``d_*`` of each overall cumulative sum up to the group's next score;
-    and the overall table. ``groups``: only these values of the (single) key."""
+    and the overall table (``overall``, or computed from ``rows``). ``groups``: only
+    these values of the (single) key."""
     keys = list(rows.keys)
     per = score_counts(rows)
-    o = _overall(per)
+    o = _overall(per) if overall is None else overall
     seg = per.filter(*[per[k].notnull() for k in keys])
     if groups is not None:
         seg = seg.filter(seg[keys[0]].isin(list(groups)))
@@ -95,6 +104,7 @@ def _joined(rows: Rows, groups: Sequence[Any] | None = None) -> tuple[ir.Table, 
     j = seg.join(o, seg._s == o[C.SCORE])
     win = {"group_by": keys, "order_by": j._s}
     j = j.mutate(cpg=j.pg.sum().over(rows=(None, 0), **win), cqg=j.qg.sum().over(rows=(None, 0), **win),
+                 g_pos=j.pg.sum().over(group_by=keys), g_neg=j.qg.sum().over(group_by=keys),
                  first=ibis.row_number().over(**win) == 0,
                  **{f"n_{t}": (j[f"c_{t}"] - j[f"x_{t}"]).lead().over(**win) for t in TERMS})
     # the change of each cumulative sum over (this score, the group's next score)
@@ -102,16 +112,21 @@ def _joined(rows: Rows, groups: Sequence[Any] | None = None) -> tuple[ir.Table, 
     return j, o
 
 
-def rest_score_query(rows: Rows) -> ir.Table:
+def rest_score_query(rows: Rows, overall: ir.Table | None = None) -> ir.Table:
     """Per group (keys without NULL): the :func:`~analytics.metrics.queries.score_query`
     sums of every *other* row but average precision's -- ``n_p``, ``n_n``, ``s_w``,
-    ``s_w2``, ``s_v``, ``s_v2`` (see the module doc for the plan and its cost)."""
+    ``s_w2``, ``s_v``, ``s_v2`` (see the module doc for the plan and its cost) -- and
+    the group's own, all seven, prefixed ``own_`` (the same rows, one query)."""
     keys = list(rows.keys)
-    j, _ = _joined(rows)
+    j, _ = _joined(rows, overall=overall)
     c, d = j.cqg, j.cpg
     p_r, q_r = j.p - j.pg, j.q - j.qg
     w_r = j.W - (c - j.qg * 0.5)          # the rest's W at the group's own score
     v_r = j.V - (d - j.pg * 0.5)
+    w_g = c - j.qg * 0.5                   # the group's own W and V there
+    v_g = d - j.pg * 0.5
+    below_pos = d - j.pg
+    precision = (j.g_pos - below_pos) / (j.g_pos + j.g_neg - below_pos - (c - j.qg))
 
     def first(t):                          # below the group's first score the rest is every row
         return ibis.ifelse(j.first, j[f"c_{t}"] - j[f"x_{t}"], 0.0)
@@ -121,7 +136,11 @@ def rest_score_query(rows: Rows) -> ir.Table:
         s_w=(p_r * w_r + j.d_a1 - c * j.d_a0 + first("a1")).sum(),
         s_w2=(p_r * w_r * w_r + j.d_a2 - 2.0 * c * j.d_a1 + c * c * j.d_a0 + first("a2")).sum(),
         s_v=(q_r * v_r + j.d_b1 - d * j.d_b0 + first("b1")).sum(),
-        s_v2=(q_r * v_r * v_r + j.d_b2 - 2.0 * d * j.d_b1 + d * d * j.d_b0 + first("b2")).sum())
+        s_v2=(q_r * v_r * v_r + j.d_b2 - 2.0 * d * j.d_b1 + d * d * j.d_b0 + first("b2")).sum(),
+        own_n_p=j.pg.sum(), own_n_n=j.qg.sum(),
+        own_s_w=(j.pg * w_g).sum(), own_s_w2=(j.pg * w_g * w_g).sum(),
+        own_s_v=(j.qg * v_g).sum(), own_s_v2=(j.qg * v_g * v_g).sum(),
+        own_s_ap=(j.pg * precision).sum(where=j.pg > 0))
 
 
 def distinct_scores_query(rows: Rows) -> ir.Table:
@@ -131,11 +150,12 @@ def distinct_scores_query(rows: Rows) -> ir.Table:
     return t.aggregate(n_scores=t[C.SCORE].nunique())
 
 
-def rest_ap_query(rows: Rows, groups: Sequence[Any] | None = None) -> ir.Table:
+def rest_ap_query(rows: Rows, groups: Sequence[Any] | None = None,
+                  overall: ir.Table | None = None) -> ir.Table:
     """Per group (of ``groups``, default all; a single key): ``s_ap``, the rest's sum of
     positives x precision over the scores (average precision x the rest's positives).
     Joins ``len(groups)`` x distinct scores rows: callers batch the groups to bound it."""
-    j, o = _joined(rows, groups)
+    j, o = _joined(rows, groups, overall)
     return _rest_ap(j, o, list(rows.keys))
 
 
@@ -149,9 +169,7 @@ def _rest_ap(j: ir.Table, o: ir.Table, keys: list[str]) -> ir.Table:
     equality join): one row per (group, overall score), produced and summed
     as a stream."""
     win = {"group_by": keys, "order_by": j._s}
-    tot = {"group_by": keys}
-    j = j.mutate(hi=j.rk.lead().over(**win).fill_null(j.n_scores),
-                 P_R=j.t_a0 - j.pg.sum().over(**tot), N_R=j.t_b0 - j.qg.sum().over(**tot))
+    j = j.mutate(hi=j.rk.lead().over(**win).fill_null(j.n_scores), P_R=j.t_a0 - j.g_pos, N_R=j.t_b0 - j.g_neg)
     zero = ibis.literal(0.0)
     # [own score, next score): at its own score the group's counts so far exclude that score
     own = j.select(*keys, lo=j.rk, hi=j.hi, P_R=j.P_R, N_R=j.N_R, pg=j.pg,
