@@ -54,9 +54,11 @@ def test_every_query_compiles_for_trino(tmp_path, task):
         | ({"confusion"} if task == "multiclass" else set())
     assert set(plan.queries) == expected and set(plan.quantiles) == {"latency", "delay"}
     queries = dict(plan.queries)
-    if task == "binary":   # the weak-segment ranking's score query
-        from analytics.metrics.queries import score_with_complement_query
-        queries["score_with_complement"] = score_with_complement_query(plan.rows)
+    if task == "binary":   # the weak-segment ranking's rest queries (ROC AUC; with average precision)
+        from analytics.metrics.rest import distinct_scores_query, rest_ap_query, rest_score_query
+        queries["rest_score"] = rest_score_query(plan.rows)
+        queries["rest_ap"] = rest_ap_query(plan.rows)
+        queries["distinct_scores"] = distinct_scores_query(plan.rows)
     queries.update({f"{name}/{strategy}": plan.quantile_query(name, strategy)
                     for name in plan.quantiles for strategy in ("rows", "counts")})
     for name, q in queries.items():

@@ -1,9 +1,10 @@
 """`lastmile segments`: the segments where the model does worst, with significance."""
 
 from ..cli import add_common, add_selection
+from ..errors import SelectionError
 from ..metrics import PRIMARY_METRIC, format_value, get_metric
 from ..output import render
-from ..segments import MIN_SUPPORT, weak_segments
+from ..segments import MIN_SUPPORT, TOP_K, weak_segments
 from .metrics import add_version, selection_from_args
 
 
@@ -17,6 +18,9 @@ def add_parser(sub):
                    f"metric: {', '.join(f'{k} {v}' for k, v in PRIMARY_METRIC.items())})")
     p.add_argument("--min-support", type=int, default=MIN_SUPPORT, metavar="N",
                    help=f"minimum labeled rows for a segment to be tested (default {MIN_SUPPORT})")
+    p.add_argument("--top-k", type=int, default=TOP_K, metavar="K",
+                   help=f"rank at most K values (or combinations) per segment column (or pair), the ones with "
+                   f"the most labeled rows; the others are grouped as '(other)' (default {TOP_K})")
     p.add_argument("--no-pairs", action="store_true", help="only single segment values, not pairs of columns")
     return p
 
@@ -27,14 +31,19 @@ def run(args, ctx) -> int:
     metric = args.metric or PRIMARY_METRIC[spec.task]
     d = get_metric(metric, spec.task)
     if args.min_support < 1:
-        from ..errors import SelectionError
         raise SelectionError(f"--min-support must be at least 1, not {args.min_support}.")
-    res = weak_segments(ctx.engine, sel, metric, min_support=args.min_support, pairs=not args.no_pairs)
+    if args.top_k < 1:
+        raise SelectionError(f"--top-k must be at least 1, not {args.top_k}.")
+    res = weak_segments(ctx.engine, sel, metric, min_support=args.min_support, pairs=not args.no_pairs,
+                        top_k=args.top_k)
     ctx.warn_data(spec.name)
     rows = []
     for s in res.segments:
         m = s.metric
-        rows.append({"segment": ", ".join(f"{k}={v}" for k, v in s.where.items()), "labeled": s.n_labeled,
+        name = ", ".join(f"{k}={v}" for k, v in s.where.items())
+        if s.other_values is not None:
+            name += f" ({s.other_values:,} values)"
+        rows.append({"segment": name, "labeled": s.n_labeled,
                      metric: format_value(d, m.value),
                      "95% CI": f"[{format_value(d, m.ci_low)}, {format_value(d, m.ci_high)}]"
                      if m.ci_low is not None else "-",
@@ -44,6 +53,8 @@ def run(args, ctx) -> int:
     title = (f"Model {spec.name!r}, {metric} by segment ({sel.describe()}); overall "
              f"{format_value(d, o.value)} on {o.n:,} rows; segments with >= {res.min_support:,} labeled rows, "
              "worst first")
+    for c in res.capped:
+        title += f"\nCapped (--top-k {res.top_k}): {c.sentence}"
     if not rows:
         title += f"\n(no segment has {res.min_support:,} labeled rows; lower --min-support)"
     ctx.out(render(ctx.fmt, res.to_dict(), rows,

@@ -8,7 +8,8 @@ metric needs it), all grouped by the same key columns:
   sums of losses and errors and their squares). See :func:`sums_query`.
 * ``score`` -- binary ROC AUC and average precision: counts per distinct
   score, then cumulative sums over the scores (a window), then one aggregate.
-  See :func:`score_query`.
+  See :func:`score_query`. (The same sums for every group's *rest*, as the
+  weak-segment ranking needs them: :mod:`.rest`.)
 * ``quantiles`` -- exact quantiles (numpy's default linear interpolation) of
   one value per group from ``row_number`` and ``count`` windows, or from
   counts per distinct value and a cumulative-count window when values repeat
@@ -128,40 +129,6 @@ def score_counts(rows: Rows) -> ir.Table:
     scored = rows.t.filter(rows.scored)
     return scored.group_by(list(rows.keys) + [C.SCORE]).aggregate(
         pos=count(scored[C.LABEL] == 1).cast("float64"), cnt=scored.count().cast("float64"))
-
-
-#: The flag column of :func:`score_with_complement_query`: true on the rest's row.
-REST = "lm_rest"
-
-
-def score_with_complement_query(rows: Rows) -> ir.Table:
-    """:func:`score_query`'s sums for each group (``lm_rest`` false) and for every
-    *other* row (``lm_rest`` true), in one statement.
-
-    Counts of the rest of a group at each score are the score's totals minus
-    the group's counts (a cross join of the groups with the per-score totals,
-    left-joined to the group's counts), so the complement of every group costs
-    no query of its own. Groups whose key holds a NULL are left out.
-    """
-    keys = list(rows.keys)
-    per = score_counts(rows)
-    own = per.filter(*[per[k].notnull() for k in keys]).mutate(**{REST: ibis.literal(False)})
-    rest = _complement_counts(per, keys).mutate(**{REST: ibis.literal(True)})
-    cols = [*keys, C.SCORE, "pos", "cnt", REST]
-    return score_sums(own.select(cols).union(rest.select(cols), distinct=False), keys + [REST])
-
-
-def _complement_counts(per: ir.Table, keys: list[str]) -> ir.Table:
-    """Per group (without NULL keys) and score: the counts of every other row there."""
-    tot = per.group_by(C.SCORE).aggregate(tpos=per.pos.sum(), tcnt=per.cnt.sum())
-    kv = per.select(*keys).distinct()
-    kv = kv.filter(*[kv[k].notnull() for k in keys])
-    seg = per.rename({f"_s_{k}": k for k in keys + [C.SCORE]})
-    full = kv.cross_join(tot)
-    cond = [full[k] == seg[f"_s_{k}"] for k in keys] + [full[C.SCORE] == seg[f"_s_{C.SCORE}"]]
-    j = full.left_join(seg, cond)
-    rest = j.select(*keys, C.SCORE, pos=j.tpos - j.pos.fill_null(0.0), cnt=j.tcnt - j.cnt.fill_null(0.0))
-    return rest.filter(rest.cnt > 0)
 
 
 def score_sums(per: ir.Table, keys: Sequence[str]) -> ir.Table:

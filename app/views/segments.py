@@ -28,17 +28,25 @@ def segment_label(row: dict, keys: list[str]) -> str:
     return SEP.join(f"{k}={row[k]}" for k in keys)
 
 
+def seg_name(s) -> str:
+    """A ranked segment's name; the "(other)" segment says how many values it groups."""
+    name = SEP.join(f"{k}={v}" for k, v in s.where.items())
+    return name if s.other_values is None else f"{name} ({s.other_values:,} values)"
+
+
 def weakest(ctx: PageContext, metric: str, d, top: int = 8) -> None:
     """The segment values where the metric falls short most, tested against the rest (pairs: see the table)."""
     with spinner("Ranking segments…"):
         res = resources.weak_segments(ctx.ws_key, ctx.selection, metric)
     worse = [s for s in res.segments if s.impact is not None and s.impact > 0][:top]
     st.subheader("Weakest segments")
+    for c in res.capped:
+        st.caption(f"{c.sentence} The (other) segment is compared with the rest like any segment.")
     if not worse:
         st.markdown(f"No segment with at least {res.min_support:,} labeled predictions is worse than the rest.")
         return
     st.dataframe(pl.DataFrame([{
-        "segment": SEP.join(f"{k}={v}" for k, v in s.where.items()),
+        "segment": seg_name(s),
         d.label: F.by_kind(s.metric.value, d.fmt), "95% interval": F.interval(s.metric.ci_low, s.metric.ci_high, d.fmt),
         "rest": F.by_kind(s.rest.value, d.fmt), "vs rest": F.delta(s.delta_vs_rest, d.fmt),
         "p-value": F.p_value(s.p_value), "q-value": F.p_value(s.q_value), "labeled": F.count(s.n_labeled),
