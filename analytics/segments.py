@@ -78,6 +78,10 @@ OTHER = "(other)"
 _SLOT, _RANK, _OTHER_SLOT = "lm_g0", "lm_rank", -1
 
 
+#: A weak segment is one whose Benjamini-Hochberg q-value is below this.
+SIGNIFICANT_Q = 0.05
+
+
 @dataclass(frozen=True)
 class Segment:
     """One segment compared with the rest of the selection."""
@@ -140,6 +144,28 @@ class SegmentsResult:
     top_k: int = TOP_K
     #: the groupings whose values were capped (empty when every supported value is ranked)
     capped: tuple[Capped, ...] = ()
+
+    def weak(self, alpha: float = SIGNIFICANT_Q) -> tuple[Segment, ...]:
+        """The segments significantly worse than the rest: worse (positive impact) with
+        a Benjamini-Hochberg q below ``alpha``, in ranking order. What a reader should act on;
+        the rest of :attr:`segments` is within chance."""
+        return tuple(s for s in self.segments if s.impact is not None and s.impact > 0
+                     and s.q_value is not None and s.q_value < alpha)
+
+    def none_significant(self, alpha: float = SIGNIFICANT_Q, where: str = "") -> str | None:
+        """The sentence to show instead of a list when no segment is significantly worse
+        (None when some is)."""
+        if self.weak(alpha):
+            return None
+        worse = [s for s in self.segments if s.impact is not None and s.impact > 0]
+        tested = f"{len(self.segments):,} segment{'s' if len(self.segments) != 1 else ''}"
+        text = (f"No segment is significantly worse than the rest{(' ' + where) if where else ''}: of the "
+                f"{tested} with at least {self.min_support:,} labeled predictions, none has q < {alpha:g}")
+        if worse and worse[0].q_value is not None:
+            w = worse[0]
+            text += (f" (the weakest, {', '.join(f'{k} = {v}' for k, v in w.where.items())}, has "
+                     f"q = {w.q_value:.2g}: within chance)")
+        return text + "."
 
     def to_dict(self) -> dict[str, Any]:
         o = self.overall

@@ -200,6 +200,13 @@ def version_roles(ws: tuple[str, float], model: str):
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def serving_selection(ws: tuple[str, float], selection: Selection):
+    """``(selection of the serving versions, "pooled over v1, v2 (serving)...")`` (:mod:`analytics.roles`)."""
+    from analytics.roles import pooled_selection
+    return pooled_selection(_engine(*ws), selection)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
                    names: tuple[str, ...] | None = None, label_delay: bool = True):
     """Metrics pooled over the serving versions (by default): ``(result, "pooled over v1, v2 (serving)...")``."""

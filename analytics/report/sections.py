@@ -14,6 +14,8 @@ empty table or chart. Optional keys feed the cover: ``verdict``, ``tiles``,
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as _dt
 import functools
 import re
@@ -455,27 +457,35 @@ def drift(mi, earlier: dict) -> dict:
 
 
 def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
-    """Where the champion does worst on the primary metric (segments module), worst impact first."""
-    from ..segments import MIN_SUPPORT, weak_segments as find_weak
+    """Where the serving versions do worst on the primary metric over the report period
+    (segments module), worst impact first: only the significantly worse ones (q < 0.05);
+    when there are none, a sentence says so instead of listing noise."""
+    from ..roles import pooled_selection
+    from ..segments import MIN_SUPPORT, SIGNIFICANT_Q, weak_segments as find_weak
 
     task = mi.spec.task
     d = get_metric(PRIMARY_METRIC[task], task)
     out = {"template": "segments.html.j2", "title": "Weak segments", "rows": [], "empty": None, "chart": None,
-           "metric": d.label, "min_support": fmt.count(MIN_SUPPORT), "highlights": []}
-    champion = _champion_and_challengers(earlier["kpis"])[0]
+           "metric": d.label, "min_support": fmt.count(MIN_SUPPORT), "highlights": [], "none": None}
     if not mi.spec.columns.segments:
         out["empty"] = "The model declares no segment columns (columns.segments in lastmile.toml)."
         return out
-    if champion is None:
+    if not earlier["kpis"].get("versions"):
         out["empty"] = "There are no predictions in the report period."
         return out
-    res = find_weak(mi.engine, mi.selection.replace(versions=(champion,)), d.name)
-    out.update(version=champion, overall=format_value(d, res.overall.value),
+    selection, pooled = pooled_selection(mi.engine, mi.selection)
+    serving = ", ".join(selection.versions) if selection.versions else pooled.removeprefix("pooled over ")
+    res = find_weak(mi.engine, selection, d.name)
+    out.update(version=serving, overall=format_value(d, res.overall.value),
                overall_interval=_interval(d, res.overall.ci_low, res.overall.ci_high), total=len(res.segments))
     if not res.segments:
-        out["empty"] = (f"No segment of {champion} has {fmt.count(MIN_SUPPORT)} labeled predictions in the period, "
+        out["empty"] = (f"No segment of {serving} has {fmt.count(MIN_SUPPORT)} labeled predictions in the period, "
                         "so none can be tested" + (f" ({res.overall.reason})" if res.overall.reason else "") + ".")
         return out
+    out["none"] = res.none_significant(SIGNIFICANT_Q, "in the report period")
+    if out["none"]:
+        return out
+    res = dataclasses.replace(res, segments=res.weak(SIGNIFICANT_Q))
     shown = res.segments[:top]
     for sg in shown:
         worse = sg.impact is not None and sg.impact > 0
@@ -489,7 +499,7 @@ def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
     flagged = [r for r in out["rows"] if r["flag"]]
     if flagged:
         r = flagged[0]
-        out["highlights"] = [f"Weakest segment of {champion}: {r['segment']}, {d.label} {r['value']} against "
+        out["highlights"] = [f"Weakest segment of {serving}: {r['segment']}, {d.label} {r['value']} against "
                              f"{r['rest']} elsewhere (q = {r['q']})."]
     if mi.charts.enabled:
         import polars as pl
@@ -504,7 +514,7 @@ def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
         height = max(220, 26 * len(shown) + 90)
         out["chart"] = mi.charts.add(
             bar_by_group(frame, d.name, "segment", label=d.label, fmt=d.fmt, reference=res.overall.value,
-                         title=f"{d.label} per segment of {champion}, worst impact first (95% interval)",
+                         title=f"{d.label} per segment of {serving}, worst impact first (95% interval)",
                          height=height),
             alt=f"{d.label} per segment", width=WIDTH, height=height)
     return out

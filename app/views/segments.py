@@ -17,7 +17,7 @@ from analytics.selection import Grouping
 from app import resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
-from app.components.text import literal
+from app.components.text import escape_md, literal
 from app.components.widgets import chart, table, metric_help, no_labels_message, spinner
 
 K_METRIC, K_BY, K_PICK = "seg_metric", "seg_by", "seg_pick"
@@ -34,27 +34,42 @@ def seg_name(s) -> str:
     return name if s.other_values is None else f"{name} ({s.other_values:,} values)"
 
 
-def weakest(ctx: PageContext, metric: str, d, top: int = 8) -> None:
-    """The segment values where the metric falls short most, tested against the rest (pairs: see the table)."""
+def weakest(ctx: PageContext, selection, pooled: str, metric: str, d, top: int = 8) -> None:
+    """The segments significantly worse than the rest (q < 0.05), over the serving versions
+    unless versions are chosen; a sentence when there are none (pairs: see the table)."""
+    from analytics.segments import SIGNIFICANT_Q
+
     with spinner("Ranking segments…"):
-        res = resources.weak_segments(ctx.ws_key, ctx.selection, metric)
-    worse = [s for s in res.segments if s.impact is not None and s.impact > 0][:top]
+        res = resources.weak_segments(ctx.ws_key, selection, metric)
     st.subheader("Weakest segments")
+    st.caption(f"Each segment against the rest, {escape_md(pooled)}.")
     for c in res.capped:
-        st.caption(f"{c.sentence} The (other) segment is compared with the rest like any segment.")
-    if not worse:
-        st.markdown(f"No segment with at least {res.min_support:,} labeled predictions is worse than the rest.")
-        return
-    st.dataframe(pl.DataFrame([{
+        st.caption(f"{escape_md(c.sentence)} The (other) segment is compared with the rest like any segment.")
+    weak = res.weak(SIGNIFICANT_Q)[:top]
+    if not weak:
+        st.markdown(escape_md(res.none_significant(SIGNIFICANT_Q)))
+    else:
+        st.dataframe(_table(weak, d), hide_index=True, width="stretch", column_config=_COLUMNS)
+    worse = [s for s in res.segments if s.impact is not None and s.impact > 0 and s not in weak]
+    if worse:
+        with st.expander(f"Other segments below the rest, within chance ({len(worse):,})"):
+            st.dataframe(_table(worse[:50], d), hide_index=True, width="stretch", column_config=_COLUMNS)
+
+
+_COLUMNS = {
+    "q-value": st.column_config.TextColumn(help="Benjamini-Hochberg adjusted p-value over every segment "
+                                                "tested (controls false discoveries); weak means q < 0.05."),
+    "segment": st.column_config.TextColumn(help="Ranked by impact: labeled rows × shortfall against the rest."),
+}
+
+
+def _table(segments, d) -> pl.DataFrame:
+    return pl.DataFrame([{
         "segment": seg_name(s),
         d.label: F.by_kind(s.metric.value, d.fmt), "95% interval": F.interval(s.metric.ci_low, s.metric.ci_high, d.fmt),
         "rest": F.by_kind(s.rest.value, d.fmt), "vs rest": F.delta(s.delta_vs_rest, d.fmt),
         "p-value": F.p_value(s.p_value), "q-value": F.p_value(s.q_value), "labeled": F.count(s.n_labeled),
-    } for s in worse]), hide_index=True, width="stretch", column_config={
-        "q-value": st.column_config.TextColumn(help="Benjamini-Hochberg adjusted p-value over every segment "
-                                                    "tested (controls false discoveries)."),
-        "segment": st.column_config.TextColumn(help="Ranked by impact: labeled rows × shortfall against the rest."),
-    })
+    } for s in segments])
 
 
 def body(ctx: PageContext) -> None:
@@ -82,16 +97,18 @@ def body(ctx: PageContext) -> None:
     d = get_metric(metric, task)
     keys = by.split(SEP)
     # (this page shows no label delay: one query less per call)
-    by_segment = (resources.metrics, (ctx.ws_key, ctx.selection, Grouping(by=tuple(keys)), (metric,), False))
+    # pooled over the serving versions unless versions are chosen (a shadow's re-scores are not traffic)
+    selection, pooled = resources.serving_selection(ctx.ws_key, ctx.selection)
+    by_segment = (resources.metrics, (ctx.ws_key, selection, Grouping(by=tuple(keys)), (metric,), False))
     with spinner():
         if d.kind == "label":
             # the ranking also gives the overall value (same registry metric, same rows);
             # the chosen segment's values compute meanwhile
             resources.prefetch([by_segment])
             with spinner("Ranking segments…"):
-                ref = resources.weak_segments(ctx.ws_key, ctx.selection, metric).overall
+                ref = resources.weak_segments(ctx.ws_key, selection, metric).overall
         else:
-            ref = resources.metrics(ctx.ws_key, ctx.selection, Grouping(), (metric,), False).rows[0].metrics[metric]
+            ref = resources.metrics(ctx.ws_key, selection, Grouping(), (metric,), False).rows[0].metrics[metric]
         res = by_segment[0](*by_segment[1])
     frame = res.to_polars()
     if d.kind == "label" and frame[metric].drop_nulls().is_empty():
@@ -108,7 +125,7 @@ def body(ctx: PageContext) -> None:
             if worse:
                 below.append(r["segment"])
     if d.kind == "label":
-        weakest(ctx, metric, d)
+        weakest(ctx, selection, pooled, metric, d)
     st.subheader(f"{d.label} by {SEP.join(literal(k) for k in keys)}")
     st.markdown(f"Overall {d.label}: **{F.by_kind(ref.value, d.fmt)}** "
                 f"(95% {F.interval(ref.ci_low, ref.ci_high, d.fmt)}, n = {F.count(ref.n)}).")
