@@ -397,3 +397,12 @@ def test_bad_option_through_the_cli_exits_2(binary, tmp_path, capsys):
     cfg.write_text(spark_toml(binary, tmp_path).read_text().replace('master = "local[2]"', 'mastr = "local[2]"'))
     code, out, err = run_cli(capsys, "metrics", "--model", "binary_model", "--config", str(cfg))
     assert code == 2 and "'mastr'" in err and "Traceback" not in err
+
+
+def test_missing_java_is_one_sentence(monkeypatch):
+    import analytics.spark_session as ss
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(ss.shutil, "which", lambda _name: None)
+    with pytest.raises(BackendError, match=r"^Spark master 'local\[2\]' needs Java .*JAVA_HOME\.$"):
+        ss.build_session({"master": "local[2]"})
