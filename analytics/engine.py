@@ -255,6 +255,10 @@ class Engine:
                 f"Engine backend {name!r} is not available ({exc}); install it with "
                 f"`pip install 'ibis-framework[{name}]'` or use backend = \"duckdb\"."
             ) from None
+        if name == "pyspark" and "session" not in opts:
+            from .spark_session import build_session  # the session from [engine.options]
+
+            opts = {"session": build_session(opts), **({"mode": opts["mode"]} if "mode" in opts else {})}
         try:
             be = module.connect(**opts)
         except Exception as exc:  # noqa: BLE001
