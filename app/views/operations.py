@@ -11,6 +11,7 @@ from analytics.selection import Grouping
 from analytics.value import evaluate
 
 from app import resources
+from app.components.text import escape_md
 from app.components.page import PageContext, run_page
 from app.components.widgets import chart, table, kpi, metric_help, spinner
 
@@ -41,7 +42,7 @@ def body(ctx: PageContext) -> None:
         costs = evaluate(inputs).to_polars().select("period", "version", "compute_cost")
     cost = float(costs["compute_cost"].sum()) if costs is not None else None
     c = st.columns(5)
-    kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"), caption=pooled)
+    kpi(c[0], "Predictions", F.count(row.n), help=metric_help("volume"), caption=escape_md(pooled))
     kpi(c[1], "Latency p95", F.ms(row.metrics["latency_p95"].value), help=metric_help("latency_p95"),
         caption=f"p50 {F.ms(row.metrics['latency_p50'].value)} · p99 {F.ms(row.metrics['latency_p99'].value)}")
     kpi(c[2], "Label coverage", F.pct(row.metrics["label_coverage"].value), help=metric_help("label_coverage"),
@@ -53,7 +54,7 @@ def body(ctx: PageContext) -> None:
              "every version's, shadows included (a shadow costs compute).",
         caption=(("every version, shadows included" if roles.shadow else None) if cost is not None
                  else "no [models.business] in the workspace"))
-    st.caption(f"Tiles {pooled}.")
+    st.caption(f"Tiles {escape_md(pooled)}.")
 
     frame = by_time.to_polars()
     shadows = [v for v in roles.shadow if not sel.versions or v in sel.versions]

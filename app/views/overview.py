@@ -15,7 +15,7 @@ from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.perclass import per_class_panel
-from app.components.text import literal
+from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
 #: The tiles per task (after the primary metric).
@@ -53,7 +53,7 @@ def body(ctx: PageContext) -> None:
             caption=f"{period} of {cur.period}" + (
                 f" · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}" if cur.value.ci_low is not None else ""))
     st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} "
-               f"before; {pooled}.")
+               f"before; {escape_md(pooled)}.")
 
     health_panel(health)
 

@@ -17,7 +17,7 @@ from app import resources, state
 from app.components.health import badge, reason_lines
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
-from app.components.text import literal
+from app.components.text import escape_md, literal
 from app.components.widgets import spinner
 
 PERIOD = "week"
@@ -105,7 +105,7 @@ def model_card(ctx: PageContext, spec) -> str:
             vol = rows[-1] if rows else None
             st.metric("Predictions", F.compact(vol.n if vol else None), help=get_metric("volume").description)
             if vol:
-                st.caption(f"week of {vol.group['period']}; {pooled}")
+                st.caption(f"week of {vol.group['period']}; {escape_md(pooled)}")
         with c[4]:
             if st.button("Open", key=f"pf_open_{spec.name}", icon=":material/arrow_forward:", type="primary",
                          help=f"The overview of {spec.name}"):

@@ -118,15 +118,15 @@ def body(ctx: PageContext) -> None:
         t = configured.totals
         c = st.columns(5)
         kpi(c[0], "Net value", F.money(t.net_value, cur, short=True), help=HELP["net"],
-            caption=f"{F.money(t.net_value, cur)}; {t.pooled()}")
+            caption=f"{F.money(t.net_value, cur)}; {escape_md(t.pooled())}")
         kpi(c[1], "Return on compute", F.value_for_money(t.net_value, t.compute_cost, cur, short=True),
             help=HELP["roi"], caption=F.value_for_money(t.net_value, t.compute_cost, cur))
         kpi(c[2], "Value", F.money(t.value, cur, short=True), help=HELP["value"],
-            caption=f"serving: {', '.join(t.serving_versions) or 'none'}")
+            caption=f"serving: {escape_md(', '.join(t.serving_versions)) or 'none'}")
         kpi(c[3], "Lift over baseline", F.money(t.lift, cur, short=True), help=HELP["lift"],
             caption=f"baseline: {defaults.baseline}")
         kpi(c[4], "Compute cost", F.money(t.compute_cost, cur), help=HELP["cost"],
-            caption=(f"incl. {F.money(t.shadow_compute_cost, cur)} for {', '.join(t.shadow_versions)} (shadow)"
+            caption=(f"incl. {F.money(t.shadow_compute_cost, cur)} for {escape_md(', '.join(t.shadow_versions))} (shadow)"
                      if t.shadow_versions else "every version"))
         for w in configured.warnings + resources.version_roles(ctx.ws_key, spec.name).warnings:
             st.warning(escape_md(w), icon=":material/info:")
@@ -143,7 +143,7 @@ def body(ctx: PageContext) -> None:
                  f"({F.money(r.net_value, cur)} / {F.money(r.compute_cost, cur)})"
                  if r.roi is not None else f"- **{literal(r.group.get('version'))}**: {escape_md(r.roi_reason)}"
                  for r in configured.rows]
-                + [f"- **total** ({t.pooled()}): ROI {F.num(t.roi)}×" if t.roi is not None
+                + [f"- **total** ({escape_md(t.pooled())}): ROI {F.num(t.roi)}×" if t.roi is not None
                    else f"- **total**: {t.roi_reason}"]))
         over_time = evaluate(by_time, defaults).to_polars()
         chart(charts.value_over_time(over_time, currency=cur,

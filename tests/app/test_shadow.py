@@ -42,7 +42,7 @@ def test_value_headline_leaves_the_shadow_out(sample_app, sample_engine):
     assert shown["Compute cost"] == F.money(sum(r.compute_cost for r in res.rows))  # its cost is
     words = texts(at)
     assert "pooled over v1, v2 (serving); v3 (shadow) left out" in words
-    assert "v3** is a shadow" in words and "Value if promoted" in words
+    assert "`v3`** is a shadow" in words and "Value if promoted" in words
     assert "×" not in shown["Return on compute"] and "x" not in shown["Return on compute"]
 
 
