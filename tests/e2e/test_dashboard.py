@@ -91,7 +91,8 @@ def test_the_pdf_report_downloads(server, tab):
     path = dl.value.path()
     with open(path, "rb") as f:
         assert f.read(5) == b"%PDF-"
-    assert dl.value.suggested_filename.startswith("lastmile_delivery_eta")
+    # <model>_<start>_<last day>.pdf: the period the page states and the cover shows (issue #17)
+    assert re.fullmatch(r"delivery_eta_\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.pdf", dl.value.suggested_filename)
     shot(tab, "report_built")
     no_exception(tab)
 
