@@ -25,7 +25,7 @@ from analytics.engine import Engine
 from analytics.selection import Grouping, Selection
 from analytics.workspace import Workspace, load_workspace
 
-from . import state
+from . import pool, state
 
 _HASH = {Selection: dataclasses.astuple, Grouping: dataclasses.astuple}
 #: How long cached results stay fresh: logs grow while the app runs.
@@ -52,17 +52,66 @@ def _engine(path: str, mtime: float) -> Engine:
     return Engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
 
 
+#: Bumped by :func:`refresh`: the worker processes' engines belong to a generation.
+_generation = [0]
+
+
+@st.cache_resource(show_spinner=False)
+def _pool(size: int) -> pool.Pool:
+    return pool.Pool(size, TTL.total_seconds())
+
+
 def workspace() -> Workspace:
     return _workspace(*_key())
 
 
 def engine() -> Engine:
-    return _engine(*_key())
+    key = _key()
+    if pool.workers():
+        _pool(pool.workers()).warm((*key, _generation[0]))
+    if pool.workers():
+        _home(*key, _generation[0])
+    return _engine(*key)
+
+
+#: The portfolio (the home page) shows every model's answers for all data, by week.
+PORTFOLIO_PERIOD = "week"
+
+
+def portfolio_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]:
+    """The cached calls behind one model's portfolio card: health, the primary metric and
+    volume per week, and the value aggregates per week (when the model has business values)."""
+    from analytics.metrics import PRIMARY_METRIC
+    sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PORTFOLIO_PERIOD)
+    calls = [(model_health, (ws, spec.name)),
+             (metrics, (ws, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
+    if spec.business:
+        calls.append((value_inputs, (ws, sel, weekly, 0)))
+    return calls
+
+
+@st.cache_resource(show_spinner=False)
+def _home(path: str, mtime: float, generation: int) -> bool:
+    """Once per workspace and generation (the server's first page, a re-read): compute what
+    every session asks first in the background: each model's facts and data warnings (the
+    filter bar and the banner of every page) and the portfolio's cards, all data and
+    therefore the same for everyone. A user who asks meanwhile waits for that computation
+    instead of starting another."""
+    ws = (path, mtime)
+    try:
+        models = _workspace(path, mtime).models
+    except Exception:  # noqa: BLE001 - a bad workspace is reported by the page
+        return False
+    calls = [(fn, (ws, m.name)) for m in models for fn in (facts, data_warnings)]
+    prefetch(calls + [c for m in models for c in portfolio_calls(ws, m)], workers=pool.workers())
+    return True
 
 
 def refresh() -> None:
     """Forget every cached result and the engine (new log files, new versions): the next run re-reads."""
+    _generation[0] += 1      # the workers' engines re-read on their next question
     st.cache_data.clear()
+    _home.clear()
     _engine.clear()
     _workspace.clear()
 
@@ -103,74 +152,71 @@ def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> None:
 # ------------------------------------------------------------------ cached results
 
 
+def _answer(task: str, ws: tuple[str, float], *args):
+    """Compute one of :data:`app.pool.TASKS`: in the worker processes, or here when there are none."""
+    if pool.workers() == 0:
+        return pool.TASKS[task](_engine(*ws), *args)
+    return _pool(pool.workers()).answer(task, (*ws, _generation[0]), *args)
+
+
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def facts(ws: tuple[str, float], model: str):
-    from analytics.facts import model_facts
-    return model_facts(_engine(*ws), model)
+    return _answer("facts", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def data_warnings(ws: tuple[str, float], model: str):
-    return _engine(*ws).data_warnings(model)
+    return _answer("data_warnings", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=256, hash_funcs=_HASH)
 def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
             names: tuple[str, ...] | None = None, label_delay: bool = True):
-    from analytics.metrics import compute_metrics
-    return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None, label_delay)
+    return _answer("metrics", ws, selection, grouping, tuple(names) if names else None, label_delay)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
-    from analytics.segments import weak_segments as _weak
-    return _weak(_engine(*ws), selection, metric, pairs=False)
+    return _answer("weak_segments", ws, selection, metric)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def model_health(ws: tuple[str, float], model: str):
-    from analytics.health import model_health as _mh
-    return _mh(_engine(*ws), model)
+    return _answer("model_health", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def value_inputs(ws: tuple[str, float], selection: Selection, grouping: Grouping, bins: int):
     """The value aggregates of a selection: every what-if is evaluated on them without a query."""
-    from analytics.value import value_summary
-    return value_summary(_engine(*ws), selection, grouping, bins=bins)
+    return _answer("value_inputs", ws, selection, grouping, bins)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def compare(ws: tuple[str, float], selection: Selection, baseline: str, candidate: str,
             paired: bool | None = None):
-    from analytics.compare import compare_versions
-    return compare_versions(_engine(*ws), selection, baseline, candidate, paired=paired)
+    return _answer("compare", ws, selection, baseline, candidate, paired)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def default_windows(ws: tuple[str, float], model: str):
-    from analytics.drift import default_reference
-    return default_reference(_engine(*ws), model)
+    return _answer("default_windows", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def drift(ws: tuple[str, float], model: str, reference: Selection, current: Selection):
-    from analytics.drift import compute_drift
-    return compute_drift(_engine(*ws), model, reference, current)
+    return _answer("drift", ws, model, reference, current)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def drift_over_time(ws: tuple[str, float], model: str, reference: Selection, selection: Selection,
                     period: str):
-    from analytics.drift import drift_over_time as _dot
-    return _dot(_engine(*ws), model, reference, selection, period=period)
+    return _answer("drift_over_time", ws, model, reference, selection, period)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def distribution(ws: tuple[str, float], model: str, feature: str, reference: Selection,
                  current: Selection):
-    from analytics.drift import distribution as _dist
-    return _dist(_engine(*ws), model, feature, reference, current)
+    return _answer("distribution", ws, model, feature, reference, current)
 
 
 def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = True, progress=None) -> bytes:
