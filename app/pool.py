@@ -4,8 +4,8 @@ Streamlit serves every browser session on a thread of one process, so building
 and compiling Ibis expressions, converting results and the bootstrap intervals
 all queue on that process's GIL: with a few users at once the server used one
 core. :func:`answer` runs one of :data:`TASKS` in a pool of worker processes
-instead (``$LASTMILE_WORKERS``, default: as many as the machine has cores, at
-most 4; ``0`` answers in the calling thread). The server's threads wait for the
+instead (``$LASTMILE_WORKERS`` processes; ``0``, the default, answers in the
+calling thread). The server's threads wait for the
 answer with the GIL released, and keep drawing pages meanwhile.
 
 Each worker holds its own :class:`~analytics.engine.Engine` (its own DuckDB and
@@ -132,14 +132,14 @@ def _run(task: str, key: Key, snapshot_seconds: float, args: tuple) -> Any:
 
 
 def workers() -> int:
-    """How many worker processes answer (``$LASTMILE_WORKERS``; 0: none, answer in the caller)."""
-    text = os.environ.get("LASTMILE_WORKERS", "").strip()
-    if text:
-        try:
-            return max(0, int(text))
-        except ValueError:
-            pass
-    return min(4, os.cpu_count() or 1)
+    """How many worker processes answer (``$LASTMILE_WORKERS``; 0, the default: none, answer in
+    the caller). Off by default: on the 2-core machine of bench/README.md ("Many users at
+    once") they did not make pages faster (the browsers and the server's own drawing take the
+    cores) and cost 750 MB."""
+    try:
+        return max(0, int(os.environ.get("LASTMILE_WORKERS", "0").strip() or 0))
+    except ValueError:
+        return 0
 
 
 class Pool:

@@ -7,7 +7,11 @@
 * Results are cached as data, keyed on the workspace and the query spec
   (:class:`Selection` / :class:`Grouping` are frozen dataclasses, hashed by
   their fields). Streamlit hands every caller its own copy, so a page can never
-  change what another session sees. Nothing here runs at import time.
+  change what another session sees. Sessions asking the same question at the
+  same moment share one computation (Streamlit holds a lock per key). Nothing
+  here runs at import time.
+* With ``$LASTMILE_WORKERS`` set, the answers are computed in worker processes
+  (:mod:`app.pool`) and the home page's answers ahead, in the background.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ from typing import Any, Callable
 
 import streamlit as st
 
+# The modules of the results cached here (unpickled on every cache hit, in every session's
+# thread): imported once, now. Imported first by several threads at once (8 users opening
+# their first pages), a module can be seen half-initialized ("partially initialized module
+# 'pandas'", seen with the answers computed in worker processes).
+import pandas  # noqa: F401,E402
+import analytics.compare  # noqa: F401,E402
+import analytics.drift  # noqa: F401,E402
+import analytics.facts  # noqa: F401,E402
+import analytics.health  # noqa: F401,E402
+import analytics.metrics  # noqa: F401,E402
+import analytics.segments  # noqa: F401,E402
+import analytics.value  # noqa: F401,E402
 from analytics.engine import Engine
 from analytics.selection import Grouping, Selection
 from analytics.workspace import Workspace, load_workspace
@@ -67,9 +83,8 @@ def workspace() -> Workspace:
 
 def engine() -> Engine:
     key = _key()
-    if pool.workers():
+    if pool.workers():  # start the worker processes and compute the home answers ahead, once
         _pool(pool.workers()).warm((*key, _generation[0]))
-    if pool.workers():
         _home(*key, _generation[0])
     return _engine(*key)
 
