@@ -7,7 +7,11 @@
 * Results are cached as data, keyed on the workspace and the query spec
   (:class:`Selection` / :class:`Grouping` are frozen dataclasses, hashed by
   their fields). Streamlit hands every caller its own copy, so a page can never
-  change what another session sees. Nothing here runs at import time.
+  change what another session sees. Sessions asking the same question at the
+  same moment share one computation (Streamlit holds a lock per key). Nothing
+  here runs at import time.
+* With ``$LASTMILE_WORKERS`` set, the answers are computed in worker processes
+  (:mod:`app.pool`) and the home page's answers ahead, in the background.
 """
 
 from __future__ import annotations
@@ -21,11 +25,23 @@ from typing import Any, Callable
 
 import streamlit as st
 
+# The modules of the results cached here (unpickled on every cache hit, in every session's
+# thread): imported once, now. Imported first by several threads at once (8 users opening
+# their first pages), a module can be seen half-initialized ("partially initialized module
+# 'pandas'", seen with the answers computed in worker processes).
+import pandas  # noqa: F401,E402
+import analytics.compare  # noqa: F401,E402
+import analytics.drift  # noqa: F401,E402
+import analytics.facts  # noqa: F401,E402
+import analytics.health  # noqa: F401,E402
+import analytics.metrics  # noqa: F401,E402
+import analytics.segments  # noqa: F401,E402
+import analytics.value  # noqa: F401,E402
 from analytics.engine import Engine
 from analytics.selection import Grouping, Selection
 from analytics.workspace import Workspace, load_workspace
 
-from . import state
+from . import pool, state
 
 _HASH = {Selection: dataclasses.astuple, Grouping: dataclasses.astuple}
 #: How long cached results stay fresh: logs grow while the app runs.
@@ -52,17 +68,65 @@ def _engine(path: str, mtime: float) -> Engine:
     return Engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
 
 
+#: Bumped by :func:`refresh`: the worker processes' engines belong to a generation.
+_generation = [0]
+
+
+@st.cache_resource(show_spinner=False)
+def _pool(size: int) -> pool.Pool:
+    return pool.Pool(size, TTL.total_seconds())
+
+
 def workspace() -> Workspace:
     return _workspace(*_key())
 
 
 def engine() -> Engine:
-    return _engine(*_key())
+    key = _key()
+    if pool.workers():  # start the worker processes and compute the home answers ahead, once
+        _pool(pool.workers()).warm((*key, _generation[0]))
+        _home(*key, _generation[0])
+    return _engine(*key)
+
+
+#: The portfolio (the home page) shows every model's answers for all data, by week.
+PORTFOLIO_PERIOD = "week"
+
+
+def portfolio_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]:
+    """The cached calls behind one model's portfolio card: health, the primary metric and
+    volume per week, and the value aggregates per week (when the model has business values)."""
+    from analytics.metrics import PRIMARY_METRIC
+    sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PORTFOLIO_PERIOD)
+    calls = [(model_health, (ws, spec.name)),
+             (pooled_metrics, (ws, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
+    if spec.business:
+        calls.append((value_inputs, (ws, sel, weekly, 0)))
+    return calls
+
+
+@st.cache_resource(show_spinner=False)
+def _home(path: str, mtime: float, generation: int) -> bool:
+    """Once per workspace and generation (the server's first page, a re-read): compute what
+    every session asks first in the background: each model's facts and data warnings (the
+    filter bar and the banner of every page) and the portfolio's cards, all data and
+    therefore the same for everyone. A user who asks meanwhile waits for that computation
+    instead of starting another."""
+    ws = (path, mtime)
+    try:
+        models = _workspace(path, mtime).models
+    except Exception:  # noqa: BLE001 - a bad workspace is reported by the page
+        return False
+    calls = [(fn, (ws, m.name)) for m in models for fn in (facts, data_warnings)]
+    prefetch(calls + [c for m in models for c in portfolio_calls(ws, m)], workers=pool.workers())
+    return True
 
 
 def refresh() -> None:
     """Forget every cached result and the engine (new log files, new versions): the next run re-reads."""
+    _generation[0] += 1      # the workers' engines re-read on their next question
     st.cache_data.clear()
+    _home.clear()
     _engine.clear()
     _workspace.clear()
 
@@ -103,22 +167,27 @@ def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> None:
 # ------------------------------------------------------------------ cached results
 
 
+def _answer(task: str, ws: tuple[str, float], *args):
+    """Compute one of :data:`app.pool.TASKS`: in the worker processes, or here when there are none."""
+    if pool.workers() == 0:
+        return pool.TASKS[task](_engine(*ws), *args)
+    return _pool(pool.workers()).answer(task, (*ws, _generation[0]), *args)
+
+
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def facts(ws: tuple[str, float], model: str):
-    from analytics.facts import model_facts
-    return model_facts(_engine(*ws), model)
+    return _answer("facts", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def data_warnings(ws: tuple[str, float], model: str):
-    return _engine(*ws).data_warnings(model)
+    return _answer("data_warnings", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=256, hash_funcs=_HASH)
 def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
             names: tuple[str, ...] | None = None, label_delay: bool = True):
-    from analytics.metrics import compute_metrics
-    return compute_metrics(_engine(*ws), selection, grouping, list(names) if names else None, label_delay)
+    return _answer("metrics", ws, selection, grouping, tuple(names) if names else None, label_delay)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
@@ -129,54 +198,46 @@ def per_class(ws: tuple[str, float], selection: Selection, grouping: Grouping):
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
-    from analytics.segments import weak_segments as _weak
-    return _weak(_engine(*ws), selection, metric, pairs=False)
+    return _answer("weak_segments", ws, selection, metric)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def model_health(ws: tuple[str, float], model: str):
-    from analytics.health import model_health as _mh
-    return _mh(_engine(*ws), model)
+    return _answer("model_health", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def value_inputs(ws: tuple[str, float], selection: Selection, grouping: Grouping, bins: int):
     """The value aggregates of a selection: every what-if is evaluated on them without a query."""
-    from analytics.value import value_summary
-    return value_summary(_engine(*ws), selection, grouping, bins=bins)
+    return _answer("value_inputs", ws, selection, grouping, bins)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def compare(ws: tuple[str, float], selection: Selection, baseline: str, candidate: str,
             paired: bool | None = None):
-    from analytics.compare import compare_versions
-    return compare_versions(_engine(*ws), selection, baseline, candidate, paired=paired)
+    return _answer("compare", ws, selection, baseline, candidate, paired)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def default_windows(ws: tuple[str, float], model: str):
-    from analytics.drift import default_reference
-    return default_reference(_engine(*ws), model)
+    return _answer("default_windows", ws, model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def drift(ws: tuple[str, float], model: str, reference: Selection, current: Selection):
-    from analytics.drift import compute_drift
-    return compute_drift(_engine(*ws), model, reference, current)
+    return _answer("drift", ws, model, reference, current)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def drift_over_time(ws: tuple[str, float], model: str, reference: Selection, selection: Selection,
                     period: str):
-    from analytics.drift import drift_over_time as _dot
-    return _dot(_engine(*ws), model, reference, selection, period=period)
+    return _answer("drift_over_time", ws, model, reference, selection, period)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def distribution(ws: tuple[str, float], model: str, feature: str, reference: Selection,
                  current: Selection):
-    from analytics.drift import distribution as _dist
-    return _dist(_engine(*ws), model, feature, reference, current)
+    return _answer("distribution", ws, model, feature, reference, current)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)

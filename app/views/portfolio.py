@@ -10,7 +10,6 @@ from analytics.charts import format as F
 from analytics.errors import LastmileError
 from analytics.health import unreadable
 from analytics.metrics import PRIMARY_METRIC, get_metric
-from analytics.selection import Grouping, Selection
 from analytics.value import evaluate
 
 from app import resources, state
@@ -20,7 +19,6 @@ from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
 from app.components.widgets import spinner
 
-PERIOD = "week"
 #: Net value is shown for the latest week with at most this share of outcomes still pending.
 MAX_PENDING = 0.2
 
@@ -36,14 +34,8 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
 
 
 def card_calls(ctx: PageContext, spec) -> list[tuple]:
-    """The cached calls behind one model's card: health, the primary metric and volume
-    per week, and the value aggregates per week (when the model has business values)."""
-    sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PERIOD)
-    calls = [(resources.model_health, (ctx.ws_key, spec.name)),
-             (resources.pooled_metrics, (ctx.ws_key, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
-    if spec.business:
-        calls.append((resources.value_inputs, (ctx.ws_key, sel, weekly, 0)))
-    return calls
+    """The cached calls behind one model's card (see :func:`resources.portfolio_calls`)."""
+    return resources.portfolio_calls(ctx.ws_key, spec)
 
 
 def model_card(ctx: PageContext, spec) -> str:

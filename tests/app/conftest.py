@@ -21,6 +21,13 @@ APP_TIMEOUT = 240
 BUSINESS = {"currency": "USD", "tp": 100.0, "fp": -20.0, "fn": -50.0, "tn": 0.0, "cost_per_1k": 2.0}
 
 
+@pytest.fixture(autouse=True)
+def in_process(monkeypatch):
+    """Answers computed in the test's process (tests count and patch the engine's queries);
+    tests/app/test_shared_cache.py covers the worker processes."""
+    monkeypatch.setenv("LASTMILE_WORKERS", "0")
+
+
 @pytest.fixture(scope="session")
 def app_ws(tmp_path_factory):
     """A binary workspace with business values, segments, features and two versions."""
