@@ -119,7 +119,10 @@ def body(ctx: PageContext) -> None:
         c = st.columns(5)
         kpi(c[0], "Net value", F.money(t.net_value, cur, short=True), help=HELP["net"],
             caption=f"{F.money(t.net_value, cur)}; {escape_md(t.pooled())}")
-        kpi(c[1], "Return on compute", F.value_for_money(t.net_value, t.compute_cost, cur, short=True),
+        short = F.value_for_money(t.net_value, t.compute_cost, cur, short=True)
+        share = short.startswith("cost ") and short.endswith(" of value")   # ROI above 1,000x
+        kpi(c[1], "Compute cost share" if share else "Return on compute",
+            short.removeprefix("cost ").removesuffix(" of value") if share else short,
             help=HELP["roi"], caption=F.value_for_money(t.net_value, t.compute_cost, cur))
         kpi(c[2], "Value", F.money(t.value, cur, short=True), help=HELP["value"],
             caption=f"serving: {escape_md(', '.join(t.serving_versions)) or 'none'}")
