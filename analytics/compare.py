@@ -433,13 +433,9 @@ def _daily(engine: Engine, spec: ModelSpec, two: ir.Table, baseline: str, candid
 
 def _registry_rows(engine: Engine, spec: ModelSpec, table: ir.Table, by: tuple[str, ...],
                    metrics: Sequence[str]) -> list:
-    """The registry's metrics per group of ``by`` on a (materialized) log-shaped table,
-    as :class:`analytics.metrics.MetricsRow` (empty groups left out)."""
-    from .metrics.compute import MetricsRow, finish_metrics, key_dict, plan_queries, run_plan
-    plan = plan_queries(spec, table, Grouping(by=by), metrics, label_delay=False)
-    return [MetricsRow(group=key_dict(plan.group_keys, k), n=int(a["n"]), n_labeled=int(a.get("n_labeled") or 0),
-                       metrics=finish_metrics(plan.defs, a))
-            for k, a in run_plan(engine, plan).items()]
+    """The registry's metrics per group of ``by`` (:func:`analytics.metrics.compute.registry_rows`)."""
+    from .metrics.compute import registry_rows
+    return registry_rows(engine, spec, table, Grouping(by=by), metrics)
 
 
 def _segment_losses(engine: Engine, spec: ModelSpec, table: ir.Table, baseline: str, candidate: str,

@@ -97,14 +97,11 @@ def stratified_tests(engine: Engine, spec: ModelSpec, table: ir.Table, baseline:
     """Each metric of ``names`` per (version, period) from the registry, then each
     metric's stratified test over the periods in which both versions have a value."""
     from .metrics import get_metric
-    from .metrics.compute import finish_metrics, key_dict, plan_queries, run_plan
+    from .metrics.compute import registry_rows
 
-    plan = plan_queries(spec, table, Grouping(by=("version", "period"), period=period), names,
-                        label_delay=False)
     cells: dict[Any, dict[str, Any]] = {}
-    for k, a in run_plan(engine, plan).items():
-        g = key_dict(plan.group_keys, k)
-        cells.setdefault(g["period"], {})[str(g["version"])] = finish_metrics(plan.defs, a)
+    for r in registry_rows(engine, spec, table, Grouping(by=("version", "period"), period=period), names):
+        cells.setdefault(r.group["period"], {})[str(r.group["version"])] = r.metrics
     out: dict[str, Test] = {}
     for name in names:
         strata = []

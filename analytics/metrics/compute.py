@@ -288,6 +288,17 @@ def finish_metrics(defs: Sequence[MetricDef], a: dict) -> dict[str, MetricValue]
             for d in defs}
 
 
+def registry_rows(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping,
+                  metrics: Sequence[str]) -> list[MetricsRow]:
+    """The registry's metrics per group on a (materialized) log-shaped table, without
+    the label delay, as :class:`MetricsRow` in no particular order (empty groups left
+    out). What comparisons run on their narrow table (per version, segment or period)."""
+    plan = plan_queries(spec, table, grouping, metrics, label_delay=False)
+    return [MetricsRow(group=key_dict(plan.group_keys, k), n=int(a["n"]), n_labeled=int(a.get("n_labeled") or 0),
+                       metrics=finish_metrics(plan.defs, a))
+            for k, a in run_plan(engine, plan).items()]
+
+
 def compute_on_table(engine: Engine, spec: ModelSpec, table: ir.Table, grouping: Grouping = Grouping(),
                      metrics: Sequence[str] | None = None, label_delay: bool = True) -> MetricsResult:
     """Like :func:`compute_metrics` on an already filtered log-shaped table.
