@@ -1,9 +1,19 @@
+import os
+
 import pytest
 
 from analytics.engine import Engine
 from analytics.workspace import load_workspace
 
 from .factories import make_workspace
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own Lastmile state folder (store, history, audit), so no
+    test reads another's state or the user's ~/.cache."""
+    if not os.environ.get("LASTMILE_TEST_SHARED_CACHE"):
+        monkeypatch.setenv("LASTMILE_CACHE_DIR", str(tmp_path_factory.mktemp("lastmile-cache")))
 
 
 @pytest.fixture
