@@ -34,7 +34,9 @@ level:
 * ``net_value`` -- net value (value module) on the performance window;
 * ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
 * ``label_coverage`` -- the share labeled among predictions ``after_weeks``
-  weeks old (labels that should have arrived by then).
+  weeks old (labels that should have arrived by then);
+* ``quality`` -- the data-quality checks of ``[models.quality]``, by day over the
+  current window (:mod:`analytics.analyses.quality`; one reason per check and column).
 
 The status is the worst level among the reasons. A rule that cannot be
 evaluated adds an ``info`` reason saying why (it does not change the status).
@@ -494,6 +496,11 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
 
     # ---- drift (on the version with the most current traffic)
     _drift_rules(engine, spec, cfg, chk, ref_sel, cur_start, cur_end, champion, ref_period, cur_period)
+
+    # ---- data quality of the current window (analytics/analyses/quality, [models.quality])
+    from .analyses.quality import health_reasons
+    for r in health_reasons(engine, spec, ref_sel, cur_start, cur_end, now):
+        chk.add(**r)
 
     # ---- net value
     nv = cfg.rules["net_value"]

@@ -16,6 +16,12 @@ class Column:
     name: str
     kind: str          # numeric | categorical
     type: str          # the log's type, as text
+    exact: bool = True  # the backend's quantile is exact (DuckDB); else its approximate one
+
+    def quantile(self, x: ir.NumericValue, q: float) -> ir.FloatingValue:
+        """The ``q`` quantile of ``x``: exact where the backend has it (DuckDB), else the
+        backend's approximate quantile (Trino's ``approx_percentile``...)."""
+        return x.quantile(q) if self.exact else x.approx_quantile(q)
 
     def missing(self, t: ir.Table) -> ir.BooleanValue:
         """Null, NaN (floats) or the empty string (text)."""
@@ -39,7 +45,7 @@ class Column:
         return ibis.ifelse(s == ibis.literal(""), ibis.null().cast("string"), s)
 
 
-def watched_columns(spec, schema) -> tuple[Column, ...]:
+def watched_columns(spec, schema, exact: bool = True) -> tuple[Column, ...]:
     """Features then segments (each once), with the kind the log's type gives them."""
     c = spec.columns
     out = []
@@ -48,5 +54,5 @@ def watched_columns(spec, schema) -> tuple[Column, ...]:
             continue
         typ = schema[name]
         numeric = name not in c.segments and (typ.is_integer() or typ.is_floating() or typ.is_decimal())
-        out.append(Column(name, "numeric" if numeric else "categorical", str(typ)))
+        out.append(Column(name, "numeric" if numeric else "categorical", str(typ), exact))
     return tuple(out)

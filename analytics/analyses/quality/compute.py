@@ -18,6 +18,7 @@ difference is significant (the check's ``alpha``): small periods do not alarm by
 from __future__ import annotations
 
 import datetime as _dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -56,6 +57,9 @@ class Context:
     period: str
     now: _dt.datetime | None
     columns: tuple[Column, ...] = ()
+    #: the log the checks read: the model's log, or a temporary table of its rows in
+    #: the two windows (a log queried in place is joined once, not once per query)
+    log: Any = None
     _daily: list[dict] | None = field(default=None, repr=False)
 
     def cfg(self, name: str) -> dict[str, Any]:
@@ -63,20 +67,19 @@ class Context:
 
     def daily(self) -> list[dict]:
         """Per (day, version) over the reference and the current selection: ``n``,
-        ``labeled`` and (binary) ``positives``. One query, shared by the checks."""
+        ``labeled``, (binary) ``positives``, and the newest prediction (``newest``) and
+        outcome (``newest_outcome``) up to ``now``. One query, shared by the checks."""
         if self._daily is None:
-            t = self.engine.log(self.spec)
-            windows = []
-            for s in (self.reference, self.current):
-                preds = s.predicates(self.engine, t)
-                cond = preds[0] if preds else ibis.literal(True)
-                for p in preds[1:]:
-                    cond = cond & p
-                windows.append(cond)
-            t = t.filter(windows[0] | windows[1])
+            t = self.log
+            t = t.filter(_window(self.engine, t, self.reference) | _window(self.engine, t, self.current))
             aggs = {"n": t.count(), "labeled": t[C.LABELED].cast("int64").sum()}
             if self.spec.task == "binary":
                 aggs["positives"] = (t[C.LABELED] & (t[C.LABEL] == 1)).cast("int64").sum()
+            if self.now is not None:
+                now = ibis.literal(self.now)
+                aggs["newest"] = t[C.TS].max(where=t[C.TS] <= now)
+                if C.LABEL_TS in t.columns:
+                    aggs["newest_outcome"] = t[C.LABEL_TS].max(where=t[C.LABEL_TS] <= now)
             q = t.group_by(day=period_start(t[C.TS], "day"), version=t[C.VERSION]).aggregate(**aggs)
             self._daily = self.engine.execute(q, self.spec).to_pylist()
         return self._daily
@@ -90,6 +93,28 @@ class Context:
         d = _dt.datetime(day.year, day.month, day.day)
         return (self.current.start is None or d >= self.current.start) and \
             (self.current.end is None or d < self.current.end)
+
+
+def _window(engine: Engine, t, sel: Selection):
+    preds = sel.predicates(engine, t)
+    cond = preds[0] if preds else ibis.literal(True)
+    for p in preds[1:]:
+        cond = cond & p
+    return cond
+
+
+@contextmanager
+def _checked_log(engine: Engine, spec, ref: Selection, cur: Selection, columns: tuple[Column, ...]):
+    """The log the checks read (see :attr:`Context.log`)."""
+    t = engine.log(spec)
+    if engine.snapshotted(spec):
+        yield t
+        return
+    keep = [C.TS, C.VERSION, C.LABEL, C.LABELED] + [x for x in (C.LABEL_TS,) if x in t.columns] \
+        + [c.name for c in columns]
+    expr = t.filter(_window(engine, t, ref) | _window(engine, t, cur)).select(*dict.fromkeys(keep))
+    with engine.temporary(expr, spec) as table:
+        yield table
 
 
 def _fmt_period(p) -> str | None:
@@ -141,15 +166,17 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
         ref = reference or reference_selection(engine, spec, settings)
         log_schema = engine.log(spec).schema()
         ctx = Context(engine, spec, settings, ref, current, period, parse_time(now, "now"),
-                      watched_columns(spec, log_schema))
+                      watched_columns(spec, log_schema, engine.exact_quantiles))
         if ctx.now is None:
             t = engine.log(spec)
             ctx.now = engine.execute(t.aggregate(hi=t[C.TS].max()), spec).to_pylist()[0]["hi"]
         findings = list(schema)
-        findings += _column_findings(ctx, [c for c in wanted if c.scope != "model"])
-        for chk in wanted:
-            if chk.scope == "model" and chk.name != "schema":
-                findings += chk.run(ctx)
+        with _checked_log(engine, spec, ref, current, ctx.columns) as log:
+            ctx.log = log
+            findings += _column_findings(ctx, [c for c in wanted if c.scope != "model"])
+            for chk in wanted:
+                if chk.scope == "model" and chk.name != "schema":
+                    findings += chk.run(ctx)
     except LastmileError as exc:
         sentence = schema_conflict(schema)
         if sentence:
@@ -167,7 +194,7 @@ def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
     pairs = [(i, col, chk) for i, col in enumerate(ctx.columns) for chk in checks if _applies(chk, col)]
 
     # 1. the reference window
-    rt = ctx.reference.apply(engine)
+    rt = ctx.reference.apply(engine, ctx.log)
     aggs: dict[str, Any] = {"_n": rt.count()}
     for i, col, chk in pairs:
         if chk.reference:
@@ -186,7 +213,7 @@ def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
             refs[(i, chk.name)]["categories"] = cats.get(i)
 
     # 3. the current selection, per period
-    ct = ctx.current.apply(engine)
+    ct = ctx.current.apply(engine, ctx.log)
     aggs = {"_n": ct.count()}
     for i, col, chk in pairs:
         aggs.update({f"c{i}__{chk.name}__{k}": e

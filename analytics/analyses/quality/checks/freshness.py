@@ -1,7 +1,9 @@
 """Freshness: the age of the newest prediction (and of the newest outcome, when the
 outcomes have a label timestamp) at ``now``, in multiples of the log's usual silence:
 the 99th percentile of the gaps between consecutive hours that have rows in the
-reference window (at least one hour). An hourly log that has been silent for 36 hours
+reference window (at least one hour). The newest rows are those of the predictions
+in the reference window and the selection (the newest outcome: of those predictions).
+An hourly log that has been silent for 36 hours
 is at 36x: pull."""
 
 from __future__ import annotations
@@ -29,16 +31,16 @@ def _run(ctx) -> list[Finding]:
     spec, engine, now = ctx.spec, ctx.engine, ctx.now
     if now is None:
         return []
-    t = engine.log(spec)
-    stamps = [("predictions", spec.columns.timestamp, C.TS)]
+    t = ctx.log
+    stamps = [("predictions", spec.columns.timestamp, C.TS, "newest")]
     if spec.columns.label_timestamp:
-        stamps.append(("outcomes", spec.columns.label_timestamp, C.LABEL_TS))
-    nowl = ibis.literal(now)
-    latest = engine.execute(t.aggregate(**{role: t[col].max(where=t[col] <= nowl) for role, _, col in stamps}),
-                            spec).to_pylist()[0]
+        stamps.append(("outcomes", spec.columns.label_timestamp, C.LABEL_TS, "newest_outcome"))
+    daily = ctx.daily()
+    latest = {role: max((r[key] for r in daily if r.get(key) is not None), default=None)
+              for role, _, _, key in stamps}
     parts = []
     rs, re_ = ctx.reference.start, ctx.reference.end
-    for i, (_, _, col) in enumerate(stamps):
+    for i, (_, _, col, _) in enumerate(stamps):
         x = t[col]
         cond = x.notnull()
         if rs is not None:
@@ -53,7 +55,7 @@ def _run(ctx) -> list[Finding]:
     for r in engine.execute(q, spec).to_pylist():
         hours.setdefault(r["_r"], []).append(r["_h"])
     out = []
-    for i, (role, name, _) in enumerate(stamps):
+    for i, (role, name, _, _) in enumerate(stamps):
         newest = latest[role]
         if newest is None:
             out.append(Finding("freshness", "ok", None, f"No {role} up to {now:%Y-%m-%d %H:%M}: freshness not judged.",

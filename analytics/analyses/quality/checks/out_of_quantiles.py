@@ -10,7 +10,7 @@ LOW, HIGH = 0.001, 0.999
 
 def _reference(col, t):
     x = col.num(t)
-    return {"lo": x.quantile(LOW), "hi": x.quantile(HIGH)}
+    return {"lo": col.quantile(x, LOW), "hi": col.quantile(x, HIGH)}
 
 
 def _current(col, t, ref, cfg):

@@ -8,7 +8,8 @@ from ..registry import Measure, QualityCheck, register
 
 def _aggs(col, t, *_):
     x = col.num(t)
-    return {"med": x.quantile(0.5), "q25": x.quantile(0.25), "q75": x.quantile(0.75), "mean": x.mean()}
+    return {"med": col.quantile(x, 0.5), "q25": col.quantile(x, 0.25), "q75": col.quantile(x, 0.75),
+            "mean": x.mean()}
 
 
 def _ratio(a, b):
