@@ -182,8 +182,10 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
         if sentence:
             raise DataError(f"{sentence} ({exc})") from None
         raise
+    levels = {c.name: {"warn": settings.checks[c.name]["warn"], "pull": settings.checks[c.name]["pull"]}
+              for c in wanted}
     return QualityResult(spec.name, period, (ref.start, ref.end), (current.start, current.end), ctx.now,
-                         tuple(findings))
+                         tuple(findings), levels)
 
 
 def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:

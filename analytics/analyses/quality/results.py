@@ -49,6 +49,8 @@ class QualityResult:
     current: tuple[_dt.datetime | None, _dt.datetime | None]
     now: _dt.datetime | None
     findings: tuple[Finding, ...]
+    #: check -> {"warn": x, "pull": y}: the levels this run used
+    levels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

@@ -1,8 +1,8 @@
 """Freshness: the age of the newest prediction (and of the newest outcome, when the
 outcomes have a label timestamp) at ``now``, in multiples of the log's usual silence:
 the 99th percentile of the gaps between consecutive hours that have rows in the
-reference window (at least one hour). The newest rows are those of the predictions
-in the reference window and the selection (the newest outcome: of those predictions).
+reference window (at least one hour). The newest rows are those of the whole log
+up to ``now`` (when the selection reaches ``now``, of its predictions and their outcomes).
 An hourly log that has been silent for 36 hours
 is at 36x: pull."""
 
@@ -35,9 +35,15 @@ def _run(ctx) -> list[Finding]:
     stamps = [("predictions", spec.columns.timestamp, C.TS, "newest")]
     if spec.columns.label_timestamp:
         stamps.append(("outcomes", spec.columns.label_timestamp, C.LABEL_TS, "newest_outcome"))
-    daily = ctx.daily()
-    latest = {role: max((r[key] for r in daily if r.get(key) is not None), default=None)
-              for role, _, _, key in stamps}
+    if ctx.current.end is None or ctx.current.end > now:   # the selection reaches now: its counts tell
+        daily = ctx.daily()
+        latest = {role: max((r[key] for r in daily if r.get(key) is not None), default=None)
+                  for role, _, _, key in stamps}
+    else:   # a selection that ends before now says nothing of now: the whole log
+        log = engine.log(spec)
+        nowl = ibis.literal(now)
+        latest = engine.execute(log.aggregate(**{role: log[col].max(where=log[col] <= nowl)
+                                                 for role, _, col, _ in stamps}), spec).to_pylist()[0]
     parts = []
     rs, re_ = ctx.reference.start, ctx.reference.end
     for i, (_, _, col, _) in enumerate(stamps):
