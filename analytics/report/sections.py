@@ -594,6 +594,12 @@ def _per_class(mi, earlier) -> dict:
     return per_class(mi, earlier, WIDTH)
 
 
+def _quality(mi, earlier) -> dict:
+    """Data-quality checks of the report period (:mod:`.quality`)."""
+    from .quality import quality
+    return quality(mi, earlier, WIDTH)
+
+
 #: (key, area, builder). A builder takes the model's input and the sections built
 #: before it (by key); ``area`` names the docs/<area>.md the method notes include.
 SECTIONS: list[tuple[str, str, Callable]] = [
@@ -605,17 +611,19 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("drift", "drift", drift),
     ("segments", "segments", weak_segments),
     ("coverage", "metrics", label_coverage),
+    ("quality", "quality", _quality),
 ]
 
 #: A model's sections in reading order, in chapters (keys of ``kpis`` and :data:`SECTIONS`).
 #: Each chapter starts on a new page and is typeset as soon as its sections are built
 #: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
 CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "value"), ("over_time", "per_class", "compare"),
-                                         ("drift", "segments", "coverage"))
+                                         ("drift", "segments", "coverage", "quality"))
 
 #: The order sections are started in: chapter by chapter, so the first chapters are ready
 #: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
-START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
+START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage",
+               "quality")
 
 
 class _Earlier:
