@@ -353,3 +353,24 @@ def test_sample_clean_weeks_have_no_alert(sample_engine):
                 {b[2] for b in bad} == {"2026-08-10"}
         else:
             assert bad == set(), bad
+
+
+def test_docs_list_every_check_with_its_defaults():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parent.parent / "analytics" / "docs" / "quality.md").read_text()
+    for c in CHECKS.values():
+        line = next((ln for ln in doc.splitlines() if ln.startswith(f"| `{c.name}` |")), None)
+        assert line is not None, c.name
+        for level in (c.warn, c.pull):
+            if level not in (None, 0.0):
+                assert f"{level:g}" in line, (c.name, level)
+
+
+@needs_sample
+def test_sample_quality_problem_is_a_health_reason(sample_engine):
+    from analytics.health import model_health
+    h = model_health(sample_engine, "delivery_eta", now=dt.datetime(2026, 7, 8, 23))
+    q = [r for r in h.reasons if r.rule == "quality"]
+    assert h.status == "pull"
+    vol = next(r for r in q if r.metric == "volume")
+    assert vol.level == "pull" and vol.period == "2026-07-08" and "0.03x" in vol.message

@@ -609,21 +609,21 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("per_class", "metrics", _per_class),
     ("compare", "compare", comparison),
     ("drift", "drift", drift),
+    ("quality", "quality", _quality),
     ("segments", "segments", weak_segments),
     ("coverage", "metrics", label_coverage),
-    ("quality", "quality", _quality),
 ]
 
 #: A model's sections in reading order, in chapters (keys of ``kpis`` and :data:`SECTIONS`).
 #: Each chapter starts on a new page and is typeset as soon as its sections are built
 #: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
 CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "value"), ("over_time", "per_class", "compare"),
-                                         ("drift", "segments", "coverage", "quality"))
+                                         ("drift", "quality", "segments", "coverage"))
 
 #: The order sections are started in: chapter by chapter, so the first chapters are ready
 #: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
-START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage",
-               "quality")
+START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "quality", "segments",
+               "coverage")
 
 
 class _Earlier:
