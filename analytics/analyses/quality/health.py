@@ -8,13 +8,19 @@ days. Returned as plain dicts of :class:`analytics.health.Reason`'s fields (rule
 
 from __future__ import annotations
 
+from ...errors import LastmileError
 from .compute import run_quality
 from .registry import load
 from .results import rank
 
 
 def health_reasons(engine, spec, reference, start, end, now=None) -> list[dict]:
-    res = run_quality(engine, spec, start=start, end=end, period="day", now=now, reference=reference)
+    try:
+        res = run_quality(engine, spec, start=start, end=end, period="day", now=now, reference=reference)
+    except LastmileError as exc:   # like any rule that cannot be evaluated: an info reason
+        return [{"rule": "quality", "metric": None, "observed": None, "threshold": None, "level": "info",
+                 "period": f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
+                 "message": f"Data quality cannot be checked: {exc}", "version": None}]
     groups: dict[tuple, list] = {}
     for f in res.problems("warn"):
         groups.setdefault((f.check, f.column, f.version, f.file), []).append(f)
