@@ -16,11 +16,13 @@ import pytest
 
 from analytics import cli
 from analytics import sample as S
-from analytics.analyses.quality import CHECKS, load, run_quality, validate_quality_config
+from analytics.analyses.quality.checks import CHECKS
 from analytics.analyses.quality.checks.freshness import usual_gap
-from analytics.engine import Engine
+from analytics.analyses.quality.compute import run_quality
+from analytics.config.quality import validate_quality_config
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import ConfigError, DataError
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.log.engine import Engine
 
 from .factories import START, make_workspace
 
@@ -82,7 +84,7 @@ def _get(res, check, column=None, version=None):
 
 
 def test_registry_is_complete_and_documented():
-    names = set(load())
+    names = set(CHECKS)
     assert {"missing", "out_of_range", "out_of_quantiles", "scale", "new_categories", "vanished_categories",
             "schema", "volume", "freshness", "duplicate_ids", "label_rate"} <= names
     for c in CHECKS.values():
@@ -368,7 +370,7 @@ def test_docs_list_every_check_with_its_defaults():
 
 @needs_sample
 def test_sample_quality_problem_is_a_health_reason(sample_engine):
-    from analytics.health import model_health
+    from analytics.analyses.health import model_health
     h = model_health(sample_engine, "delivery_eta", now=dt.datetime(2026, 7, 8, 23))
     q = [r for r in h.reasons if r.rule == "quality"]
     assert h.status == "pull"

@@ -1,1 +1,1 @@
-"""Analyses over the canonical log: each a subpackage or module named after its job."""
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts."""

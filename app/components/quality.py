@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics.analyses.quality import load
-from analytics.charts.quality import quality_heatmap, quality_history, quality_matrix
+from analytics.analyses.quality.checks import CHECKS
+from analytics.render.charts.quality import quality_heatmap, quality_history, quality_matrix
 
 from .. import state
 from .text import escape_md
@@ -46,7 +46,7 @@ def quality_panel(result) -> None:
         state.set_param("dq_row", label)
         row = rows[labels.index(label)]
         chart(quality_history(result, row.key), key="dq_history")
-        st.caption(escape_md(load()[row.key[0]].doc))
+        st.caption(escape_md(CHECKS[row.key[0]].doc))
     st.subheader("Problems")
     frame = problems_frame(result)
     if frame.is_empty():

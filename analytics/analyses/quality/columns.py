@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from ...selection import segment_text
+from analytics.query.selection import segment_text
 
 
 @dataclass(frozen=True)

@@ -24,25 +24,24 @@ from typing import Any, Iterable
 
 import ibis
 
-from ...engine import C, Engine
-from ...errors import DataError, LastmileError
-from ...selection import Selection, parse_time, period_start
+from analytics.analyses.drift import default_reference
+from analytics.config.quality import QualitySettings
+from analytics.config.times import parse_time
+from analytics.errors import DataError, LastmileError
+from analytics.log.columns import C
+from analytics.log.defects import as_timestamp, repeated_ids
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection, period_start
+
+from .checks import CHECKS
+from .checks.new_categories import category_values, new_values
+from .checks.schema import schema_conflict, schema_findings
 from .columns import Column, watched_columns
-from .config import QualitySettings
-from .registry import QualityCheck, load
-from .results import Finding, QualityResult, when
+from .registry import QualityCheck
+from .results import Finding, QualityResult, day_period, when
 
 #: A categorical column with more reference categories than this is treated as an identifier.
 MAX_CATEGORIES = 1000
-
-
-def day_period(day: _dt.date, period: str) -> _dt.date:
-    """The date that starts the period holding ``day`` (weeks start on Monday)."""
-    if period == "week":
-        return day - _dt.timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day
 
 
 @dataclass
@@ -83,6 +82,35 @@ class Context:
             q = t.group_by(day=period_start(t[C.TS], "day"), version=t[C.VERSION]).aggregate(**aggs)
             self._daily = self.engine.execute(q, self.spec).to_pylist()
         return self._daily
+
+    def repeated_rows(self) -> dict[_dt.date, tuple[int, int]]:
+        """Per period of the selection: (predictions, those whose id repeats within their
+        version), from the raw predictions (:func:`analytics.log.defects.repeated_ids`)."""
+        engine, spec = self.engine, self.spec
+        c = spec.columns
+        if not engine.repeated_ids(spec):   # none anywhere (one cached aggregate): the shared counts
+            rows: dict[_dt.date, tuple[int, int]] = {}
+            for r in self.daily():
+                if self.in_current(r["day"]):
+                    k = day_period(r["day"], self.period)
+                    rows[k] = (rows.get(k, (0, 0))[0] + int(r["n"]), 0)
+            return rows
+        pred = engine.raw(spec, "predictions")
+        rep = repeated_ids(spec, pred)
+        cond = pred[c.id] == rep._lm_rid
+        if c.version:
+            cond &= pred[c.version].identical_to(rep._lm_rv)
+        j = pred.left_join(rep, cond)
+        ts = as_timestamp(j[c.timestamp])
+        keep = ts.notnull()
+        if self.current.start is not None:
+            keep &= ts >= ibis.literal(self.current.start)
+        if self.current.end is not None:
+            keep &= ts < ibis.literal(self.current.end)
+        j = j.filter(keep)
+        q = j.group_by(_p=period_start(as_timestamp(j[c.timestamp]), self.period)).aggregate(
+            n=j.count(), dup=j._lm_rid.notnull().cast("int64").sum())
+        return {r["_p"]: (int(r["n"]), int(r["dup"] or 0)) for r in engine.execute(q, spec).to_pylist()}
 
     def in_reference(self, day: _dt.date) -> bool:
         d = _dt.datetime(day.year, day.month, day.day)
@@ -127,8 +155,6 @@ def _applies(check: QualityCheck, col: Column) -> bool:
 
 def reference_selection(engine: Engine, spec, settings: QualitySettings) -> Selection:
     """``[models.quality] reference_start/_end``, else the drift module's default reference."""
-    from ...drift import default_reference
-
     g = settings.general
     ref = default_reference(engine, spec)[0]
     if g["reference_start"] or g["reference_end"]:
@@ -152,13 +178,11 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
     >>> res = run_quality(engine, "delivery_eta", period="day")      # doctest: +SKIP
     >>> [(f.check, f.column, f.period) for f in res.problems("pull")]  # doctest: +SKIP
     """
-    from .checks.schema import schema_findings, schema_conflict
-
     spec = engine.spec(model)
     if period not in ("day", "week", "month"):
         raise DataError(f"Period {period!r} is not one of day, week, month.")
     settings = QualitySettings.from_spec(spec)
-    registry = load()
+    registry = CHECKS
     wanted = [registry[n] for n in (checks or registry) if settings.enabled(n)]
     current = Selection.build(spec.name, start, end)
     schema = schema_findings(engine, spec, settings) if "schema" in {c.name for c in wanted} else []
@@ -188,13 +212,9 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
                          tuple(findings), levels)
 
 
-def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
-    """Passes 1-3 of the module docstring, then each column check's evaluation."""
-    if not checks or not ctx.columns:
-        return []
+def _reference_pass(ctx: Context, pairs) -> tuple[dict, dict]:
+    """Passes 1 and 2: every column check's reference aggregates, and the reference's categories."""
     engine, spec = ctx.engine, ctx.spec
-    pairs = [(i, col, chk) for i, col in enumerate(ctx.columns) for chk in checks if _applies(chk, col)]
-
     # 1. the reference window
     rt = ctx.reference.apply(engine, ctx.log)
     aggs: dict[str, Any] = {"_n": rt.count()}
@@ -213,13 +233,25 @@ def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
     for i, col, chk in pairs:
         if col.kind == "categorical":
             refs[(i, chk.name)]["categories"] = cats.get(i)
+    return refs, cats
+
+
+def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
+    """Passes 1-3 of the module docstring, then each column check's evaluation."""
+    if not checks or not ctx.columns:
+        return []
+    engine, spec = ctx.engine, ctx.spec
+    pairs = [(i, col, chk) for i, col in enumerate(ctx.columns) for chk in checks if _applies(chk, col)]
+    refs, cats = _reference_pass(ctx, pairs)
 
     # 3. the current selection, per period
     ct = ctx.current.apply(engine, ctx.log)
     aggs = {"_n": ct.count()}
+    names: dict[tuple[int, str], list[tuple[str, str]]] = {}
     for i, col, chk in pairs:
-        aggs.update({f"c{i}__{chk.name}__{k}": e
-                     for k, e in chk.current(col, ct, refs[(i, chk.name)], ctx.cfg(chk.name)).items()})
+        part = chk.current(col, ct, refs[(i, chk.name)], ctx.cfg(chk.name))
+        names[(i, chk.name)] = [(f"c{i}__{chk.name}__{k}", k) for k in part]
+        aggs.update({full: part[k] for full, k in names[(i, chk.name)]})
     q = ct.group_by(_period=period_start(ct[C.TS], ctx.period)).aggregate(**aggs)
     rows = sorted(engine.execute(q, spec).to_pylist(), key=lambda r: r["_period"])
 
@@ -228,8 +260,7 @@ def _column_findings(ctx: Context, checks: list[QualityCheck]) -> list[Finding]:
     for row in rows:
         p = _fmt_period(row["_period"])
         for i, col, chk in pairs:
-            pre = f"c{i}__{chk.name}__"
-            cur = {"n": row["_n"], **{k[len(pre):]: v for k, v in row.items() if k.startswith(pre)}}
+            cur = {"n": row["_n"], **{k: row[full] for full, k in names[(i, chk.name)]}}
             ref, cfg = refs[(i, chk.name)], ctx.cfg(chk.name)
             if not ref["n"]:
                 out.append(_null(chk, col, p, "the reference window holds no rows", ctx.period))
@@ -297,8 +328,6 @@ def _reference_categories(ctx: Context, rt, cols: list[tuple[int, Column]]) -> d
 def _name_new_categories(ctx: Context, ct, out: list[Finding], new: list[Finding],
                          cats: dict[int, dict | None]) -> list[Finding]:
     """The top 5 new categories (share of the period's values) of each period that has any."""
-    from .checks.new_categories import category_values, new_values
-
     by_col = {}
     for f in new:
         by_col.setdefault(f.column, set()).add(f.period)

@@ -8,9 +8,10 @@ days. Returned as plain dicts of :class:`analytics.health.Reason`'s fields (rule
 
 from __future__ import annotations
 
-from ...errors import LastmileError
+from analytics.errors import LastmileError
+
+from .checks import CHECKS
 from .compute import run_quality
-from .registry import load
 from .results import rank
 
 
@@ -33,6 +34,6 @@ def health_reasons(engine, spec, reference, start, end, now=None) -> list[dict]:
         more = f" (worst of {len(fs)} days)" if len(fs) > 1 else ""
         out.append({"rule": "quality", "metric": check, "observed": worst.observed, "threshold": worst.threshold,
                     "level": worst.level, "period": when,
-                    "message": f"Data quality, {load()[check].title.lower()}: {worst.message.rstrip('.')}{more}.",
+                    "message": f"Data quality, {CHECKS[check].title.lower()}: {worst.message.rstrip('.')}{more}.",
                     "version": version if version not in (None, "all") else None})
     return out

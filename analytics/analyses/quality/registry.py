@@ -16,11 +16,16 @@ is worse; ``below``: a smaller one), and how it is computed:
 
 The CLI (``lastmile quality``), the Data quality page, the PDF section and the docs
 table read the registry; adding a check is adding one file under ``checks/``.
+``analytics.analyses.quality.checks.CHECKS`` is the registry with every check loaded.
+
+The registry and the checks are the quality *catalogue*: like the metric catalogue they
+sit below the workspace (which validates ``[models.quality]`` against them), so a check
+file imports nothing of the library above the canonical columns; what a model check
+needs from the log comes through its :class:`~analytics.analyses.quality.compute.Context`.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -90,12 +95,3 @@ def register(check: QualityCheck) -> QualityCheck:
     return check
 
 
-def load() -> dict[str, QualityCheck]:
-    """Every check, in the order of the files under ``checks/`` (imported once)."""
-    from . import checks  # noqa: F401 - importing registers them
-    return CHECKS
-
-
-def suggest(word: str) -> str:
-    close = difflib.get_close_matches(str(word), list(load()), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -72,6 +72,15 @@ class QualityResult:
                 "now": iso(self.now), "rows": [f.to_dict() for f in self.findings]}
 
 
+def day_period(day: _dt.date, period: str) -> _dt.date:
+    """The date that starts the period holding ``day`` (weeks start on Monday)."""
+    if period == "week":
+        return day - _dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
 def when(period_start: str | None, period: str) -> str:
     """"on 2026-08-11", "in the week of 2026-08-10", "in 2026-08" (a period as people read it)."""
     if not period_start:

@@ -5,6 +5,10 @@
 import importlib
 import pkgutil
 
+from ..registry import CHECKS
+
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
     if not _info.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_info.name}")
+
+__all__ = ["CHECKS"]

@@ -12,7 +12,7 @@ import datetime as _dt
 
 import ibis
 
-from ....engine import C
+from ....log.columns import C
 from ..registry import QualityCheck, register
 from ..results import Finding
 

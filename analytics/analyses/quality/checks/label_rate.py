@@ -5,15 +5,13 @@ to the reference's rate (0.25 = a quarter of the base rate beyond the range)."""
 from __future__ import annotations
 
 from ..registry import QualityCheck, register
-from ..results import Finding, when
+from ..results import Finding, day_period, when
 from ._stats import binom_greater, binom_less
 
 
 def _run(ctx) -> list[Finding]:
     if ctx.spec.task != "binary":
         return []
-    from ..compute import day_period
-
     cfg = ctx.cfg("label_rate")
     min_labels = int(cfg["min_labels"])
     ref: dict = {}

@@ -17,7 +17,7 @@ import statistics
 from typing import Any
 
 from ..registry import QualityCheck, register
-from ..results import Finding, when
+from ..results import Finding, day_period, when
 from ._stats import poisson_two_sided
 
 ALL = "all"
@@ -39,8 +39,6 @@ def volume_table(daily: list[dict], reference: tuple, current: tuple, period: st
     ``reference`` / ``current``: ``(start, end)`` datetimes (None: open); ``period``:
     day, week or month. Days without a row count as zero between the first and the
     last day of data."""
-    from ..compute import day_period
-
     if not daily:
         return []
     counts: dict[tuple[_dt.date, str], int] = {}
