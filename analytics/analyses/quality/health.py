@@ -2,7 +2,7 @@
 
 The current window is checked by day against the health reference; each (check,
 column, version) at warn or pull becomes one reason at its worst level, naming the
-days. Returned as plain dicts of :class:`analytics.health.Reason`'s fields (rule
+days. Returned as plain dicts of :class:`analytics.analyses.health.Reason`'s fields (rule
 ``quality``, metric the check's name), so this module does not import the health one.
 """
 

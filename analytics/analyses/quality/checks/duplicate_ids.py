@@ -1,5 +1,5 @@
 """Duplicate prediction ids: the share of predictions whose id repeats within their
-version (the rows :func:`analytics.defects.repeated_ids` finds), per period."""
+version (the rows :func:`analytics.log.defects.repeated_ids` finds), per period."""
 
 from __future__ import annotations
 
