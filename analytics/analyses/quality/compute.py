@@ -59,28 +59,46 @@ class Context:
     #: the log the checks read: the model's log, or a temporary table of its rows in
     #: the two windows (a log queried in place is joined once, not once per query)
     log: Any = None
+    _hourly: list[dict] | None = field(default=None, repr=False)
     _daily: list[dict] | None = field(default=None, repr=False)
 
     def cfg(self, name: str) -> dict[str, Any]:
         return dict(self.settings.checks[name])
 
-    def daily(self) -> list[dict]:
-        """Per (day, version) over the reference and the current selection: ``n``,
-        ``labeled``, (binary) ``positives``, and the newest prediction (``newest``) and
-        outcome (``newest_outcome``) up to ``now``. One query, shared by the checks."""
-        if self._daily is None:
+    def hourly(self) -> list[dict]:
+        """Per (hour, version) over the reference and the current selection: ``n``,
+        ``labeled``, (binary) ``positives`` and ``newest``, the newest prediction up to
+        ``now``. One query, shared by the checks (volume, positive rate, freshness...).
+        Without ``now``, ``now`` becomes the newest prediction of the two windows."""
+        if self._hourly is None:
             t = self.log
             t = t.filter(_window(self.engine, t, self.reference) | _window(self.engine, t, self.current))
             aggs = {"n": t.count(), "labeled": t[C.LABELED].cast("int64").sum()}
             if self.spec.task == "binary":
                 aggs["positives"] = (t[C.LABELED] & (t[C.LABEL] == 1)).cast("int64").sum()
-            if self.now is not None:
-                now = ibis.literal(self.now)
-                aggs["newest"] = t[C.TS].max(where=t[C.TS] <= now)
-                if C.LABEL_TS in t.columns:
-                    aggs["newest_outcome"] = t[C.LABEL_TS].max(where=t[C.LABEL_TS] <= now)
-            q = t.group_by(day=period_start(t[C.TS], "day"), version=t[C.VERSION]).aggregate(**aggs)
-            self._daily = self.engine.execute(q, self.spec).to_pylist()
+            aggs["newest"] = t[C.TS].max(where=t[C.TS] <= ibis.literal(self.now)) if self.now is not None \
+                else t[C.TS].max()
+            q = t.group_by(hour=t[C.TS].truncate("h"), version=t[C.VERSION]).aggregate(**aggs)
+            self._hourly = self.engine.execute(q, self.spec).to_pylist()
+            if self.now is None:
+                self.now = max((r["newest"] for r in self._hourly if r["newest"] is not None), default=None)
+        return self._hourly
+
+    def daily(self) -> list[dict]:
+        """:meth:`hourly` summed per (day, version): ``day``, ``version``, ``n``, ``labeled``,
+        ``positives``, ``newest``."""
+        if self._daily is None:
+            acc: dict[tuple, dict] = {}
+            for r in self.hourly():
+                day = r["hour"].date()
+                a = acc.setdefault((day, r["version"]), {"day": day, "version": r["version"], "n": 0, "labeled": 0,
+                                                         "positives": 0, "newest": None})
+                a["n"] += int(r["n"])
+                a["labeled"] += int(r["labeled"] or 0)
+                a["positives"] += int(r.get("positives") or 0)
+                if r["newest"] is not None and (a["newest"] is None or r["newest"] > a["newest"]):
+                    a["newest"] = r["newest"]
+            self._daily = sorted(acc.values(), key=lambda a: (a["day"], str(a["version"])))
         return self._daily
 
     def repeated_rows(self) -> dict[_dt.date, tuple[int, int]]:
@@ -191,12 +209,10 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
         log_schema = engine.log(spec).schema()
         ctx = Context(engine, spec, settings, ref, current, period, parse_time(now, "now"),
                       watched_columns(spec, log_schema, engine.exact_quantiles))
-        if ctx.now is None:
-            t = engine.log(spec)
-            ctx.now = engine.execute(t.aggregate(hi=t[C.TS].max()), spec).to_pylist()[0]["hi"]
         findings = list(schema)
         with _checked_log(engine, spec, ref, current, ctx.columns) as log:
             ctx.log = log
+            ctx.hourly()   # the shared counts (and ``now``, when not given)
             findings += _column_findings(ctx, [c for c in wanted if c.scope != "model"])
             for chk in wanted:
                 if chk.scope == "model" and chk.name != "schema":

@@ -31,43 +31,17 @@ def _run(ctx) -> list[Finding]:
     spec, engine, now = ctx.spec, ctx.engine, ctx.now
     if now is None:
         return []
-    t = ctx.log
-    stamps = [("predictions", spec.columns.timestamp, C.TS, "newest")]
+    hourly = ctx.hourly()
+    found = [("predictions", spec.columns.timestamp, *_predictions(ctx, hourly))]
     if spec.columns.label_timestamp:
-        stamps.append(("outcomes", spec.columns.label_timestamp, C.LABEL_TS, "newest_outcome"))
-    if ctx.current.end is None or ctx.current.end > now:   # the selection reaches now: its counts tell
-        daily = ctx.daily()
-        latest = {role: max((r[key] for r in daily if r.get(key) is not None), default=None)
-                  for role, _, _, key in stamps}
-    else:   # a selection that ends before now says nothing of now: the whole log
-        log = engine.log(spec)
-        nowl = ibis.literal(now)
-        latest = engine.execute(log.aggregate(**{role: log[col].max(where=log[col] <= nowl)
-                                                 for role, _, col, _ in stamps}), spec).to_pylist()[0]
-    parts = []
-    rs, re_ = ctx.reference.start, ctx.reference.end
-    for i, (_, _, col, _) in enumerate(stamps):
-        x = t[col]
-        cond = x.notnull()
-        if rs is not None:
-            cond &= x >= ibis.literal(rs)
-        if re_ is not None:
-            cond &= x < ibis.literal(re_)
-        parts.append(t.filter(cond).select(_r=ibis.literal(i), _h=x.truncate("h")).distinct())
-    q = parts[0]
-    for p in parts[1:]:
-        q = q.union(p, distinct=False)
-    hours: dict[int, list] = {}
-    for r in engine.execute(q, spec).to_pylist():
-        hours.setdefault(r["_r"], []).append(r["_h"])
+        found.append(("outcomes", spec.columns.label_timestamp, *_outcomes(ctx)))
     out = []
-    for i, (role, name, _, _) in enumerate(stamps):
-        newest = latest[role]
+    for role, name, newest, hours in found:
         if newest is None:
             out.append(Finding("freshness", "ok", None, f"No {role} up to {now:%Y-%m-%d %H:%M}: freshness not judged.",
                                column=name, reason=f"no {role}"))
             continue
-        gap = usual_gap(hours.get(i, []))
+        gap = usual_gap(hours)
         age = (now - newest).total_seconds() / 3600
         factor = age / gap
         level, th = CHECK.level(factor, cfg)
@@ -78,6 +52,38 @@ def _run(ctx) -> list[Finding]:
         out.append(Finding("freshness", level, factor, msg + ".", column=name, threshold=th,
                            details={"newest": newest.isoformat(), "age_hours": age, "usual_gap_hours": gap}))
     return out
+
+
+def _in_reference(ctx, hour) -> bool:
+    rs, re_ = ctx.reference.start, ctx.reference.end
+    return (rs is None or hour >= rs) and (re_ is None or hour < re_)
+
+
+def _predictions(ctx, hourly) -> tuple:
+    """The newest prediction up to ``now`` and the reference's active hours (shared counts)."""
+    now, engine, spec = ctx.now, ctx.engine, ctx.spec
+    hours = sorted({r["hour"] for r in hourly if r["n"] and _in_reference(ctx, r["hour"])})
+    if ctx.current.end is None or ctx.current.end > now:   # the selection reaches now: its counts tell
+        newest = max((r["newest"] for r in hourly if r["newest"] is not None), default=None)
+    else:   # a selection that ends before now says nothing of now: the whole log
+        log = engine.log(spec)
+        newest = engine.execute(log.aggregate(x=log[C.TS].max(where=log[C.TS] <= ibis.literal(now))),
+                                spec).to_pylist()[0]["x"]
+    return newest, hours
+
+
+def _outcomes(ctx) -> tuple:
+    """The newest outcome up to ``now`` and the reference's active outcome hours (one query
+    over the outcomes of the windows' predictions; the whole log's when the selection ends
+    before ``now``)."""
+    now = ctx.now
+    t = ctx.log if ctx.current.end is None or ctx.current.end > now else ctx.engine.log(ctx.spec)
+    x = t[C.LABEL_TS]
+    q = t.filter(x.notnull()).group_by(_h=x.truncate("h")).aggregate(
+        newest=x.max(where=x <= ibis.literal(now)))
+    rows = ctx.engine.execute(q, ctx.spec).to_pylist()
+    newest = max((r["newest"] for r in rows if r["newest"] is not None), default=None)
+    return newest, sorted(r["_h"] for r in rows if _in_reference(ctx, r["_h"]))
 
 
 CHECK = register(QualityCheck(
