@@ -34,7 +34,7 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models"}
+_TOP_KEYS = {"engine", "models", "notify"}
 _ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
@@ -46,7 +46,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow",
+    "business", "alerts", "drift", "compare", "shadow", "notify",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -134,6 +134,8 @@ class ModelSpec:
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
     #: :mod:`analytics.roles`; names absent from the log are reported when it is read)
     shadow: tuple[str, ...] = ()
+    #: raw ``[models.notify]`` (see :mod:`analytics.alerts.config`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def threshold(self) -> float:
@@ -167,6 +169,8 @@ class Workspace:
     timestamp_min: _dt.datetime = TIMESTAMP_MIN
     #: ... and so are those at or after now (UTC) + this
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+    #: raw ``[notify]`` (see :mod:`analytics.alerts.config`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -280,6 +284,11 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if spec is not None:
             models.append(spec)
 
+    if "notify" in raw or any("notify" in m for m in raw_models):
+        from .alerts.config import validate_notify_config  # lazy: the alerts package owns its keys
+        problems.extend(validate_notify_config(raw.get("notify", {}), {
+            f"model {m.get('name')!r}": m["notify"] for m in raw_models if isinstance(m.get("notify"), dict)}))
+
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
@@ -288,7 +297,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead,
+                     notify=MappingProxyType(dict(raw.get("notify") or {})))
 
 
 # ----------------------------------------------------------------------- helpers
@@ -391,7 +401,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare"):
+    for key in ("alerts", "drift", "compare", "notify"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")

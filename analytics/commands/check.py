@@ -17,12 +17,18 @@ never           0        0     0     0
 
 Bad input to the command itself (unknown ``--model``, unreadable workspace) exits 2
 whatever ``--fail-on`` says.
+
+Every run is recorded in the verdict history; ``--notify`` also sends what changed
+to the ``[notify]`` channels, and ``--backfill --since DATE`` records past days'
+verdicts instead of checking now (see :file:`analytics/docs/alerts.md`). A failed
+notification does not change the exit status unless ``--fail-on-notify`` (then 5).
 """
 
 from ..cli import add_common
 from ..health import STATUSES, checked_health, portfolio_health
 from ..output import render, to_table
 from ..selection import parse_time
+from ._alerts import NOTIFY_FAILED, add_alert_flags, record, run_backfill
 
 #: The exit code of each status (the contract's 0/3/4, and 2 for an unreadable model).
 EXIT = {"healthy": 0, "warn": 3, "pull": 4, "error": 2}
@@ -62,10 +68,13 @@ def add_parser(sub):
                    help="evaluate as of this time (default: the latest prediction of each model)")
     p.add_argument("--all-reasons", action="store_true",
                    help="table: also list the info notes (rules that could not be evaluated)")
+    add_alert_flags(p)
     return p
 
 
 def run(args, ctx) -> int:
+    if args.backfill:
+        return run_backfill(args, ctx)
     engine = ctx.engine
     now = parse_time(args.now, "--now")
     if args.model:  # an unknown name is bad input (exit 2); an unreadable model is status error
@@ -82,6 +91,11 @@ def run(args, ctx) -> int:
         for r in shown:
             rows.append({"model": h.model, "status": h.status, **r.to_dict()})
     code = exit_status([h.status for h in results], args.fail_on)
+    recorded = record(args, ctx, payload)
+    if recorded is not None and args.notify:
+        payload["notifications"] = [o.to_dict() for o in recorded.outcomes]
+        if args.fail_on_notify and recorded.failed:
+            code = NOTIFY_FAILED
     if ctx.fmt == "table":
         summary = to_table([{"model": h.model, "status": h.status,
                              "warn": sum(r.level == "warn" for r in h.reasons),
