@@ -188,7 +188,7 @@ class Delivery:
 def _attempt(url: str, channel: Channel, message: Message, body: str) -> tuple[bool, str | None]:
     import apprise
 
-    asset = apprise.AppriseAsset(async_mode=False)
+    asset = apprise.AppriseAsset(app_id="Lastmile", app_desc="Lastmile model monitoring", async_mode=False)
     plugin = apprise.Apprise.instantiate(url, asset=asset)
     if plugin is None:
         return False, "not a URL Apprise understands (check its scheme and tokens)"
