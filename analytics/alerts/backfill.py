@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Sequence
 
 import ibis
 
 from ..engine import C, Engine
-from ..health import checked_health
+from ..errors import LastmileError
+from ..health import checked_health, unreadable
 from ..workspace import ModelSpec
 from .history import History, iso, utcnow
 
@@ -35,10 +37,10 @@ class AsOf:
     rows predicted before it, labels known before it. Everything else is the
     wrapped engine's (one connection, one snapshot per model)."""
 
-    def __init__(self, engine: Engine, end: _dt.datetime):
+    def __init__(self, engine: Engine, end: _dt.datetime, logs: dict | None = None):
         self._engine = engine
         self.end = end
-        self._logs: dict[str, object] = {}
+        self._logs: dict[str, object] = dict(logs or {})
 
     def __getattr__(self, name):
         return getattr(self._engine, name)
@@ -50,15 +52,28 @@ class AsOf:
     def log(self, model):
         spec = self._engine.spec(model)
         if spec.name not in self._logs:
-            t = self._engine.log(spec)
-            end = ibis.literal(self.end)
-            t = t.filter(t[C.TS] < end)
-            if C.LABEL_TS in t.columns:
-                known = t[C.LABEL_TS].isnull() | (t[C.LABEL_TS] < end)
-                t = t.mutate(**{C.LABEL: ibis.ifelse(known, t[C.LABEL], ibis.null().cast(t[C.LABEL].type())),
-                                C.LABELED: t[C.LABELED] & known})
-            self._logs[spec.name] = t
+            self._logs[spec.name] = self.view(spec)
         return self._logs[spec.name]
+
+    def view(self, spec: ModelSpec):
+        """The log of ``spec`` as it was at :attr:`end` (an expression over today's)."""
+        t = self._engine.log(spec)
+        end = ibis.literal(self.end)
+        t = t.filter(t[C.TS] < end)
+        if C.LABEL_TS in t.columns:
+            known = t[C.LABEL_TS].isnull() | (t[C.LABEL_TS] < end)
+            t = t.mutate(**{C.LABEL: ibis.ifelse(known, t[C.LABEL], ibis.null().cast(t[C.LABEL].type())),
+                            C.LABELED: t[C.LABELED] & known})
+        return t
+
+
+@contextmanager
+def as_of(engine: Engine, spec: ModelSpec, end: _dt.datetime):
+    """An :class:`AsOf` engine for ``spec`` whose log is computed once into a temporary
+    table (DuckDB; elsewhere the expression), so each query compiles as fast as today's."""
+    view = AsOf(engine, end)
+    with engine.temporary(view.view(spec), spec) as table:
+        yield AsOf(engine, end, {spec.name: table})
 
 
 def last_day(engine: Engine, specs: Sequence[ModelSpec]) -> _dt.date | None:
@@ -84,8 +99,13 @@ def backfill(engine: Engine, specs: Sequence[ModelSpec], since: _dt.date, until:
     started = time.monotonic()
     while day <= until:
         start = _dt.datetime(day.year, day.month, day.day)
-        view = AsOf(engine, start + DAY)
-        verdicts = [checked_health(view, spec, start).to_dict() for spec in specs]
+        verdicts = []
+        for spec in specs:
+            try:
+                with as_of(engine, spec, start + DAY) as view:
+                    verdicts.append(checked_health(view, spec, start).to_dict())
+            except LastmileError as exc:   # the logs cannot be read: that day's verdict is error
+                verdicts.append(unreadable(spec.name, exc).to_dict())
         with history.connect() as con:
             run = history.start_run(con, "backfill", by, False, utcnow())
             for v in verdicts:
