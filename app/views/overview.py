@@ -15,6 +15,7 @@ from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.perclass import per_class_panel
+from app.components.timeline import timeline_panel
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
@@ -56,6 +57,7 @@ def body(ctx: PageContext) -> None:
                f"before; {escape_md(pooled)}.")
 
     health_panel(health)
+    timeline_panel(ctx.ws_key, ctx.workspace, [ctx.spec.name], key="ov_timeline")
 
     choices = [m for m in names if m not in ("volume",)]
     primary = PRIMARY_METRIC[task]

@@ -1,0 +1,37 @@
+"""The health timeline: the recorded verdicts as status bands over time, reasons on
+hover, version releases marked (:mod:`analytics.alerts.timeline`). A page calls
+:func:`timeline_panel` with the models it shows."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import streamlit as st
+
+from analytics.alerts.history import History
+from analytics.alerts.timeline import bands, timeline_figure
+from analytics.cachedir import cache_root, state_dir
+from analytics.errors import LastmileError
+
+from app import resources
+from app.components.widgets import chart
+
+
+def _releases(ws_key, model: str):
+    try:
+        roles = resources.version_roles(ws_key, model)
+    except LastmileError:
+        return ()
+    return sorted(((v, d.first) for v, d in roles.detail.items() if d.first is not None), key=lambda x: x[1])
+
+
+def timeline_panel(ws_key, workspace, models: Sequence[str], key: str) -> None:
+    """The timeline of ``models`` from the workspace's verdict history (read, never written)."""
+    history = History.in_state_dir(state_dir(workspace.path, cache_root()))
+    verdicts = [v for m in models for v in history.verdicts(m)]
+    found = bands(verdicts)
+    with st.expander("Health over time", expanded=bool(found), icon=":material/timeline:"):
+        releases = {m: _releases(ws_key, m) for m in models} if found else {}
+        chart(timeline_figure(found, releases, title=None), key=key)
+        st.caption("Each band: the verdicts of `lastmile check` (and `check --backfill`) in a row with the same "
+                   "status and reasons; hover for the reasons. ▼ marks a version's first prediction.")
