@@ -594,10 +594,17 @@ def _per_class(mi, earlier) -> dict:
     return per_class(mi, earlier, WIDTH)
 
 
+def _incidents(mi, earlier) -> dict:
+    """The period's incidents from the verdict history (:mod:`.incidents`)."""
+    from .incidents import incidents_section
+    return incidents_section(mi, earlier)
+
+
 #: (key, area, builder). A builder takes the model's input and the sections built
 #: before it (by key); ``area`` names the docs/<area>.md the method notes include.
 SECTIONS: list[tuple[str, str, Callable]] = [
     ("health", "health", health),
+    ("incidents", "health", _incidents),
     ("value", "value", value),
     ("over_time", "metrics", over_time),
     ("per_class", "metrics", _per_class),
@@ -610,12 +617,12 @@ SECTIONS: list[tuple[str, str, Callable]] = [
 #: A model's sections in reading order, in chapters (keys of ``kpis`` and :data:`SECTIONS`).
 #: Each chapter starts on a new page and is typeset as soon as its sections are built
 #: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
-CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "value"), ("over_time", "per_class", "compare"),
+CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "incidents", "value"), ("over_time", "per_class", "compare"),
                                          ("drift", "segments", "coverage"))
 
 #: The order sections are started in: chapter by chapter, so the first chapters are ready
 #: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
-START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
+START_ORDER = ("kpis", "health", "incidents", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
 
 
 class _Earlier:
