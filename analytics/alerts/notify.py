@@ -123,6 +123,17 @@ def recommendations_of(payload: Mapping[str, Any], model: Mapping[str, Any]) -> 
     return out
 
 
+def _data_through(as_of: str) -> str:
+    """"Data through 2026-11-22." for an end at midnight (the end is exclusive)."""
+    try:
+        end = _dt.datetime.fromisoformat(as_of)
+    except ValueError:
+        return f"Data up to {as_of}."
+    if end.time() == _dt.time(0):
+        return f"Data through {(end - _dt.timedelta(days=1)).date().isoformat()}."
+    return f"Data up to {end.isoformat(sep=' ')}."
+
+
 @dataclass(frozen=True)
 class Message:
     title: str
@@ -148,10 +159,10 @@ def compose(decision: Decision, model: Mapping[str, Any], as_of: str, link: str 
     else:
         title = f"Lastmile: {name} {d.previous} -> {status}"
         head = f"{name} went from {d.previous} to {status.upper()}."
-    lines = [head, f"Data up to {as_of.replace('T', ' ')}."]
+    lines = [head, _data_through(as_of)]
     if d.reasons:
         lines += ["", "Reasons:"]
-        for r in d.reasons:
+        for r in sorted(d.reasons, key=lambda r: -_RANK.get(r.get("level"), 0)):
             words = RULE_WORDS.get(r.get("rule"), str(r.get("rule")).replace("_", " ").capitalize())
             mark = " (new)" if d.previous != "healthy" and reason_key(r) in d.new else ""
             lines.append(f"- {words} [{r.get('level')}]{mark}: {r.get('message')}")
