@@ -58,6 +58,9 @@ def record(args, ctx, payload):
     never a failed check."""
     from ..alerts.record import record_check
 
+    if args.notify and not (ctx.workspace.notify or {}).get("channels"):
+        ctx.warn("warning: --notify, but the workspace declares no [notify.channels]: nothing can be sent "
+                 "(see analytics/docs/alerts.md).")
     try:
         rec = record_check(ctx.workspace, payload, state(ctx), notify=args.notify, by=who(args))
     except (OSError, sqlite3.Error) as exc:

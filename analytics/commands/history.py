@@ -2,10 +2,13 @@
 first: the status, its reasons, the data range judged and the notifications sent
 or failed (see analytics/docs/alerts.md)."""
 
+import datetime as _dt
+
 from ..cli import add_common
 from ._alerts import day, history
 
-COLUMNS = ["as_of", "model", "kind", "status", "reasons", "event", "notifications"]
+DAY = _dt.timedelta(days=1)
+COLUMNS = ["through", "model", "kind", "status", "reasons", "event", "notifications"]
 
 
 def add_parser(sub):
@@ -16,14 +19,20 @@ def add_parser(sub):
     p.add_argument("--format", choices=("text", "table", "json", "csv"), default="text",
                    help="output format (default: text; table is the same)")
     p.add_argument("--model", metavar="M", help="one model (default: every model)")
-    p.add_argument("--since", metavar="DATE", help="verdicts describing data from this day on")
+    p.add_argument("--since", metavar="DATE", help="verdicts whose data ends on this day or later")
     p.add_argument("--until", metavar="DATE", help="... and before this day")
     return p
 
 
 def _notes(v) -> str:
     return "; ".join(f"{n['channel']} {'ok' if n['ok'] else 'FAILED: ' + (n['error'] or '')}"
-                     for n in v.notifications) or "-"
+                     for n in v.notifications) or None
+
+
+def through(as_of: str) -> str:
+    """The last day of data a verdict judged (``as_of`` is the end, exclusive)."""
+    end = _dt.datetime.fromisoformat(as_of)
+    return (end - _dt.timedelta(days=1)).date().isoformat() if end.time() == _dt.time(0) else end.isoformat(sep=" ")
 
 
 def run(args, ctx) -> int:
@@ -32,9 +41,10 @@ def run(args, ctx) -> int:
     if args.model:
         ctx.workspace.model(args.model)   # an unknown name is bad input, with a suggestion
     since, until = day(args.since, "--since"), day(args.until, "--until")
-    verdicts = history(ctx).verdicts(args.model, since.isoformat() if since else None,
-                                     until.isoformat() if until else None)
-    rows = [{"as_of": v.as_of, "model": v.model, "kind": v.kind, "status": v.status,
+    # a verdict as of D + 1 day 00:00 judged the data through day D
+    verdicts = history(ctx).verdicts(args.model, (since + DAY).isoformat() if since else None,
+                                     (until + DAY).isoformat() if until else None)
+    rows = [{"through": through(v.as_of), "model": v.model, "kind": v.kind, "status": v.status,
              "reasons": " ".join(r["rule"] for r in v.reasons if r.get("level") != "info"),
              "event": v.event or "", "notifications": _notes(v)} for v in verdicts]
     if args.format in ("text", "table"):
@@ -47,7 +57,7 @@ def run(args, ctx) -> int:
                    if i == 0 or verdicts[i - 1].status != v.status or verdicts[i - 1].model != v.model]
         lines.append("\nStatus changes, with every reason:")
         for v in changes:
-            lines.append(f"{v.as_of} {v.model}: {v.status}")
+            lines.append(f"{through(v.as_of)} {v.model}: {v.status}")
             lines += [f"  [{r['level']}] {r['message']}" for r in v.reasons if r.get("level") != "info"]
         ctx.out("\n".join(lines))
     else:
