@@ -57,7 +57,6 @@ def body(ctx: PageContext) -> None:
                f"before; {escape_md(pooled)}.")
 
     health_panel(health)
-    timeline_panel(ctx.ws_key, ctx.workspace, [ctx.spec.name], key="ov_timeline")
 
     choices = [m for m in names if m not in ("volume",)]
     primary = PRIMARY_METRIC[task]
@@ -82,6 +81,7 @@ def body(ctx: PageContext) -> None:
           key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)
+    timeline_panel(ctx.ws_key, ctx.workspace, [ctx.spec.name], key="ov_timeline")
 
 
 run_page("Model overview", body, caption="How is this model doing, and is it getting better or worse?")
