@@ -320,3 +320,25 @@ def test_secrets_never_show_in_output_errors_or_history(web, tmp_path, monkeypat
     for text in texts + [stored.decode("latin-1")]:
         assert secret not in text
     assert secret in "".join(r.path for r, _ in web.log)   # it was really used
+
+
+def test_a_damaged_history_is_one_sentence_and_never_fails_a_check(tmp_path, monkeypatch, capsys):
+    from analytics.cli import main
+    from analytics.commands import check
+    from analytics.health import Health
+
+    cfg = tmp_path / "lastmile.toml"
+    cfg.write_text('[[models]]\nname = "m"\ntask = "binary"\npredictions = "p.parquet"\n'
+                   '[models.columns]\ntimestamp = "ts"\nlabel = "y"\nscore = "s"\n')
+    monkeypatch.setattr(check, "checked_health", lambda engine, spec, now=None: Health("m", "healthy", ()))
+    monkeypatch.setenv("LASTMILE_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["check", "--config", str(cfg), "--model", "m"]) == 0
+    (db,) = (tmp_path / "cache").rglob("history.sqlite")
+    db.write_bytes(b"this is not a database" * 100)
+    capsys.readouterr()
+    assert main(["check", "--config", str(cfg), "--model", "m", "--notify"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: the verdict history could not be written" in err and "Traceback" not in err
+    assert main(["history", "--config", str(cfg)]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: The verdict history") and err.count("\n") == 1

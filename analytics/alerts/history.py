@@ -38,7 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from ..errors import DataError
+
 FILENAME = "history.sqlite"
+
+
+class HistoryError(DataError):
+    """The history database cannot be read or written (corrupt, locked too long, read-only)."""
+
+
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,19 +118,36 @@ class History:
         return cls(Path(state_dir) / FILENAME)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection; commits on success, rolls back on error, always closes."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+    def connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction: committed on success, rolled back on error,
+        always closed. ``write``: take the write lock at once (one writer at a time) and
+        make the schema; otherwise a read-only connection (the file must exist)."""
+        try:
+            with self._connect(write) as con:
+                yield con
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(f"The verdict history {str(self.path)!r} cannot be used: {exc} (move the file "
+                               "away to start a new history).") from None
+
+    @contextmanager
+    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        else:
+            con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30.0,
+                                  isolation_level=None)
         con.row_factory = sqlite3.Row
         try:
-            con.execute("PRAGMA journal_mode=WAL")
+            if write:
+                con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA busy_timeout=30000")
-            con.execute("BEGIN IMMEDIATE")   # one writer at a time
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    con.execute(stmt)
-            con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if write:
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        con.execute(stmt)
+                con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             yield con
             con.execute("COMMIT")
         except BaseException:
@@ -188,7 +213,7 @@ class History:
         if not self.path.is_file():
             return ()
         params = (model, model, since, since, until, until)
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             out = [_verdict(r) for r in con.execute(_SELECT_VERDICTS, params)]
             notes: dict[int, list[dict[str, Any]]] = {}
             for r in con.execute(_SELECT_NOTIFICATIONS, params):

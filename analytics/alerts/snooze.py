@@ -68,7 +68,7 @@ def listed(history: History, model: str | None = None, now: _dt.datetime | None 
     if not history.path.is_file():
         return ()
     now = now or utcnow()
-    with history.connect() as con:
+    with history.connect(write=False) as con:
         rows = [_row(r) for r in con.execute("SELECT * FROM snoozes WHERE (? IS NULL OR model = ?) ORDER BY id",
                                              (model, model))]
     return tuple(s for s in rows if include_past or s.active(now))

@@ -56,6 +56,7 @@ def history(ctx):
 def record(args, ctx, payload):
     """Record the check (and notify); a history that cannot be written is a warning,
     never a failed check."""
+    from ..alerts.history import HistoryError
     from ..alerts.record import record_check
 
     if args.notify and not (ctx.workspace.notify or {}).get("channels"):
@@ -63,7 +64,7 @@ def record(args, ctx, payload):
                  "(see analytics/docs/alerts.md).")
     try:
         rec = record_check(ctx.workspace, payload, state(ctx), notify=args.notify, by=who(args))
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, HistoryError) as exc:
         ctx.warn(f"warning: the verdict history could not be written ({exc}); nothing was notified.")
         return None
     for o in rec.outcomes:

@@ -14,6 +14,7 @@ from analytics.cachedir import cache_root, state_dir
 from analytics.errors import LastmileError
 
 from app import resources
+from app.components.text import escape_md
 from app.components.widgets import chart
 
 
@@ -28,7 +29,11 @@ def _releases(ws_key, model: str):
 def timeline_panel(ws_key, workspace, models: Sequence[str], key: str) -> None:
     """The timeline of ``models`` from the workspace's verdict history (read, never written)."""
     history = History.in_state_dir(state_dir(workspace.path, cache_root()))
-    verdicts = [v for m in models for v in history.verdicts(m)]
+    try:
+        verdicts = [v for m in models for v in history.verdicts(m)]
+    except LastmileError as exc:   # a damaged history never breaks the page
+        st.caption(f"Health over time is not available: {escape_md(str(exc))}")
+        return
     found = bands(verdicts)
     with st.expander("Health over time", expanded=bool(found), icon=":material/timeline:"):
         releases = {m: _releases(ws_key, m) for m in models} if found else {}
