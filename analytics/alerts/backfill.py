@@ -76,24 +76,31 @@ def as_of(engine: Engine, spec: ModelSpec, end: _dt.datetime):
         yield AsOf(engine, end, {spec.name: table})
 
 
+def _span(engine: Engine, spec: ModelSpec) -> tuple[_dt.date | None, _dt.date | None]:
+    """The days of the first and latest prediction (``(None, None)``: no rows, or logs
+    that cannot be read: each day's check then says which)."""
+    try:
+        t = engine.log(spec)
+        row = engine.execute(t.aggregate(lo=t[C.TS].min(), hi=t[C.TS].max()), spec).to_pylist()[0]
+    except LastmileError:
+        return None, None
+    return (row["lo"].date() if row["lo"] else None, row["hi"].date() if row["hi"] else None)
+
+
 def last_day(engine: Engine, specs: Sequence[ModelSpec]) -> _dt.date | None:
     """The day of the latest prediction among ``specs``."""
-    days = []
-    for spec in specs:
-        t = engine.log(spec)
-        hi = engine.execute(t.aggregate(hi=t[C.TS].max()), spec).to_pylist()[0]["hi"]
-        if hi is not None:
-            days.append(hi.date())
-    return max(days, default=None)
+    return max((d for d in (_span(engine, s)[1] for s in specs) if d is not None), default=None)
 
 
 def backfill(engine: Engine, specs: Sequence[ModelSpec], since: _dt.date, until: _dt.date,
              state_dir: str | Path, by: str | None = None, every: int = 1,
              progress: Callable[[str], None] | None = None) -> list[dict]:
     """Judge each day from ``since`` to ``until`` (inclusive, every ``every`` days) as
-    of its end and record it (a day backfilled again is replaced). Returns the
-    recorded rows ``{"model", "day", "status", "reasons"}``."""
+    of its end and record it (a day backfilled again is replaced); a model is judged
+    from the day of its first prediction on. Returns the recorded rows ``{"model",
+    "day", "status", "reasons"}``."""
     history = History.in_state_dir(state_dir)
+    first = {spec.name: _span(engine, spec)[0] for spec in specs}
     out = []
     day = since
     started = time.monotonic()
@@ -101,11 +108,16 @@ def backfill(engine: Engine, specs: Sequence[ModelSpec], since: _dt.date, until:
         start = _dt.datetime(day.year, day.month, day.day)
         verdicts = []
         for spec in specs:
+            if first[spec.name] is not None and first[spec.name] > day:
+                continue        # before its first prediction (unreadable logs: judged, status error)
             try:
                 with as_of(engine, spec, start + DAY) as view:
                     verdicts.append(checked_health(view, spec, start).to_dict())
             except LastmileError as exc:   # the logs cannot be read: that day's verdict is error
                 verdicts.append(unreadable(spec.name, exc).to_dict())
+        if not verdicts:
+            day += every * DAY
+            continue
         with history.connect() as con:
             run = history.start_run(con, "backfill", by, False, utcnow())
             for v in verdicts:
