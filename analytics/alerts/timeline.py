@@ -96,7 +96,7 @@ def timeline_figure(all_bands: Sequence[Band], releases: Mapping[str, Sequence[t
         fig.add_trace(go.Bar(
             y=[b.model for b in bs], x=[(b.end - b.start).total_seconds() * 1000 for b in bs],
             base=[b.start.isoformat() for b in bs], orientation="h", name=status,
-            marker=dict(color=colour, line=dict(width=0)), hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+            marker=dict(color=colour, line=dict(width=1, color="white")), hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
         ))
     shown = False
     for m in models:
