@@ -8,9 +8,10 @@ import pytest
 
 from analytics.alerts.backfill import AsOf, as_of, backfill
 from analytics.alerts.history import History
-from analytics.engine import C, Engine
-from analytics.health import checked_health
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.log.columns import C
+from analytics.log.engine import Engine
+from analytics.analyses.health import checked_health
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from analytics.alerts import snooze
-from analytics.alerts.config import Redactor, notify_settings
+from analytics.alerts.secrets import Redactor
+from analytics.config.notify import notify_settings
 from analytics.alerts.history import History
 from analytics.alerts.record import record_check
 from analytics.errors import ConfigError
-from analytics.workspace import SAMPLE_CONFIG, parse_workspace
+from analytics.config.workspace import SAMPLE_CONFIG, parse_workspace
 
 SLACK_TOKENS = "T1234ABCD/B1234ABCD/abcdefghijklmnopqrstuvwx"
 T0 = dt.datetime(2026, 11, 23, 8, 0)
@@ -284,8 +285,8 @@ def test_secrets_never_show_in_output_errors_or_history(web, tmp_path, monkeypat
     the token is in no output, no error and no history row. The verdict is made up
     (this is about delivery, not health), so no log is read."""
     from analytics.cli import main
-    from analytics.commands import check
-    from analytics.health import Health, Reason
+    from analytics.cli.commands import check
+    from analytics.analyses.health import Health, Reason
 
     secret = "S3cr3tT0kenXYZ987"
     web.expect_request(f"/hook/{secret}").respond_with_data("no", status=500)
@@ -324,8 +325,8 @@ def test_secrets_never_show_in_output_errors_or_history(web, tmp_path, monkeypat
 
 def test_a_damaged_history_is_one_sentence_and_never_fails_a_check(tmp_path, monkeypatch, capsys):
     from analytics.cli import main
-    from analytics.commands import check
-    from analytics.health import Health
+    from analytics.cli.commands import check
+    from analytics.analyses.health import Health
 
     cfg = tmp_path / "lastmile.toml"
     cfg.write_text('[[models]]\nname = "m"\ntask = "binary"\npredictions = "p.parquet"\n'

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import jinja2
 
 from analytics.alerts.history import History
-from analytics.cachedir import cache_root, state_dir
-from analytics.report.incidents import incidents_section
-from analytics.selection import Selection
+from analytics.config.cachedir import cache_root, state_dir
+from analytics.render.report.incidents import incidents_section
+from analytics.query.selection import Selection
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "analytics" / "report" / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "analytics" / "render" / "report" / "templates"
 
 
 def mi_for(path, start, end):

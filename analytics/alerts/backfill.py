@@ -23,11 +23,12 @@ from typing import Callable, Sequence
 
 import ibis
 
-from ..engine import C, Engine
-from ..errors import LastmileError
-from ..health import checked_health, unreadable
-from ..workspace import ModelSpec
-from .history import History, iso, utcnow
+from analytics.alerts.history import History, iso, utcnow
+from analytics.analyses.health import checked_health, unreadable
+from analytics.config.workspace import ModelSpec
+from analytics.errors import LastmileError
+from analytics.log.columns import C
+from analytics.log.engine import Engine
 
 DAY = _dt.timedelta(days=1)
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from ..errors import DataError
+from analytics.errors import DataError
 
 FILENAME = "history.sqlite"
 

@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import Channel, NotifySettings, Redactor
+from analytics.alerts.secrets import Redactor
+from analytics.alerts.snooze import silenced
+from analytics.config.notify import Channel, NotifySettings
+from analytics.errors import ConfigError
 
 #: decisions that send a message
 SENDING = ("change", "new_reason", "recovery", "repeat")
@@ -69,8 +72,6 @@ def decide(model: Mapping[str, Any], last, snoozes: Sequence, now: _dt.datetime,
            repeat_hours: float) -> Decision:
     """``model``: one entry of the check JSON's ``models``; ``last``: the last told
     :class:`~analytics.alerts.history.Verdict` (or None); ``snoozes``: those in force."""
-    from .snooze import silenced
-
     whole, rules = silenced(snoozes)
     described = tuple(s.describe() for s in snoozes)
     reasons = _notable(model.get("reasons") or (), rules)
@@ -218,8 +219,6 @@ def deliver(channel: Channel, environ: Mapping[str, str], message: Message, reda
     """Send ``message`` to ``channel`` (up to ``1 + retries`` attempts, waiting
     ``backoff_seconds * 2**k`` before retry ``k + 1``)."""
     import apprise
-
-    from ..errors import ConfigError
 
     try:
         url = channel.resolve(environ)

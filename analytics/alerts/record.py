@@ -5,16 +5,18 @@ with no lock held, then what they answered is written (a second transaction)."""
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..workspace import Workspace
-from .config import Redactor, notify_settings, redactor_for
-from .history import History, iso, utcnow
-from .notify import Outcome, notify_models, recommendations_of
-from .snooze import active_on
+from analytics.alerts.history import History, iso, utcnow
+from analytics.alerts.notify import Outcome, notify_models, recommendations_of
+from analytics.alerts.secrets import Redactor, redactor_for
+from analytics.alerts.snooze import active_on
+from analytics.config.notify import notify_settings
+from analytics.config.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,6 @@ def record_check(ws: Workspace, payload: Mapping[str, Any], state_dir: str | Pat
                  by: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Recorded:
     """Record every model of the check JSON ``payload``; with ``notify``, decide and
     send what changed (see :mod:`analytics.alerts.notify`)."""
-    import os
-
     environ = os.environ if environ is None else environ
     now = now or utcnow()
     history = History.in_state_dir(state_dir)

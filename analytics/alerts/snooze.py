@@ -15,8 +15,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..errors import SelectionError
-from .history import History, iso, utcnow
+from analytics.alerts.history import History, iso, utcnow
+from analytics.errors import SelectionError
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from typing import Sequence
 import streamlit as st
 
 from analytics.alerts.history import History
-from analytics.alerts.timeline import bands, timeline_figure
-from analytics.cachedir import cache_root, state_dir
+from analytics.alerts.timeline import bands
+from analytics.config.cachedir import cache_root, state_dir
+from analytics.render.charts.timeline import timeline_figure
 from analytics.errors import LastmileError
 
 from app import resources

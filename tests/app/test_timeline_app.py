@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 
 from analytics.alerts.history import History
-from analytics.alerts.timeline import bands, incidents, timeline_figure
-from analytics.cachedir import cache_root, state_dir
+from analytics.alerts.timeline import bands, incidents
+from analytics.render.charts.timeline import timeline_figure
+from analytics.config.cachedir import cache_root, state_dir
 
 from .conftest import figures, open_page
 
