@@ -1,6 +1,6 @@
 """Past days' verdicts, so that a new installation starts with a history.
 
-The verdict of day D is :func:`analytics.health.model_health` with ``now = D``
+The verdict of day D is :func:`analytics.analyses.health.model_health` with ``now = D``
 (its current window is the 7 days ending with D) on the log **as it was at the
 end of D**: predictions made before D + 1 day, and only the labels known by then
 (an outcome whose ``label_timestamp`` is at or after D + 1 day counts as not yet
@@ -34,7 +34,7 @@ DAY = _dt.timedelta(days=1)
 
 
 class AsOf:
-    """An :class:`~analytics.engine.Engine` whose logs end at ``end`` (naive UTC):
+    """An :class:`~analytics.log.engine.Engine` whose logs end at ``end`` (naive UTC):
     rows predicted before it, labels known before it. Everything else is the
     wrapped engine's (one connection, one snapshot per model)."""
 

@@ -2,7 +2,7 @@
 data range it saw, and the notifications sent (or that failed).
 
 It is a small SQLite database, ``history.sqlite``, in the workspace's state folder
-(:mod:`analytics.cachedir`), never beside the logs. SQLite from the standard
+(:mod:`analytics.config.cachedir`), never beside the logs. SQLite from the standard
 library, in WAL mode (readers never wait for the writer); each write is one short
 transaction, and a writer waits up to 30 s for another to finish. The schema
 (version 1; :file:`analytics/docs/alerts.md` documents it for readers):
