@@ -118,8 +118,10 @@ def test_a_warn_reaches_slack_a_json_webhook_and_email(web, smtp, tmp_path):
                      "mail": {"url": f"mailto://127.0.0.1:{port}?from=lastmile@example.com&to=ml@example.com"}}},
         {"to": ["hook", "slack", "mail"]})
     p = payload("warn", reason(message="v1: roc_auc fell from 0.78 to 0.72."),
-                reason("latency_p95", "info", message="a note that is not a reason"),
-                recommendations=[{"action": "retrain", "message": "Retrain v1 on the last 8 weeks."}])
+                reason("latency_p95", "info", message="a note that is not a reason"))
+    # the shape analytics.analyses.recommend writes: top-level, one entry per model and action
+    p["recommendations"] = [{"model": "m", "action": "retrain", "sentence": "Retrain v1 on the last 8 weeks."},
+                            {"model": "quiet", "action": "keep", "sentence": "Keep quiet as it is."}]
     rec = run(ws, tmp_path, p)
     (o,) = [o for o in rec.outcomes if o.decision.model == "m"]
     assert o.decision.event == "change" and [d.ok for d in o.deliveries] == [True, True, True]

@@ -99,8 +99,9 @@ def decide(model: Mapping[str, Any], last, snoozes: Sequence, now: _dt.datetime,
 
 def recommendations_of(payload: Mapping[str, Any], model: Mapping[str, Any]) -> list[str]:
     """The recommendations for ``model`` in the check JSON, as sentences: a model's own
-    ``recommendations`` (strings, or objects with a text), else the top-level ones
-    naming it. Empty when the check made none (or predates them)."""
+    ``recommendations`` (strings, or objects with a ``sentence`` or another text), else
+    the top-level ones naming it (``{"model", "action", "sentence", ...}`` as
+    :mod:`analytics.analyses.recommend` writes them). Empty when the check made none."""
     found = model.get("recommendations")
     if found is None:
         top = payload.get("recommendations")
@@ -117,7 +118,7 @@ def recommendations_of(payload: Mapping[str, Any], model: Mapping[str, Any]) -> 
         if isinstance(r, str):
             out.append(r)
         elif isinstance(r, Mapping):
-            text = next((r[k] for k in ("message", "text", "summary", "action", "recommendation", "title")
+            text = next((r[k] for k in ("sentence", "message", "text", "summary", "recommendation", "title", "action")
                          if isinstance(r.get(k), str) and r.get(k)), None)
             if text:
                 out.append(text)
