@@ -125,7 +125,7 @@ def backfill(engine: Engine, specs: Sequence[ModelSpec], since: _dt.date, until:
                 history.add_verdict(con, run, v, iso(start + DAY), replace_backfill=True, event="backfill")
         for v in verdicts:
             out.append({"model": v["model"], "day": day.isoformat(), "status": v["status"],
-                        "reasons": [r["rule"] for r in v["reasons"] if r["level"] != "info"]})
+                        "reasons": list(dict.fromkeys(r["rule"] for r in v["reasons"] if r["level"] != "info"))})
         if progress:
             progress(f"backfill {day.isoformat()}: " + ", ".join(f"{v['model']} {v['status']}" for v in verdicts)
                      + f" ({time.monotonic() - started:.0f} s)")

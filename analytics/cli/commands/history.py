@@ -44,7 +44,7 @@ def run(args, ctx) -> int:
     verdicts = history(ctx).verdicts(args.model, (since + DAY).isoformat() if since else None,
                                      (until + DAY).isoformat() if until else None)
     rows = [{"through": through(v.as_of), "model": v.model, "kind": v.kind, "status": v.status,
-             "reasons": " ".join(r["rule"] for r in v.reasons if r.get("level") != "info"),
+             "reasons": " ".join(dict.fromkeys(r["rule"] for r in v.reasons if r.get("level") != "info")),
              "event": v.event or "", "notifications": _notes(v)} for v in verdicts]
     if args.format in ("text", "table"):
         if not rows:
