@@ -53,7 +53,8 @@ class Context:
             from .engine import Engine
 
             # a command is short-lived: small logs are joined once and queried in memory
-            self._engine = Engine(self.workspace, snapshot=True)
+            self._engine = Engine(self.workspace, snapshot=True,
+                                  use_store=not getattr(self.args, "no_store", False))
         return self._engine
 
     @property
@@ -76,6 +77,7 @@ def add_common(p: argparse.ArgumentParser, formats: bool = True) -> None:
     """--config (every command) and --format (commands that print results)."""
     p.add_argument("--config", metavar="PATH", help="workspace file (default: $LASTMILE_CONFIG, "
                    "./lastmile.toml, then the bundled sample workspace)")
+    p.add_argument("--no-store", action="store_true", help="read the raw logs, not the incremental store")
     if formats:
         p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 

@@ -167,6 +167,16 @@ def check_parquet_file(path: str, what: str = "a log") -> int:
 SNAPSHOT_DB = "lm_snapshots"
 
 
+def _duckdb_memory(be, limit: int, tmp: Path) -> None:
+    """The database's memory limit, and where it spills past it (outside the logs)."""
+    import sqlglot.expressions as sge
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    for key, value in (("memory_limit", f"{max(limit // 2**20, 16)}MiB"), ("temp_directory", str(tmp))):
+        stmt = sge.Set(expressions=[sge.SetItem(this=sge.EQ(this=sge.var(key), expression=sge.Literal.string(value)))])
+        be.raw_sql(stmt.sql("duckdb"))
+
+
 def _duckdb_settings(be) -> None:
     """Per-connection DuckDB settings every query relies on."""
     be.raw_sql("SET preserve_insertion_order = false")
@@ -178,7 +188,8 @@ def _duckdb_settings(be) -> None:
 class Engine:
     """Connections and canonical log tables for one workspace."""
 
-    def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0):
+    def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0,
+                 use_store: bool = True, cache: Path | None = None):
         """``snapshot``: on DuckDB, compute each model's joined log once into an
         in-memory table when its predictions hold at most ``[engine]
         materialize_rows`` rows (read from the Parquet footers), and let every query
@@ -186,6 +197,11 @@ class Engine:
         it (one DuckDB database, a cursor per thread). The snapshot is rebuilt
         after ``snapshot_seconds``, so new log files show up. Larger logs, other
         backends and ``snapshot=False`` (the default) query the files directly.
+
+        ``use_store``: read each model's joined log from the incremental store
+        (:mod:`analytics.store`, under the cache root ``cache``, default
+        :func:`analytics.cachedir.cache_root`) when it answers exactly; ``False`` (the
+        CLI's ``--no-store``) always joins the raw logs.
         """
         self.workspace = workspace
         self.snapshot = snapshot
@@ -202,6 +218,12 @@ class Engine:
         self._snapshot_locks: dict[str, threading.Lock] = {}
         #: DuckDB: the s3fs filesystem for s3:// paths (None when the workspace has none)
         self._store = objectstore.for_workspace(workspace)
+        from .store.manifest import store_root
+        from .store.serve import StoreReader
+
+        #: the incremental store's folder, and its reader (None: not used)
+        self.store_root = store_root(workspace, cache)
+        self._stored = StoreReader(self.store_root) if use_store and workspace.store.enabled else None
 
     # -- connections -------------------------------------------------------
 
@@ -265,6 +287,7 @@ class Engine:
             raise BackendError(f"Cannot connect to engine backend {name!r}: {exc}.") from None
         if name == "duckdb":
             _duckdb_settings(be)
+            _duckdb_memory(be, self.workspace.memory_limit, self.store_root / "tmp")
         return be
 
     @property
@@ -321,6 +344,12 @@ class Engine:
             if key not in cache:
                 cache[key] = self.backend.table(name, database=(SNAPSHOT_DB, "main"))
             return cache[key]
+        stored = self.stored(spec)
+        if stored is not None:
+            key = (spec.name, "store", stored)
+            if key not in cache:
+                cache[key] = self._read_store(spec, stored[0])
+            return cache[key]
         key = (spec.name, "log")
         if key not in cache:
             # queried in place, every query pays for ranking repeated ids: only when there are some
@@ -329,6 +358,49 @@ class Engine:
                                    ts_range=self.workspace.timestamp_range(),
                                    rank_repeats=bool(spec.outcomes) and self.repeated_ids(spec))
         return cache[key]
+
+    def stored(self, model: str | ModelSpec) -> tuple[tuple[str, ...], int] | None:
+        """(files, generation) of the model's log in the store when it answers
+        exactly (see :mod:`analytics.store.serve`); None: the raw logs are joined."""
+        if self._stored is None or self.workspace.backend != "duckdb":
+            return None
+        spec = self.spec(model)
+        pred = self.source(spec, "predictions")
+        out = self.source(spec, "outcomes") if spec.outcomes else None
+        if not pred.files or "://" in pred.path or (out is not None and "://" in out.path):
+            return None
+        return self._stored.files(self.workspace, spec, pred.files, out.files if out is not None else ())
+
+    def _read_store(self, spec: ModelSpec, files: tuple[str, ...]) -> ir.Table:
+        try:
+            return self.backend.read_parquet(list(files), hive_partitioning=False)
+        except Exception as exc:  # noqa: BLE001
+            raise self._explain(exc, spec, "the store") from None
+
+    def joined(self, model: str | ModelSpec) -> ir.Table:
+        """The joined log as a query over files: the store's when it answers
+        exactly, else the raw logs joined (what a snapshot is computed from)."""
+        spec = self.spec(model)
+        stored = self.stored(spec)
+        if stored is not None:
+            return self._read_store(spec, stored[0])
+        return build_log(spec, self.raw(spec, "predictions"),
+                         self.raw(spec, "outcomes") if spec.outcomes else None,
+                         ts_range=self.workspace.timestamp_range())
+
+    def prejoined(self, model: str | ModelSpec) -> bool:
+        """Whether :meth:`log` is already joined (a snapshot or the store), so reading
+        it whole costs no join."""
+        return self.snapshotted(model) or self.stored(model) is not None
+
+    def write_partitioned(self, expr: ir.Table, folder: Path, by: str, model=None) -> None:
+        """Write ``expr`` as Parquet files in hive folders ``folder/<by>=<value>/``."""
+        try:
+            self.backend.to_parquet(expr, str(folder), partition_by=by)
+        except LastmileError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._explain(exc, self.spec(model) if model is not None else None, "the logs") from None
 
     def repeated_ids(self, model: str | ModelSpec) -> bool:
         """Whether some version of the model logs a prediction id more than once
@@ -358,9 +430,7 @@ class Engine:
             gen = entry[2] + 1 if entry else 0
             base = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
             name = f"{base}_{gen}"
-            t = build_log(spec, self.raw(spec, "predictions"),
-                          self.raw(spec, "outcomes") if spec.outcomes else None,
-                          ts_range=self.workspace.timestamp_range())
+            t = self.joined(spec)
             try:
                 self._drop_table(name, SNAPSHOT_DB)
                 self.backend.create_table(name, t, database=(SNAPSHOT_DB, "main"))

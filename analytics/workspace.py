@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from .errors import ConfigError, UnknownModelError
 from .objectstore import S3Options, split_engine_options
+from .store.config import StoreConfig, default_memory_limit, parse_memory_limit, parse_store
 
 TASKS = ("binary", "multiclass", "regression")
 BASELINES = ("all_negative", "all_positive")
@@ -34,8 +35,8 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models"}
-_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
+_TOP_KEYS = {"engine", "models", "store"}
+_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead", "memory_limit"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
 #: Defaults of ``[engine] timestamp_min`` / ``timestamp_max_ahead``: prediction timestamps
@@ -167,6 +168,10 @@ class Workspace:
     timestamp_min: _dt.datetime = TIMESTAMP_MIN
     #: ... and so are those at or after now (UTC) + this
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+    #: ``[engine] memory_limit`` in bytes (DuckDB spills past it; see :mod:`analytics.store.config`)
+    memory_limit: int = field(default_factory=default_memory_limit)
+    #: ``[store]``: the incremental store (see :mod:`analytics.store`)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -239,6 +244,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
+    memory_limit = default_memory_limit()
     if not isinstance(engine, dict):
         problems.append("[engine] must be a table.")
     else:
@@ -259,6 +265,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         ts_min = _parse_timestamp_min(engine.get("timestamp_min", TIMESTAMP_MIN), problems)
         ts_ahead = _parse_duration(engine.get("timestamp_max_ahead", TIMESTAMP_MAX_AHEAD),
                                    "[engine] timestamp_max_ahead", problems)
+        memory_limit = parse_memory_limit(engine.get("memory_limit"), problems)
+    store = parse_store(raw.get("store"), root, problems)
 
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
@@ -288,7 +296,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead,
+                     memory_limit=memory_limit, store=store)
 
 
 # ----------------------------------------------------------------------- helpers

@@ -1,0 +1,354 @@
+"""The incremental store (analytics/store): refreshes after every kind of change give
+the raw logs' answers, to 1e-12, through the whole command surface; kills, races,
+readers and damage leave it usable; the logs are never touched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from analytics.cli import main
+from analytics.engine import Engine
+from analytics.store import manifest as mf
+from analytics.store import refresh, store_info
+from analytics.store.manifest import StoreBusyError
+from analytics.workspace import load_workspace
+
+from .factories import make_workspace
+
+TOL = 1e-12
+BUSINESS = {"currency": "EUR", "tp": 120.0, "fp": -15.0, "fn": -60.0, "tn": 0.0}
+NOW = "2026-05-01"
+
+
+def commands(model: str = "binary_model") -> list[list[str]]:
+    """The command surface, each with --format json."""
+    m = ["--model", model]
+    return [
+        ["metrics", *m, "--by", "version", "--by", "period"],
+        ["segments", *m],
+        ["compare", *m, "--baseline", "v1", "--candidate", "v2"],
+        ["drift", *m],
+        ["roi", *m, "--by", "version"],
+        ["check", "--now", NOW],
+    ]
+
+
+def run_json(capsys, config: Path, argv: list[str], store: bool) -> tuple[int, object]:
+    code = main([*argv, "--config", str(config), "--format", "json"] + ([] if store else ["--no-store"]))
+    out = capsys.readouterr().out
+    return code, (json.loads(out) if out.strip() else None)
+
+
+def close(a, b, path="") -> None:
+    """``a`` equals ``b``: every key and value, floats to TOL (absolute or relative)."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), (path, a, b)
+        if math.isnan(a) and math.isnan(b):
+            return
+        assert abs(a - b) <= TOL * max(1.0, abs(a), abs(b)), (path, a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (path, sorted(a), sorted(b) if isinstance(b, dict) else b)
+        for k in a:
+            close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (path, len(a), b if not isinstance(b, list) else len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            close(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, (path, a, b)
+
+
+def assert_same_answers(capsys, config: Path) -> None:
+    """Every command answers the same from the store as from the raw logs, and the
+    store was really read."""
+    ws = load_workspace(config)
+    eng = Engine(ws)
+    for spec in ws.models:
+        assert eng.stored(spec) is not None, f"the store does not serve {spec.name}"
+    for argv in commands():
+        a = run_json(capsys, config, argv, store=True)
+        b = run_json(capsys, config, argv, store=False)
+        assert a[0] == b[0], argv
+        close(a[1], b[1], " ".join(argv[:1]))
+
+
+def log_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (the logs and the workspace file) and its hash."""
+    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def actions(res) -> dict[str, str]:
+    return {m.model: m.action for m in res.models}
+
+
+@pytest.fixture
+def ws_dir(tmp_path):
+    """A binary workspace whose predictions are 4 files (by time) and whose outcomes
+    are 2 files: the second (late labels for old days, and corrections) is held back."""
+    folder = tmp_path / "ws"
+    make_workspace(folder, "binary", n=2400, seed=3, duplicate_outcomes=30, files=4, business=BUSINESS)
+    out = pq.read_table(folder / "out" / "part-0.parquet")
+    n = out.num_rows
+    late = pa.array([i % 3 == 0 for i in range(n)])
+    pq.write_table(out.filter(pc.invert(late)), folder / "out" / "part-0.parquet")
+    pq.write_table(out.filter(late), folder / "held-out-late.parquet")
+    pred3 = folder / "pred" / "part-3.parquet"
+    shutil.move(pred3, folder / "held-pred-3.parquet")
+    return folder
+
+
+def test_refresh_after_each_kind_of_change_answers_as_the_raw_logs(ws_dir, capsys):
+    config = ws_dir / "lastmile.toml"
+    ws = load_workspace(config)
+    assert actions(refresh(ws)) == {"binary_model": "built"}
+    assert_same_answers(capsys, config)
+    assert actions(refresh(ws)) == {"binary_model": "unchanged"}
+
+    # appended days: a new prediction file
+    shutil.move(ws_dir / "held-pred-3.parquet", ws_dir / "pred" / "part-3.parquet")
+    assert Engine(load_workspace(config)).stored("binary_model") is None   # stale: the raw logs answer
+    res = refresh(load_workspace(config))
+    assert actions(res) == {"binary_model": "updated"}
+    assert 0 < res.models[0].days < 30
+    assert_same_answers(capsys, config)
+
+    # late outcomes: labels of old days (and corrections of earlier labels) arrive
+    shutil.move(ws_dir / "held-out-late.parquet", ws_dir / "out" / "part-1.parquet")
+    res = refresh(load_workspace(config))
+    assert actions(res) == {"binary_model": "updated"}
+    assert_same_answers(capsys, config)
+
+    # a rewritten prediction file: other scores, fewer rows
+    p1 = ws_dir / "pred" / "part-1.parquet"
+    t = pq.read_table(p1)
+    t = t.set_column(t.schema.get_field_index("score"), "score", pc.multiply(t["score"], 0.9)).slice(0, 400)
+    pq.write_table(t, p1)
+    assert actions(refresh(load_workspace(config))) == {"binary_model": "updated"}
+    assert_same_answers(capsys, config)
+
+    # a deleted prediction file
+    (ws_dir / "pred" / "part-2.parquet").unlink()
+    assert actions(refresh(load_workspace(config))) == {"binary_model": "updated"}
+    assert_same_answers(capsys, config)
+
+    # a changed workspace: another threshold and one segment fewer
+    text = config.read_text().replace('segments = ["region", "channel"]', 'segments = ["region"]')
+    config.write_text(text.replace("[models.business]", "[models.business]\nthreshold = 0.3"))
+    res = refresh(load_workspace(config))
+    assert actions(res) == {"binary_model": "rebuilt"} and res.models[0].reason == "the workspace changed"
+    assert_same_answers(capsys, config)
+
+    # a deleted outcome file: the model is rebuilt
+    (ws_dir / "out" / "part-1.parquet").unlink()
+    assert actions(refresh(load_workspace(config))) == {"binary_model": "rebuilt"}
+    assert_same_answers(capsys, config)
+
+
+def test_logs_are_never_written_and_nothing_lands_beside_them(ws_dir):
+    config = ws_dir / "lastmile.toml"
+    before = log_digest(ws_dir)
+    refresh(load_workspace(config))
+    shutil.move(ws_dir / "held-out-late.parquet", ws_dir / "out" / "part-1.parquet")
+    before["out/part-1.parquet"] = before.pop("held-out-late.parquet")
+    refresh(load_workspace(config))
+    assert log_digest(ws_dir) == before
+    root = Engine(load_workspace(config)).store_root
+    assert ws_dir not in root.parents
+
+
+def test_store_path_inside_a_log_folder_is_refused(ws_dir):
+    config = ws_dir / "lastmile.toml"
+    config.write_text(config.read_text() + '\n[store]\npath = "pred/store"\n')
+    with pytest.raises(mf.StoreError, match="inside the log folder"):
+        refresh(load_workspace(config))
+    assert not (ws_dir / "pred" / "store").exists()
+
+
+def test_store_section_is_validated_with_did_you_mean(tmp_path):
+    from analytics.errors import ConfigError
+
+    g = make_workspace(tmp_path, "binary", n=300, seed=1)
+    g.config.write_text(g.config.read_text() + "\n[store]\nrefresh_second = 5\n")
+    with pytest.raises(ConfigError, match="did you mean 'refresh_seconds'"):
+        load_workspace(g.config)
+    g.config.write_text(g.config.read_text().replace("refresh_second = 5", "refresh_seconds = -1"))
+    with pytest.raises(ConfigError, match="refresh_seconds"):
+        load_workspace(g.config)
+    g.config.write_text(g.config.read_text().replace("refresh_seconds = -1", 'path = "elsewhere"'))
+    ws = load_workspace(g.config)
+    assert ws.store.path == str(tmp_path / "elsewhere")
+    assert Engine(ws).store_root == tmp_path / "elsewhere"
+
+
+def test_store_info_and_refresh_commands(ws_dir, capsys):
+    config = ws_dir / "lastmile.toml"
+    assert main(["store", "info", "--config", str(config), "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["models"][0]["status"] == "not stored"
+    assert main(["refresh", "--config", str(config), "--format", "json"]) == 0
+    cap = capsys.readouterr()
+    res = json.loads(cap.out)
+    assert res["models"][0]["action"] == "built" and res["models"][0]["rows_written"] > 0
+    assert "rows written" in cap.err   # progress on stderr
+    assert main(["store", "info", "--config", str(config), "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    m = info["models"][0]
+    assert m["status"] == "fresh" and m["rows"] == res["models"][0]["rows_written"] and m["bytes"] > 0
+    shutil.move(ws_dir / "held-pred-3.parquet", ws_dir / "pred" / "part-3.parquet")
+    main(["store", "info", "--config", str(config), "--format", "json"])
+    m = json.loads(capsys.readouterr().out)["models"][0]
+    assert m["status"] == "stale" and "prediction files" in m["reason"]
+
+
+# ------------------------------------------------------------------ failures and races
+
+
+KILL_AT = textwrap.dedent("""
+    import os, signal, sys
+    from analytics.store import manifest as mf
+    from analytics.workspace import load_workspace
+    from analytics.store import refresh
+    where = sys.argv[2]
+    real_write, real_replace = mf.write, os.replace
+    if where == "before-commit":
+        mf.write = lambda root, m: os.kill(os.getpid(), signal.SIGKILL)
+    elif where == "during-commit":
+        def replace(a, b):
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.replace = replace
+    refresh(load_workspace(sys.argv[1]))
+    print("not killed")
+""")
+
+
+@pytest.mark.parametrize("where", ["before-commit", "during-commit"])
+def test_kill_9_during_refresh_leaves_a_usable_store_and_the_next_refresh_completes(ws_dir, capsys, where):
+    config = ws_dir / "lastmile.toml"
+    refresh(load_workspace(config))
+    shutil.move(ws_dir / "held-pred-3.parquet", ws_dir / "pred" / "part-3.parquet")
+    shutil.move(ws_dir / "held-out-late.parquet", ws_dir / "out" / "part-1.parquet")
+    proc = subprocess.run([sys.executable, "-c", KILL_AT, str(config), where], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ))
+    assert proc.returncode == -9, proc.stderr
+    root = Engine(load_workspace(config)).store_root
+    m, problem = mf.read(root)
+    assert problem is None and m["generation"] == 1        # the previous state, intact
+    orphans = {str(p.relative_to(root)) for p in (root / mf.DATA).rglob("*.parquet")} - mf.stored_files(m)
+    assert orphans                                          # the killed refresh's files
+    res = refresh(load_workspace(config))
+    assert actions(res) == {"binary_model": "updated"} and res.swept == len(orphans)
+    assert_same_answers(capsys, config)
+
+
+def test_a_second_refresh_is_refused_while_one_runs(ws_dir, capsys):
+    config = ws_dir / "lastmile.toml"
+    ws = load_workspace(config)
+    root = Engine(ws).store_root
+    with mf.locked(root):
+        with pytest.raises(StoreBusyError, match=rf"Another refresh .* is running \(pid {os.getpid()}\)"):
+            refresh(ws)
+        assert main(["refresh", "--config", str(config)]) == 2
+        assert f"pid {os.getpid()}" in capsys.readouterr().err
+    assert actions(refresh(ws)) == {"binary_model": "built"}
+
+
+def test_two_refresh_processes_at_once(ws_dir, capsys):
+    config = ws_dir / "lastmile.toml"
+    cmd = [sys.executable, "-m", "analytics.cli", "refresh", "--config", str(config)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes in ([0, 0], [0, 2]), outs
+    if codes == [0, 2]:
+        assert any("Another refresh" in err for _, err in outs)
+    assert_same_answers(capsys, config)
+
+
+def test_a_reader_keeps_answering_during_and_after_a_refresh(ws_dir):
+    from analytics.metrics import compute_metrics
+    from analytics.selection import Grouping, Selection
+
+    config = ws_dir / "lastmile.toml"
+    refresh(load_workspace(config))
+    reader = Engine(load_workspace(config))
+    sel = Selection(model="binary_model")
+    before = compute_metrics(reader, sel, Grouping(by=("version",))).to_dict()
+    old_log = reader.log("binary_model")
+    shutil.move(ws_dir / "held-out-late.parquet", ws_dir / "out" / "part-1.parquet")
+    errors = []
+
+    def ask():
+        try:
+            for _ in range(5):
+                reader.execute(old_log.aggregate(n=old_log.count()))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    th = threading.Thread(target=ask)
+    th.start()
+    refresh(load_workspace(config))
+    th.join()
+    assert not errors
+    # the table the reader held still reads (the previous files are kept) ...
+    assert reader.execute(old_log.aggregate(n=old_log.count())).to_pylist()[0]["n"] > 0
+    # ... and a new engine reads the new state, equal to the raw logs
+    fresh = Engine(load_workspace(config))
+    assert fresh.stored("binary_model") is not None
+    after = compute_metrics(fresh, sel, Grouping(by=("version",))).to_dict()
+    raw = compute_metrics(Engine(load_workspace(config), use_store=False), sel, Grouping(by=("version",))).to_dict()
+    close(json.loads(json.dumps(after, default=str)), json.loads(json.dumps(raw, default=str)))
+    assert json.dumps(before, default=str) != json.dumps(after, default=str)
+
+
+def test_a_corrupt_store_is_rebuilt_with_one_warning(ws_dir, capsys):
+    config = ws_dir / "lastmile.toml"
+    ws = load_workspace(config)
+    refresh(ws)
+    root = Engine(ws).store_root
+    # a damaged stored file: the raw logs answer meanwhile, the refresh rebuilds the model
+    m, _ = mf.read(root)
+    victim = root / sorted(mf.stored_files(m))[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    assert Engine(ws).stored("binary_model") is None
+    res = refresh(ws)
+    assert actions(res) == {"binary_model": "rebuilt"} and len(res.warnings) == 1
+    assert "damaged" in res.warnings[0]
+    assert_same_answers(capsys, config)
+    # an unreadable manifest
+    (root / mf.MANIFEST).write_text("{not json")
+    assert Engine(ws).stored("binary_model") is None
+    assert main(["refresh", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert sum("warning:" in line for line in err.splitlines()) == 1 and "rebuilt" in err
+    assert_same_answers(capsys, config)
+
+
+def test_no_store_library_argument_and_section(ws_dir):
+    config = ws_dir / "lastmile.toml"
+    refresh(load_workspace(config))
+    assert Engine(load_workspace(config)).stored("binary_model") is not None
+    assert Engine(load_workspace(config), use_store=False).stored("binary_model") is None
+    config.write_text(config.read_text() + "\n[store]\nenabled = false\n")
+    assert Engine(load_workspace(config)).stored("binary_model") is None
+
+
+def test_store_info_library(ws_dir):
+    ws = load_workspace(ws_dir / "lastmile.toml")
+    refresh(ws)
+    info = store_info(ws, Engine(ws))
+    assert info["models"][0]["status"] == "fresh" and info["models"][0]["days"] > 0
