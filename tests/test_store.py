@@ -364,3 +364,63 @@ def test_store_info_library(ws_dir):
     refresh(ws)
     info = store_info(ws, Engine(ws))
     assert info["models"][0]["status"] == "fresh" and info["models"][0]["days"] > 0
+
+
+# ------------------------------------------------------------------ bounded memory
+
+
+@pytest.mark.slow
+def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
+    """A join and exact rank metrics over a log several times larger than a small memory
+    limit complete (DuckDB spills to tmp/ in the store's folder, not beside the logs)."""
+    import numpy as np
+
+    from analytics.metrics import compute_metrics
+    from analytics.selection import Grouping, Selection
+    from analytics.store.config import MEMORY_CAP, default_memory_limit
+
+    assert 0 < default_memory_limit() <= MEMORY_CAP
+    n = 1_200_000
+    rng = np.random.default_rng(0)
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "out").mkdir()
+    ids = pa.array(np.char.add("request-", np.arange(n).astype(str)))
+    ts = pa.array((np.datetime64("2026-03-02") + rng.integers(0, 60 * 86400, n).astype("timedelta64[s]"))
+                  .astype("datetime64[us]"))
+    score = rng.random(n)
+    pq.write_table(pa.table({"pid": ids, "ts": ts, "ver": pa.array(np.where(rng.random(n) < 0.5, "v1", "v2")),
+                             "score": score}), tmp_path / "pred" / "p.parquet")
+    y = (rng.random(n) < score).astype(np.int64)
+    perm = rng.permutation(n)
+    pq.write_table(pa.table({"pid": ids.take(pa.array(perm)), "y": pa.array(y[perm])}), tmp_path / "out" / "o.parquet")
+    size = sum(pq.read_table(tmp_path / d).nbytes for d in ("pred", "out"))
+    assert size > 64 * 10**6   # the log, in memory, is larger than the limit
+    (tmp_path / "lastmile.toml").write_text(textwrap.dedent("""
+        [engine]
+        memory_limit = "64MB"
+        materialize_rows = 0
+        [[models]]
+        name = "big"
+        task = "binary"
+        predictions = "pred/*.parquet"
+        outcomes = "out/*.parquet"
+        [models.columns]
+        id = "pid"
+        timestamp = "ts"
+        version = "ver"
+        score = "score"
+        label = "y"
+    """))
+    ws = load_workspace(tmp_path / "lastmile.toml")
+    assert ws.memory_limit == 64 * 10**6
+    eng = Engine(ws)
+    limit = eng.backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.startswith("61"), limit   # 61 MiB
+    res = compute_metrics(eng, Selection(model="big"), Grouping(by=("version",)), ["roc_auc"])
+    assert sum(r.n for r in res.rows) == n
+    from sklearn.metrics import roc_auc_score
+    for r in res.rows:
+        mask = np.asarray(pq.read_table(tmp_path / "pred" / "p.parquet", columns=["ver"])["ver"]) == r.group["version"]
+        # outcomes were written in another order: join them back by id
+        assert abs(r.metrics["roc_auc"].value - roc_auc_score(y[mask], score[mask])) < 1e-9
+    assert (eng.store_root / "tmp").is_dir() and tmp_path not in eng.store_root.parents
