@@ -362,7 +362,7 @@ class Engine:
     def stored(self, model: str | ModelSpec) -> tuple[tuple[str, ...], int] | None:
         """(files, generation) of the model's log in the store when it answers
         exactly (see :mod:`analytics.store.serve`); None: the raw logs are joined."""
-        if self._stored is None or self.workspace.backend != "duckdb":
+        if self._stored is None or (self.workspace.backend != "duckdb" and not self.workspace.store.database):
             return None
         spec = self.spec(model)
         pred = self.source(spec, "predictions")
@@ -372,7 +372,12 @@ class Engine:
         return self._stored.files(self.workspace, spec, pred.files, out.files if out is not None else ())
 
     def _read_store(self, spec: ModelSpec, files: tuple[str, ...]) -> ir.Table:
+        from .store.serve import TABLE
+
         try:
+            if files[0].startswith(TABLE):   # a table in [store] database (another backend)
+                db, name = files[0][len(TABLE):].rsplit(".", 1)
+                return self.backend.table(name, database=db)
             return self.backend.read_parquet(list(files), hive_partitioning=False)
         except Exception as exc:  # noqa: BLE001
             raise self._explain(exc, spec, "the store") from None

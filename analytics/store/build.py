@@ -86,8 +86,10 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
         keep = mf.stored_files(current) | set(current.get("previous_files", []))
         result.swept = mf.sweep(root, keep)
         eng = engine if engine is not None else Engine(workspace, use_store=False, cache=cache)
+        result.swept += sweep_tables(eng, workspace, _tables(current) | set(current.get("previous_tables", [])))
         names = workspace.model_names if models is None else tuple(models)
         previous = sorted(mf.stored_files(current))
+        previous_tables = sorted(_tables(current))
         for name in names:
             spec = workspace.model(name)
             m0 = time.perf_counter()
@@ -104,6 +106,7 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
                 new["models"][name] = entry
             new["generation"] = int(current.get("generation", 0)) + 1
             new["previous_files"] = previous
+            new["previous_tables"] = previous_tables
             mf.write(root, new)
             current = new
             say(f"{name}: {rec.action} ({rec.reason}): {rec.files_read:,} log files read, "
@@ -115,6 +118,10 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
                 mf.write(root, current)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _tables(manifest) -> set[str]:
+    return {e["table"] for e in manifest.get("models", {}).values() if e.get("table")}
 
 
 def check_outside_logs(root: Path, workspace) -> None:
@@ -188,8 +195,8 @@ def _refresh_model(eng, ws, spec, old, root: Path, say: Progress, warnings: list
     """The new manifest entry of one model (None: not stored) and what was done."""
     pred_src = eng.source(spec, "predictions")
     out_src = eng.source(spec, "outcomes") if spec.outcomes else None
-    if eng.backend.name != "duckdb":
-        return None, ModelRefresh(spec.name, "skipped", f"the store needs DuckDB, not {eng.backend.name}")
+    if eng.backend.name != "duckdb" and not ws.store.database:
+        return None, ModelRefresh(spec.name, "skipped", f"on {eng.backend.name} the store needs [store] database")
     if not pred_src.files or "://" in pred_src.path or (out_src is not None and "://" in out_src.path):
         return None, ModelRefresh(spec.name, "skipped", "its logs are not local files")
     pred_files = list(pred_src.files)
@@ -218,6 +225,8 @@ def _refresh_model(eng, ws, spec, old, root: Path, say: Progress, warnings: list
         return old, ModelRefresh(spec.name, "unchanged", "no file changed")
     say(f"{spec.name}: {len(p_add) + len(o_add):,} new or changed log files, {len(p_del):,} changed or deleted")
 
+    if eng.backend.name != "duckdb":
+        return _build_table(eng, ws, spec, pred_files, out_files, fp, ts_range, reason or "new data")
     be = eng.backend
     scan = _scan_days(eng, spec, pred_src, pred_files if reason else sorted(p_add), ts_range)
     if reason:
@@ -403,3 +412,49 @@ def _written_days(root: Path, batch: Path) -> dict[str, dict]:
         if files:
             out[day] = {"files": files, "rows": rows}
     return out
+
+
+# ------------------------------------------------------------------ other backends
+
+
+TABLE_PREFIX = "lm_store_"
+
+
+def _build_table(eng, ws, spec, pred_files, out_files, fp: str, ts_range, reason: str):
+    """On another backend: the model's joined log as one new table in ``[store] database``
+    (the previous one is dropped by the next refresh, once no manifest names it)."""
+    from ..defects import as_timestamp
+    from ..engine import build_log
+
+    be = eng.backend
+    db = ws.store.database
+    pred = eng.raw(spec, "predictions")
+    out = eng.raw(spec, "outcomes") if spec.outcomes else None
+    log = build_log(spec, pred, out, ts_range=ts_range, rank_repeats=bool(spec.outcomes) and eng.repeated_ids(spec))
+    name = f"{TABLE_PREFIX}{mf.model_key(spec.name)}_{uuid.uuid4().hex[:12]}"
+    try:
+        be.create_table(name, log, database=db)
+    except Exception as exc:  # noqa: BLE001
+        raise mf.StoreError(f"Cannot create the store's table {name!r} in database {db!r} "
+                            f"of the {be.name} backend: {str(exc).splitlines()[0] if str(exc) else exc}.") from None
+    t = be.table(name, database=db)
+    rows = int(eng.execute(t.aggregate(n=t.count()), spec).to_pylist()[0]["n"])
+    mx = eng.execute(pred.aggregate(mx=as_timestamp(pred[spec.columns.timestamp]).max()), spec).to_pylist()[0]["mx"]
+    high = ts_range[1]
+    entry = {"fingerprint": fp, "repeats": False, "exact": mx is None or mx < high, "high": high.isoformat(),
+             "refreshed_at": _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+             "pred_files": _stats(pred_files), "out_files": _stats(out_files),
+             "table": name, "database": db, "days": {}, "rows": rows}
+    return entry, ModelRefresh(spec.name, "rebuilt", reason, files_read=len(pred_files) + len(out_files), rows=rows)
+
+
+def sweep_tables(eng, ws, keep: set[str]) -> int:
+    """Drop the store's tables in ``[store] database`` that no kept manifest names."""
+    if eng.backend.name == "duckdb" or not ws.store.database:
+        return 0
+    n = 0
+    for name in eng.backend.list_tables(database=ws.store.database):
+        if name.startswith(TABLE_PREFIX) and name not in keep:
+            eng.backend.drop_table(name, database=ws.store.database, force=True)
+            n += 1
+    return n

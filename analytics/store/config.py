@@ -8,6 +8,8 @@
 - ``refresh_seconds``: how often the dashboard refreshes the store (0: only on "Re-read
   the logs"; default 0).
 - ``enabled``: ``false`` makes every question read the raw logs (as ``--no-store``).
+- ``database``: on a backend other than DuckDB, a writable database (schema) of that
+  backend: each model's joined log is kept there as a table (Ibis ``create_table``).
 
 ``[engine] memory_limit``: DuckDB's memory limit, as bytes or a string such as
 ``"2GB"``/``"512MB"``; default :func:`default_memory_limit` (a quarter of RAM, at most
@@ -25,7 +27,7 @@ from typing import Any, Mapping
 
 __all__ = ["StoreConfig", "parse_store", "parse_memory_limit", "default_memory_limit", "STORE_KEYS"]
 
-STORE_KEYS = {"path", "refresh_seconds", "enabled"}
+STORE_KEYS = {"path", "refresh_seconds", "enabled", "database"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -40,6 +42,7 @@ class StoreConfig:
     path: str | None = None
     refresh_seconds: float = 0.0
     enabled: bool = True
+    database: str | None = None
 
 
 def parse_store(raw: Any, root: Path, problems: list[str]) -> StoreConfig:
@@ -70,7 +73,11 @@ def parse_store(raw: Any, root: Path, problems: list[str]) -> StoreConfig:
     if not isinstance(enabled, bool):
         problems.append("[store] enabled must be true or false.")
         enabled = True
-    return StoreConfig(path=path, refresh_seconds=float(secs), enabled=enabled)
+    database = raw.get("database")
+    if database is not None and (not isinstance(database, str) or not database.strip()):
+        problems.append("[store] database must be the name of a database (schema) of the engine backend.")
+        database = None
+    return StoreConfig(path=path, refresh_seconds=float(secs), enabled=enabled, database=database)
 
 
 def total_memory() -> int | None:

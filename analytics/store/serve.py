@@ -19,6 +19,10 @@ from typing import Any
 from . import manifest as mf
 
 
+#: How :meth:`StoreReader.files` names a backend table instead of files.
+TABLE = "table:"
+
+
 class StoreReader:
     """The manifest as last read (re-read when the file changes), shared by threads."""
 
@@ -59,7 +63,7 @@ class StoreReader:
     def _files(self, workspace, spec, pred_files, out_files):
         m = self.manifest()
         entry = m["models"].get(spec.name)
-        if not entry or not entry.get("exact") or not entry.get("days"):
+        if not entry or not entry.get("exact") or not (entry.get("days") or entry.get("table")):
             return None
         if entry.get("fingerprint") != mf.fingerprint(workspace, spec):
             return None
@@ -67,6 +71,8 @@ class StoreReader:
             return None
         if not same_files(entry.get("out_files", {}), out_files):
             return None
+        if entry.get("table"):   # another backend: a table in [store] database
+            return (f"{TABLE}{entry['database']}.{entry['table']}",), int(m.get("generation", 0))
         out = []
         for day in sorted(entry["days"]):
             for rel, size in entry["days"][day]["files"]:
