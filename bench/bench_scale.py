@@ -67,9 +67,9 @@ def generate(rows: int) -> Path:
 
 
 def lastmile_question(engine) -> dict:
-    from analytics.drift import drift_over_time
-    from analytics.metrics import compute_metrics
-    from analytics.selection import Grouping, Selection
+    from analytics.analyses.drift import drift_over_time
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
 
     res = compute_metrics(engine, Selection.build(MODEL), Grouping(by=("version", "period"), period="week"),
                           list(METRICS))
@@ -183,11 +183,11 @@ def polars_question(folder: Path) -> dict:
 def worker(side: str, folder: Path, out: Path) -> None:
     import polars, scipy.stats  # noqa: F401,E401 - imports are not timed
 
-    import analytics.drift  # noqa: F401
+    import analytics.analyses.drift  # noqa: F401
     import analytics.metrics  # noqa: F401
-    from analytics.engine import Engine
-    from analytics.store import refresh
-    from analytics.workspace import load_workspace
+    from analytics.log.engine import Engine
+    from analytics.store import open_engine, refresh
+    from analytics.config.workspace import load_workspace
 
     ws = load_workspace(folder / "lastmile.toml")
     cache = folder.parent / f"{folder.name}_cache"
@@ -195,7 +195,7 @@ def worker(side: str, folder: Path, out: Path) -> None:
     answer = None
     extra = {}
     if side == "cold":
-        answer = lastmile_question(Engine(ws, use_store=False, cache=cache))
+        answer = lastmile_question(Engine(ws, cache=cache))
     elif side == "polars":
         answer = polars_question(folder)
     elif side == "refresh":
@@ -204,11 +204,11 @@ def worker(side: str, folder: Path, out: Path) -> None:
     elif side == "refresh+question":
         res = refresh(ws, cache)
         extra = {"refresh": res.to_dict(), "refresh_seconds": time.perf_counter() - t0}
-        eng = Engine(ws, cache=cache)
+        eng = open_engine(ws, cache=cache)
         assert eng.stored(MODEL) is not None, "the store does not serve after the refresh"
         answer = lastmile_question(eng)
     elif side == "store":
-        eng = Engine(ws, cache=cache)
+        eng = open_engine(ws, cache=cache)
         assert eng.stored(MODEL) is not None, "the store does not serve"
         answer = lastmile_question(eng)
     seconds = time.perf_counter() - t0

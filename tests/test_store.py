@@ -21,11 +21,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.log.engine import Engine
 from analytics.store import manifest as mf
-from analytics.store import refresh, store_info
+from analytics.config.store import store_root
+from analytics.store import open_engine, refresh, store_info
 from analytics.store.manifest import StoreBusyError
-from analytics.workspace import load_workspace
+from analytics.config.workspace import load_workspace
 
 from .factories import make_workspace
 
@@ -76,7 +77,7 @@ def assert_same_answers(capsys, config: Path, argvs: list[list[str]] | None = No
     """Every command answers the same from the store as from the raw logs, and the
     store was really read."""
     ws = load_workspace(config)
-    eng = Engine(ws)
+    eng = open_engine(ws)
     for spec in ws.models:
         assert eng.stored(spec) is not None, f"the store does not serve {spec.name}"
     for argv in commands() if argvs is None else argvs:
@@ -162,7 +163,7 @@ def test_refresh_after_a_change_answers_as_the_raw_logs(ws_dir, capsys, change):
     apply, expected = CHANGES[change]
     apply(ws_dir, config)
     if change != "changed workspace":
-        assert Engine(load_workspace(config)).stored("binary_model") is None   # stale: the raw logs answer
+        assert open_engine(load_workspace(config)).stored("binary_model") is None   # stale: the raw logs answer
     res = refresh(load_workspace(config))
     assert actions(res) == {"binary_model": expected}, res.models
     if expected == "updated":   # only the days concerned were written
@@ -178,7 +179,7 @@ def test_logs_are_never_written_and_nothing_lands_beside_them(ws_dir):
     before["out/part-1.parquet"] = before.pop("held-out-late.parquet")
     refresh(load_workspace(config))
     assert log_digest(ws_dir) == before
-    root = Engine(load_workspace(config)).store_root
+    root = store_root(load_workspace(config))
     assert ws_dir not in root.parents
 
 
@@ -203,7 +204,7 @@ def test_store_section_is_validated_with_did_you_mean(tmp_path):
     g.config.write_text(g.config.read_text().replace("refresh_seconds = -1", 'path = "elsewhere"'))
     ws = load_workspace(g.config)
     assert ws.store.path == str(tmp_path / "elsewhere")
-    assert Engine(ws).store_root == tmp_path / "elsewhere"
+    assert store_root(ws) == tmp_path / "elsewhere"
 
 
 def test_store_info_and_refresh_commands(ws_dir, capsys):
@@ -232,7 +233,7 @@ def test_store_info_and_refresh_commands(ws_dir, capsys):
 KILL_AT = textwrap.dedent("""
     import os, signal, sys
     from analytics.store import manifest as mf
-    from analytics.workspace import load_workspace
+    from analytics.config.workspace import load_workspace
     from analytics.store import refresh
     where = sys.argv[2]
     real_write, real_replace = mf.write, os.replace
@@ -256,7 +257,7 @@ def test_kill_9_during_refresh_leaves_a_usable_store_and_the_next_refresh_comple
     proc = subprocess.run([sys.executable, "-c", KILL_AT, str(config), where], capture_output=True, text=True,
                           timeout=120, env=dict(os.environ))
     assert proc.returncode == -9, proc.stderr
-    root = Engine(load_workspace(config)).store_root
+    root = store_root(load_workspace(config))
     m, problem = mf.read(root)
     assert problem is None and m["generation"] == 1        # the previous state, intact
     orphans = {str(p.relative_to(root)) for p in (root / mf.DATA).rglob("*.parquet")} - mf.stored_files(m)
@@ -269,7 +270,7 @@ def test_kill_9_during_refresh_leaves_a_usable_store_and_the_next_refresh_comple
 def test_a_second_refresh_is_refused_while_one_runs(ws_dir, capsys):
     config = ws_dir / "lastmile.toml"
     ws = load_workspace(config)
-    root = Engine(ws).store_root
+    root = store_root(ws)
     with mf.locked(root):
         with pytest.raises(StoreBusyError, match=rf"Another refresh .* is running \(pid {os.getpid()}\)"):
             refresh(ws)
@@ -291,12 +292,12 @@ def test_two_refresh_processes_at_once(ws_dir, capsys):
 
 
 def test_a_reader_keeps_answering_during_and_after_a_refresh(ws_dir):
-    from analytics.metrics import compute_metrics
-    from analytics.selection import Grouping, Selection
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
 
     config = ws_dir / "lastmile.toml"
     refresh(load_workspace(config))
-    reader = Engine(load_workspace(config))
+    reader = open_engine(load_workspace(config))
     sel = Selection(model="binary_model")
     before = compute_metrics(reader, sel, Grouping(by=("version",))).to_dict()
     old_log = reader.log("binary_model")
@@ -319,10 +320,10 @@ def test_a_reader_keeps_answering_during_and_after_a_refresh(ws_dir):
     # the table the reader held still reads (the previous files are kept) ...
     assert reader.execute(old_log.aggregate(n=old_log.count())).to_pylist()[0]["n"] > 0
     # ... and a new engine reads the new state, equal to the raw logs
-    fresh = Engine(load_workspace(config))
+    fresh = open_engine(load_workspace(config))
     assert fresh.stored("binary_model") is not None
     after = compute_metrics(fresh, sel, Grouping(by=("version",))).to_dict()
-    raw = compute_metrics(Engine(load_workspace(config), use_store=False), sel, Grouping(by=("version",))).to_dict()
+    raw = compute_metrics(Engine(load_workspace(config)), sel, Grouping(by=("version",))).to_dict()
     close(json.loads(json.dumps(after, default=str)), json.loads(json.dumps(raw, default=str)))
     assert json.dumps(before, default=str) != json.dumps(after, default=str)
 
@@ -331,19 +332,19 @@ def test_a_corrupt_store_is_rebuilt_with_one_warning(ws_dir, capsys):
     config = ws_dir / "lastmile.toml"
     ws = load_workspace(config)
     refresh(ws)
-    root = Engine(ws).store_root
+    root = store_root(ws)
     # a damaged stored file: the raw logs answer meanwhile, the refresh rebuilds the model
     m, _ = mf.read(root)
     victim = root / sorted(mf.stored_files(m))[0]
     victim.write_bytes(victim.read_bytes()[:100])
-    assert Engine(ws).stored("binary_model") is None
+    assert open_engine(ws).stored("binary_model") is None
     res = refresh(ws)
     assert actions(res) == {"binary_model": "rebuilt"} and len(res.warnings) == 1
     assert "damaged" in res.warnings[0]
     assert_same_answers(capsys, config, SOME)
     # an unreadable manifest
     (root / mf.MANIFEST).write_text("{not json")
-    assert Engine(ws).stored("binary_model") is None
+    assert open_engine(ws).stored("binary_model") is None
     assert main(["refresh", "--config", str(config)]) == 0
     err = capsys.readouterr().err
     assert sum("warning:" in line for line in err.splitlines()) == 1 and "rebuilt" in err
@@ -353,16 +354,16 @@ def test_a_corrupt_store_is_rebuilt_with_one_warning(ws_dir, capsys):
 def test_no_store_library_argument_and_section(ws_dir):
     config = ws_dir / "lastmile.toml"
     refresh(load_workspace(config))
-    assert Engine(load_workspace(config)).stored("binary_model") is not None
-    assert Engine(load_workspace(config), use_store=False).stored("binary_model") is None
+    assert open_engine(load_workspace(config)).stored("binary_model") is not None
+    assert open_engine(load_workspace(config), use_store=False).stored("binary_model") is None
     config.write_text(config.read_text() + "\n[store]\nenabled = false\n")
-    assert Engine(load_workspace(config)).stored("binary_model") is None
+    assert open_engine(load_workspace(config)).stored("binary_model") is None
 
 
 def test_store_info_library(ws_dir):
     ws = load_workspace(ws_dir / "lastmile.toml")
     refresh(ws)
-    info = store_info(ws, Engine(ws))
+    info = store_info(ws, open_engine(ws))
     assert info["models"][0]["status"] == "fresh" and info["models"][0]["days"] > 0
 
 
@@ -375,9 +376,9 @@ def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
     limit complete (DuckDB spills to tmp/ in the store's folder, not beside the logs)."""
     import numpy as np
 
-    from analytics.metrics import compute_metrics
-    from analytics.selection import Grouping, Selection
-    from analytics.store.config import MEMORY_CAP, default_memory_limit
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
+    from analytics.config.store import MEMORY_CAP, default_memory_limit
 
     assert 0 < default_memory_limit() <= MEMORY_CAP
     n = 1_200_000
@@ -413,7 +414,7 @@ def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
     """))
     ws = load_workspace(tmp_path / "lastmile.toml")
     assert ws.memory_limit == 64 * 10**6
-    eng = Engine(ws)
+    eng = open_engine(ws)
     limit = eng.backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit.startswith("61"), limit   # 61 MiB
     res = compute_metrics(eng, Selection(model="big"), Grouping(by=("version",)), ["roc_auc"])
@@ -423,4 +424,4 @@ def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
         mask = np.asarray(pq.read_table(tmp_path / "pred" / "p.parquet", columns=["ver"])["ver"]) == r.group["version"]
         # outcomes were written in another order: join them back by id
         assert abs(r.metrics["roc_auc"].value - roc_auc_score(y[mask], score[mask])) < 1e-9
-    assert (eng.store_root / "tmp").is_dir() and tmp_path not in eng.store_root.parents
+    assert (store_root(ws) / "tmp").is_dir() and tmp_path not in store_root(ws).parents

@@ -7,12 +7,12 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark", reason="the test extra installs pyspark")
 
-from analytics.engine import Engine  # noqa: E402
-from analytics.metrics import compute_metrics  # noqa: E402
-from analytics.selection import Grouping, Selection  # noqa: E402
-from analytics.spark_session import build_session  # noqa: E402
-from analytics.store import refresh  # noqa: E402
-from analytics.workspace import load_workspace  # noqa: E402
+from analytics.log.engine import Engine  # noqa: E402
+from analytics.metrics.compute import compute_metrics  # noqa: E402
+from analytics.query.selection import Grouping, Selection  # noqa: E402
+from analytics.log.spark import build_session  # noqa: E402
+from analytics.store import open_engine, refresh  # noqa: E402
+from analytics.config.workspace import load_workspace  # noqa: E402
 
 from .factories import make_workspace  # noqa: E402
 from .test_spark import MASTER, SMALL_DATA  # noqa: E402
@@ -39,14 +39,14 @@ def test_store_tables_in_the_spark_database_answer_as_duckdb(tmp_path, spark):
     ws = load_workspace(g.config)
     res = refresh(ws)
     assert [m.action for m in res.models] == ["rebuilt"], res.models
-    eng = Engine(ws)
+    eng = open_engine(ws)
     stored = eng.stored("binary_model")
     assert stored is not None and stored[0][0].startswith("table:default.lm_store_")
     name = stored[0][0].rsplit(".", 1)[1]
     assert name in eng.backend.list_tables(database="default")
     sel, by = Selection(model="binary_model"), Grouping(by=("version",))
     a = compute_metrics(eng, sel, by).to_dict()
-    b = compute_metrics(Engine(duck, use_store=False), sel, by).to_dict()
+    b = compute_metrics(Engine(duck), sel, by).to_dict()
     assert len(a["rows"]) == len(b["rows"]) == 2
     for ra, rb in zip(sorted(a["rows"], key=str), sorted(b["rows"], key=str)):
         for k, va in ra["metrics"].items():

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import ibis
 
-from . import manifest as mf
+from analytics.store import manifest as mf
 
 Progress = Callable[[str], None]
 
@@ -71,7 +71,7 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
     ``cache``: the cache root (default :func:`analytics.cachedir.cache_root`); ``models``:
     names to refresh (default: all); ``progress`` receives one line per step (files and
     rows done). Raises :class:`~.manifest.StoreBusyError` when another refresh runs."""
-    from ..engine import Engine
+    from analytics.log.engine import Engine
 
     say = progress or (lambda msg: None)
     root = mf.store_root(workspace, cache)
@@ -85,7 +85,7 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
             say(result.warnings[-1])
         keep = mf.stored_files(current) | set(current.get("previous_files", []))
         result.swept = mf.sweep(root, keep)
-        eng = engine if engine is not None else Engine(workspace, use_store=False, cache=cache)
+        eng = engine if engine is not None else Engine(workspace, cache=cache)
         result.swept += sweep_tables(eng, workspace, _tables(current) | set(current.get("previous_tables", [])))
         names = workspace.model_names if models is None else tuple(models)
         previous = sorted(mf.stored_files(current))
@@ -256,7 +256,7 @@ def _read(eng, src, files, filename: bool = False):
 
 def _scan_days(eng, spec, src, files, ts_range) -> dict[str, tuple[str | None, list[str]]]:
     """For each file: (its latest timestamp, the days of its plausible rows) in one query."""
-    from ..defects import as_timestamp, plausible_ts
+    from analytics.log.defects import as_timestamp, plausible_ts
 
     if not files:
         return {}
@@ -285,7 +285,7 @@ def _stored_table(eng, root: Path, entry: dict):
 
 def _days_of_outcomes(eng, spec, old, root, out_src, files) -> set[str]:
     """The stored days whose predictions carry an id of the outcome ``files``."""
-    from ..engine import C
+    from analytics.log.columns import C
 
     if not old.get("days") or not spec.columns.id:
         return set()
@@ -303,8 +303,9 @@ def _any(eng, spec, expr) -> bool:
 def _build(eng, ws, spec, pred_src, out_src, pred_files, out_files, redo, scan, root: Path, fp: str,
            ts_range, reason: str, old, pred_days=None):
     """Write the days ``redo`` (None: every day) and return the new entry and the record."""
-    from ..defects import as_timestamp, repeated_ids
-    from ..engine import C, build_log
+    from analytics.log.defects import as_timestamp, repeated_ids
+    from analytics.log.columns import C
+    from analytics.log.joined import build_log
 
     c = spec.columns
     full = redo is None
@@ -423,8 +424,8 @@ TABLE_PREFIX = "lm_store_"
 def _build_table(eng, ws, spec, pred_files, out_files, fp: str, ts_range, reason: str):
     """On another backend: the model's joined log as one new table in ``[store] database``
     (the previous one is dropped by the next refresh, once no manifest names it)."""
-    from ..defects import as_timestamp
-    from ..engine import build_log
+    from analytics.log.defects import as_timestamp
+    from analytics.log.joined import build_log
 
     be = eng.backend
     db = ws.store.database

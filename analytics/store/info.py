@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import manifest as mf
-from .serve import same_files
+from analytics.store import manifest as mf
+from analytics.store.serve import same_files
 
 
 def _size(root: Path) -> int:
@@ -24,7 +24,7 @@ def _size(root: Path) -> int:
 def store_info(workspace, engine) -> dict[str, Any]:
     """Per model: stored rows, days, files, bytes, when refreshed, and whether it answers
     today (``fresh``) or why not (``stale``). ``engine`` resolves today's log files."""
-    root = mf.store_root(workspace) if engine is None else engine.store_root
+    root = engine.stored_by.root if engine.stored_by is not None else mf.store_root(workspace)
     m, problem = mf.read(root)
     models = []
     for spec in workspace.models:

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..cachedir import cache_root, state_dir
-from ..errors import LastmileError
+from analytics.config.store import store_root, temp_dir  # noqa: F401 - where the store lives
+from analytics.errors import LastmileError
 
 #: Bumped when the layout or the meaning of a stored file changes: older stores are rebuilt.
 FORMAT = 1
@@ -37,18 +37,6 @@ class StoreBusyError(LastmileError):
 
 class StoreError(LastmileError):
     """The store's folder cannot be used (a log folder, not writable...)."""
-
-
-def store_root(workspace, cache: Path | None = None) -> Path:
-    """The store's folder: ``[store] path``, else ``store/`` in the workspace's state folder."""
-    if workspace.store.path:
-        return Path(workspace.store.path)
-    return state_dir(workspace.path, cache if cache is not None else cache_root()) / "store"
-
-
-def temp_dir(workspace, cache: Path | None = None) -> Path:
-    """Where DuckDB spills past its memory limit (the store's ``tmp/``)."""
-    return store_root(workspace, cache) / "tmp"
 
 
 def fingerprint(workspace, spec) -> str:

@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import manifest as mf
+from analytics.log.engine import STORE_TABLE
+from analytics.store import manifest as mf
 
 
 #: How :meth:`StoreReader.files` names a backend table instead of files.
-TABLE = "table:"
+TABLE = STORE_TABLE
 
 
 class StoreReader:
