@@ -246,7 +246,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
-    memory_limit = default_memory_limit()
     if not isinstance(engine, dict):
         problems.append("[engine] must be a table.")
     else:
@@ -267,9 +266,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         ts_min = _parse_timestamp_min(engine.get("timestamp_min", TIMESTAMP_MIN), problems)
         ts_ahead = _parse_duration(engine.get("timestamp_max_ahead", TIMESTAMP_MAX_AHEAD),
                                    "[engine] timestamp_max_ahead", problems)
-        memory_limit = parse_memory_limit(engine.get("memory_limit"), problems)
-    store = parse_store(raw.get("store"), root, problems)
-
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
         problems.append("[[models]] must be an array of tables.")
@@ -290,6 +286,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if spec is not None:
             models.append(spec)
 
+    store, memory = parse_store(raw.get("store"), root, problems), parse_memory_limit(
+        engine.get("memory_limit") if isinstance(engine, dict) else None, problems)
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
@@ -298,8 +296,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead,
-                     memory_limit=memory_limit, store=store)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, memory_limit=memory, store=store)
 
 
 # ----------------------------------------------------------------------- helpers

@@ -11,40 +11,26 @@ query runs unchanged on the stored table, so answers are those of the raw path.
 It is a cache: deleting the folder changes no answer. See ``analytics/docs/store.md``.
 
 Modules: :mod:`analytics.config.store` (the ``[store]`` section), :mod:`.manifest` (what was seen,
-atomic replace, the lock), :mod:`.build` (refresh: what changed, redo those days),
+atomic replace, the lock), :mod:`.build` (refresh: what changed), :mod:`.days` (which days, writing them), :mod:`.tables` (other backends),
 :mod:`.serve` (whether the store answers exactly, for the engine), :mod:`.info`.
 """
 
 from __future__ import annotations
 
-__all__ = ["refresh", "store_info", "StoreBusyError", "store_root", "open_engine"]
+from analytics.config.store import store_root
+from analytics.log.engine import Engine
+from analytics.store.build import RefreshResult, refresh
+from analytics.store.info import store_info
+from analytics.store.manifest import StoreBusyError, StoreError
+from analytics.store.serve import StoreReader
+
+__all__ = ["open_engine", "refresh", "RefreshResult", "store_info", "StoreBusyError", "StoreError", "store_root"]
 
 
-def open_engine(workspace, use_store: bool = True, cache=None, **kwargs):
+def open_engine(workspace, use_store: bool = True, cache=None, **kwargs) -> Engine:
     """An :class:`~analytics.log.engine.Engine` that reads the store where it answers
     exactly (``use_store=False``, the CLI's ``--no-store``: always the raw logs).
     ``cache``: the cache root (default :func:`analytics.config.cachedir.cache_root`);
     other keyword arguments go to the engine (``snapshot``, ``snapshot_seconds``)."""
-    from analytics.log.engine import Engine
-    from analytics.store.manifest import store_root
-    from analytics.store.serve import StoreReader
-
     reader = StoreReader(store_root(workspace, cache)) if use_store and workspace.store.enabled else None
     return Engine(workspace, store=reader, cache=cache, **kwargs)
-
-
-def __getattr__(name: str):
-    # lazy: the workspace module imports .config, and the rest imports the engine
-    if name == "refresh":
-        from analytics.store.build import refresh
-        return refresh
-    if name == "store_info":
-        from analytics.store.info import store_info
-        return store_info
-    if name == "StoreBusyError":
-        from analytics.store.manifest import StoreBusyError
-        return StoreBusyError
-    if name == "store_root":
-        from analytics.config.store import store_root
-        return store_root
-    raise AttributeError(name)

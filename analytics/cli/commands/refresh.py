@@ -1,6 +1,8 @@
 """`lastmile refresh`: bring the incremental store up to date with the logs (what changed only)."""
 
 from analytics.cli import add_common
+from analytics.render.output import render
+from analytics.store import refresh
 
 
 def add_parser(sub):
@@ -11,9 +13,6 @@ def add_parser(sub):
 
 
 def run(args, ctx) -> int:
-    from analytics.render.output import render
-    from analytics.store import refresh
-
     ws = ctx.workspace
     names = None
     if args.model:

@@ -1,6 +1,8 @@
 """`lastmile store info`: what the incremental store holds, how fresh it is, its size."""
 
 from analytics.cli import add_common
+from analytics.render.output import render
+from analytics.store import store_info
 
 
 def add_parser(sub):
@@ -14,9 +16,6 @@ def add_parser(sub):
 
 
 def run(args, ctx) -> int:
-    from analytics.render.output import render
-    from analytics.store import store_info
-
     res = store_info(ctx.workspace, ctx.engine)
     rows = [{k: m[k] for k in ("model", "status", "rows", "days", "first_day", "last_day", "files", "bytes",
                                "refreshed_at", "reason")} for m in res["models"]]
