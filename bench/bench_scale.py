@@ -46,6 +46,8 @@ METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 DRIFT_STATS = ("ks_statistic", "ks_p_value", "wasserstein", "chi2_p_value")
 REF_WEEKS = 4
 HELD = 30   # days of late outcomes held back
+#: The command line in a fresh process.
+CLI = "import sys; from analytics.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def folder_for(rows: int) -> Path:
@@ -57,7 +59,7 @@ def generate(rows: int) -> Path:
     if not (folder / "lastmile.toml").is_file():
         print(f"generating {rows:,} rows into {folder} ...", flush=True)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "analytics.cli", "generate", "--rows", str(rows), "--out", str(folder)],
+        subprocess.run([sys.executable, "-c", CLI, "generate", "--rows", str(rows), "--out", str(folder)],
                        check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
         print(f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
     return folder

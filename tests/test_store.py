@@ -230,6 +230,9 @@ def test_store_info_and_refresh_commands(ws_dir, capsys):
 # ------------------------------------------------------------------ failures and races
 
 
+#: The command line in a fresh process.
+CLI = "import sys; from analytics.cli import main; sys.exit(main(sys.argv[1:]))"
+
 KILL_AT = textwrap.dedent("""
     import os, signal, sys
     from analytics.store import manifest as mf
@@ -281,7 +284,7 @@ def test_a_second_refresh_is_refused_while_one_runs(ws_dir, capsys):
 
 def test_two_refresh_processes_at_once(ws_dir, capsys):
     config = ws_dir / "lastmile.toml"
-    cmd = [sys.executable, "-m", "analytics.cli", "refresh", "--config", str(config)]
+    cmd = [sys.executable, "-c", CLI, "refresh", "--config", str(config)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     codes = sorted(p.returncode for p in procs)
