@@ -247,7 +247,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     problems: list[str] = []
     where = str(path) if path else "workspace"
     _unknown(raw, _TOP_KEYS, "the top level", problems)
-
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
@@ -291,8 +290,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if spec is not None:
             models.append(spec)
     problems.extend(notify_problems(raw, raw_models))
+    resources = _resources(raw, root, problems)   # before the problems are counted
     notify = dict(raw["notify"]) if isinstance(raw.get("notify"), dict) else {}
-    resources = _resources(raw, root, problems)
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
