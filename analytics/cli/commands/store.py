@@ -11,7 +11,6 @@ def add_parser(sub):
     ssub.required = True
     info = ssub.add_parser("info", help="what is stored, how fresh it is, and its size")
     add_common(info)
-    add_common(p)
     return p
 
 
