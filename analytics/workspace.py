@@ -46,7 +46,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow",
+    "business", "alerts", "drift", "compare", "shadow", "estimate",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -131,6 +131,8 @@ class ModelSpec:
     alerts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     drift: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     compare: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: raw ``[models.estimate]`` (label-free estimation; :mod:`analytics.analyses.estimate.config`)
+    estimate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
     #: :mod:`analytics.roles`; names absent from the log are reported when it is read)
     shadow: tuple[str, ...] = ()
@@ -391,7 +393,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare"):
+    for key in ("alerts", "drift", "compare", "estimate"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")
@@ -406,6 +408,9 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
     if sections["alerts"]:
         from .health import validate_alerts_config  # lazy: the health module owns its keys
         problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
+    if sections["estimate"]:
+        from .analyses.estimate.config import validate_estimate_config  # lazy: the estimate module owns its keys
+        problems.extend(f"{label} {p}" for p in validate_estimate_config(sections["estimate"]))
 
     shadow: tuple[str, ...] = ()
     raw_shadow = rm.get("shadow", [])
