@@ -155,8 +155,11 @@ def binary_metrics(m: Masses) -> dict[str, Estimate]:
 def auc(m: Masses) -> Estimate:
     """ROC AUC from the expected positive and negative mass per score bin.
 
-    AUC = sum_b P_b (N_{<b} + N_b / 2) / (P N): a positive of bin b outranks the
-    negatives of lower bins and ties half of its own bin's. Its gradient with
+    AUC = (sum_b P_b (N_{<b} + N_b / 2) - W / 2) / (P N - W): the expected number of
+    (positive, negative) pairs of distinct rows in which the positive scores higher
+    (ties count half) over the expected number of such pairs, E[n_pos n_neg] =
+    P N - W (a row is never paired with itself: W = sum of q (1 - q) is the mass of
+    such self-pairs). Its gradient with
     respect to one label of bin b is ((N_{<b} + N_b/2) - (P_{>b} + P_b/2)
     - AUC (N - P)) / (P N).
     """
@@ -168,9 +171,10 @@ def auc(m: Masses) -> Estimate:
     below = np.cumsum(N_b) - N_b
     above = P - np.cumsum(P_b)
     dU = (below + N_b / 2)
-    U = float((P_b * dU).sum())
-    value = U / (P * N)
-    g = (dU - (above + P_b / 2) - value * (N - P)) / (P * N)
+    W = float(m.W.sum())
+    U = float((P_b * dU).sum() - W / 2)
+    value = U / (P * N - W)
+    g = (dU - (above + P_b / 2) - value * (N - P)) / (P * N - W)
     G = np.repeat(g[:, None], 2, axis=1)
     return interval(value, variance(G, m))
 
