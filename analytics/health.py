@@ -513,6 +513,11 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
                         f"{v}: net value is {_fmt(r.net_value)} {spec.business.currency} in {perf_period} "
                         f"(value against the baseline minus compute cost), below {_fmt(th)} ({level}).", v)
 
+    # ---- estimated drop: label-free estimates where the labels are not in yet
+    from .analyses.estimate.health import estimate_reasons
+    n0, nl0 = totals(0)
+    chk.reasons += estimate_reasons(engine, spec, cur_end, versions, nl0 / n0 if n0 else None)
+
     return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), windows, versions)
 
 

@@ -1,7 +1,7 @@
 """Score calibration from per-bin aggregates, chosen by cross-validated calibration error.
 
 Everything here works on small arrays the engine computed: for each fold ``f``
-(a hash of the prediction id) and score bin ``b`` (``floor(score * BINS)``), the
+(the row number in time order, modulo the folds) and score bin ``b`` (``floor(score * BINS)``), the
 number of labeled reference rows ``n[f, b]``, their positives ``pos[f, b]`` and
 the sum of their scores ``s1[f, b]``. Rows never reach Python.
 
@@ -28,7 +28,7 @@ import numpy as np
 #: Score bins on [0, 1]: fine enough that rounding a score to its bin moves ROC AUC
 #: by far less than its sampling error, coarse enough to keep aggregates small.
 BINS = 500
-#: Cross-validation folds (a hash of the prediction id, computed in the engine).
+#: Cross-validation folds (row number in time order modulo FOLDS, computed in the engine).
 FOLDS = 5
 #: Equal-mass groups of held-out scores over which the ECE is measured.
 ECE_GROUPS = 10

@@ -34,9 +34,15 @@ def score_bin(x):
     return ibis.least(ibis.greatest(b, 0), BINS - 1)
 
 
+def row_order(t, spec: ModelSpec):
+    """A deterministic, portable row number: by timestamp, then id (every engine has it)."""
+    keys = [t[C.TS]] + ([t[C.ID]] if spec.columns.id else []) + [t[C.VERSION]]
+    return ibis.row_number().over(order_by=keys)
+
+
 def fold(t, spec: ModelSpec):
-    key = t[C.ID] if spec.columns.id else t[C.TS]
-    return (key.hash().abs() % FOLDS).cast("int64")
+    """The cross-validation fold of each row: consecutive rows (in time) go to different folds."""
+    return (row_order(t, spec) % FOLDS).cast("int64")
 
 
 def _scores(spec: ModelSpec) -> list[tuple[str | None, str]]:

@@ -7,8 +7,8 @@ label - prediction). Why this library: it is already the project's test
 reference, handles missing values and categorical inputs natively, trains on
 200k rows in seconds on one core, and needs no new dependency (LightGBM
 would). Training uses a bounded, deterministic sample: at most
-``[models.estimate] sample_rows`` (default 200,000) labeled reference rows, the
-first by a hash of the prediction id; one row in five is held out.
+``[models.estimate] sample_rows`` (default 200,000) labeled reference rows,
+every k-th in time order; one row in five is held out.
 
 The periods' rows are then streamed from the engine in Arrow batches of
 ``BATCH_ROWS`` rows (never all at once), scored, and reduced per group to a
@@ -118,9 +118,12 @@ def fit_error_model(engine: Engine, spec: ModelSpec, windows: dict[str, Window],
     t = engine.log(spec)
     r = t.filter(t[C.LABELED], t[C.PRED].notnull(), in_reference(t, windows))
     inputs = _inputs(spec)
-    key = r[C.ID] if spec.columns.id else r[C.TS]
-    q = r.select(*inputs, y=r[C.LABEL], h=key.hash()).order_by("h").limit(sample_rows)
-    tbl = engine.execute(q.drop("h"), spec)
+    from .classify import row_order
+    total = int(engine.execute(r.aggregate(n=r.count()), spec).column("n")[0].as_py())
+    stride = max(1, -(-total // sample_rows))     # every stride-th row (in time order): at most sample_rows
+    q = r.select(*inputs, y=r[C.LABEL], _lm_i=row_order(r, spec))
+    q = q.filter(q._lm_i % stride == 0) if stride > 1 else q
+    tbl = engine.execute(q.drop("_lm_i"), spec)
     if tbl.num_rows < 50:
         return None
     cols = _columns(tbl)
