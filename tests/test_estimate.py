@@ -38,6 +38,9 @@ def _binary_log(path, scenario: str, seed: int):
     if scenario == "outside":
         far = week >= 9
         s[far] = rng.beta(8, 2, far.sum())
+    if scenario == "harder":     # the unlabeled weeks hold only hard cases (scores near 1/3): AUC falls
+        far = week >= WEEKS - 2
+        s[far] = rng.beta(30, 60, far.sum())
     p_true = s.copy()
     if scenario == "concept":       # P(y|x) changes: the scores stop meaning what they meant
         p_true[late] = 0.2 + 0.3 * s[late]
@@ -78,6 +81,11 @@ def ws(tmp_path_factory):
         models.append({"name": scenario, "task": "binary", "predictions": f"{scenario}.parquet",
                        "columns": {"id": "id", "timestamp": "ts", "score": "score", "label": "y",
                                    "features": ["x"]}})
+    _binary_log(folder / "harder.parquet", "harder", seed=5)
+    cols = {"id": "id", "timestamp": "ts", "score": "score", "label": "y", "features": ["x"]}
+    models.append({"name": "harder", "task": "binary", "predictions": "harder.parquet", "columns": cols})
+    models.append({"name": "harder_pull", "task": "binary", "predictions": "harder.parquet", "columns": cols,
+                   "estimate": {"pull": True}})
     _regression_log(folder / "eta.parquet", seed=9)
     models.append({"name": "eta", "task": "regression", "predictions": "eta.parquet",
                    "columns": {"id": "id", "timestamp": "ts", "prediction": "pred", "label": "y",
@@ -191,6 +199,21 @@ def test_workspace_estimate_keys_are_validated(tmp_path):
     write_toml(tmp_path / "bad.toml", [{**base, "estimate": {"pul": True}}])
     with pytest.raises(ConfigError, match="pul"):
         load_workspace(tmp_path / "bad.toml")
+
+
+def test_health_an_estimated_drop_warns_and_pulls_only_when_allowed(ws):
+    from analytics.health import model_health
+
+    _, engine = ws
+    h = model_health(engine, "harder")
+    est = [r for r in h.reasons if r.rule == "estimated_drop"]
+    assert [r.level for r in est] == ["warn"], [r.message for r in h.reasons]
+    assert "estimated roc_auc" in est[0].message and est[0].observed > 0.1
+    hp = model_health(engine, "harder_pull")
+    assert [r.level for r in hp.reasons if r.rule == "estimated_drop"] == ["pull"]
+    # a model whose latest week is unreliable only gets an info reason
+    hc = model_health(engine, "concept")
+    assert {r.level for r in hc.reasons if r.rule == "estimated_drop"} <= {"info"}
 
 
 # ---------------------------------------------------------------- the sample workspace
