@@ -244,3 +244,27 @@ def test_sample_late_weeks_get_estimates(sample, model):
         assert by_v[("v2", last)].reliable, by_v[("v2", last)].reasons
     else:
         assert by_v[("v2", last)].reliable
+
+
+def test_report_kpi_table_marks_estimates(ws):
+    """The PDF's key-figures table gets an 'Estimated' column while the period's labels are
+    not in, each value marked 'est.', and says when the estimates are not trusted."""
+    from types import SimpleNamespace
+
+    from analytics.report.estimates import estimate_cells
+    from analytics.report.pdf import render_html
+
+    _, engine = ws
+    late = Selection.build("concept", START + dt.timedelta(weeks=WEEKS - 3), START + dt.timedelta(weeks=WEEKS))
+    cells = estimate_cells(SimpleNamespace(engine=engine, spec=engine.spec("concept")), late)
+    assert cells and cells["trusted"] is False and "not trusted" in cells["note"]
+    assert set(cells["rows"]) >= {"roc_auc", "accuracy"}
+    labeled = Selection.build("stable", START, START + dt.timedelta(weeks=4))
+    assert estimate_cells(SimpleNamespace(engine=engine, spec=engine.spec("stable")), labeled) == {}
+    s = {"title": "Key figures", "empty": None, "n": 10, "n_labeled": 3, "label_delay": "2 d", "pooled": "",
+         "has_previous": False, "version_rows": [], "estimated": cells,
+         "rows": [{"name": "roc_auc", "label": "ROC AUC", "value": "—", "interval": "—", "n": "—", "reason": None,
+                   "previous": "—", "change": "—", "direction": ""}]}
+    html = render_html({"s": s}, "sections/kpis.html.j2")
+    assert "Estimated (not trusted)" in html and f"est. {cells['rows']['roc_auc']['value']}" in html
+    assert "have an outcome yet" in html

@@ -28,6 +28,7 @@ from ..charts import format as fmt
 from ..errors import EmptySelectionError
 from ..metrics import PRIMARY_METRIC, compute_metrics, format_value, get_metric, metric_names
 from ..selection import Grouping, Selection
+from .estimates import estimate_cells
 
 #: Users' documentation (one Markdown file per area) shown in the method notes.
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -174,6 +175,7 @@ def kpis(mi) -> dict:
                          for r in versions],
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
+        "estimated": estimate_cells(mi, psel) if cur_row and cur_row.n else {},
     }
 
 

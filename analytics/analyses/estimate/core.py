@@ -18,7 +18,7 @@ needs it) and, when not asked for, summed out again.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import datetime as _dt
 from typing import Any
 
 from ...engine import Engine
@@ -117,6 +117,41 @@ def _outside(task: str, sums) -> float | None:
     return sums.outside / rows if rows else None
 
 
+#: The length of one period, to reach back for the backtest's history.
+HISTORY_PERIODS = {"day": _dt.timedelta(days=1), "week": _dt.timedelta(weeks=1), "month": _dt.timedelta(days=31)}
+
+
+def _per_period(engine: Engine, spec, fit: _Fit, table, inner_by: tuple, period: str):
+    """Per group (with its period): the pooled sums, the versions in it, and (estimates,
+    per-class estimates, the registry's realized row)."""
+    task = spec.task
+    names = METRICS[task]
+    mass_by = inner_by + (() if "version" in inner_by else ("version",))
+    keyed = annotate(spec, table, Grouping(by=mass_by, period=period), label_delay=False)
+    if task == "regression":
+        raw = error_sums(engine, spec, keyed.t, keyed.keys, fit.model) if fit.model else {}
+    else:
+        from .classify import masses
+        raw = masses(engine, spec, keyed.t, keyed.keys, fit.cals)
+    vpos = mass_by.index("version")
+    inner: dict[tuple, Any] = {}
+    versions: dict[tuple, set] = {}
+    for k, s in raw.items():
+        d = key_dict(mass_by, k)
+        ik = tuple(d[n] for n in inner_by)
+        inner[ik] = inner[ik].merged(s) if ik in inner else s
+        versions.setdefault(ik, set()).add(str(k[vpos]))
+    realized = compute_on_table(engine, spec, table, Grouping(by=inner_by, period=period),
+                                metrics=names, label_delay=False)
+    per: dict[tuple, tuple] = {}
+    for r in realized.rows:
+        ik = tuple(r.group[n] for n in inner_by)
+        s = inner.get(ik)
+        est, pc = _estimates(task, s, fit) if s is not None else ({m: none("no scored predictions") for m in names}, None)
+        per[ik] = (est, pc, r)
+    return inner, versions, per
+
+
 def estimate_performance(engine: Engine, selection: Selection, grouping: Grouping = Grouping()) -> EstimateResult:
     """Estimated metrics for every group of ``selection`` (see the module docstring)."""
     spec = selection.check(engine)
@@ -128,53 +163,40 @@ def estimate_performance(engine: Engine, selection: Selection, grouping: Groupin
 
     user = tuple(grouping.by)
     inner_by = user + (() if "period" in user else ("period",))
-    mass_by = inner_by + (() if "version" in inner_by else ("version",))
     table = selection.apply(engine)
-    keyed = annotate(spec, table, Grouping(by=mass_by, period=grouping.period), label_delay=False)
-    if task == "regression":
-        raw = error_sums(engine, spec, keyed.t, keyed.keys, fit.model) if fit.model else {}
-    else:
-        from .classify import masses
-        raw = masses(engine, spec, keyed.t, keyed.keys, fit.cals)
-    vpos = mass_by.index("version")
-    drop_v = "version" not in inner_by
-    inner: dict[tuple, Any] = {}
-    versions: dict[tuple, set] = {}
-    for k, s in raw.items():
-        d = key_dict(mass_by, k)
-        ik = tuple(d[n] for n in inner_by)
-        inner[ik] = inner[ik].merged(s) if ik in inner else s
-        versions.setdefault(ik, set()).add(str(k[vpos]))
-
-    realized_inner = compute_on_table(engine, spec, table, Grouping(by=inner_by, period=grouping.period),
-                                      metrics=names, label_delay=False)
-    if not realized_inner.rows:
+    inner, versions, per = _per_period(engine, spec, fit, table, inner_by, grouping.period)
+    if not per:
         raise EmptySelectionError(
             f"The selection holds no predictions of model {spec.name!r} ({selection.describe()}).")
-    real = {tuple(r.group[n] for n in inner_by): r for r in realized_inner.rows}
-
-    # estimates and the backtest per inner group (with the period)
-    per: dict[tuple, tuple] = {}
-    for ik, r in real.items():
-        s = inner.get(ik)
-        est, pc = _estimates(task, s, fit) if s is not None else ({m: none("no scored predictions") for m in names}, None)
-        per[ik] = (est, pc, r)
     ppos = inner_by.index("period")
     primary = PRIMARY[task]
     backtest: list[BacktestRow] = []
     missed: dict[tuple, list[tuple[str, bool]]] = {}   # series -> [(period, covered)] in period order
-    for ik in sorted(per, key=lambda k: str(k[ppos])):
-        est, _, r = per[ik]
-        series = ik[:ppos] + ik[ppos + 1:]
-        matured = r.n and r.n_labeled / r.n >= cfg.matured_coverage and r.n_labeled >= MIN_BACKTEST_LABELS
-        if not matured:
-            continue
-        for m in names:
-            rv = r.metrics.get(m)
-            if rv is not None and rv.value is not None and est[m].value is not None:
-                backtest.append(BacktestRow(dict(r.group), m, est[m], rv.value, r.n_labeled))
-                if m == primary and est[m].covers(rv.value) is not None:
-                    missed.setdefault(series, []).append((str(ik[ppos]), bool(est[m].covers(rv.value))))
+
+    def judge(groups: dict, record: bool) -> None:
+        for ik in sorted(groups, key=lambda k: str(k[ppos])):
+            est, _, r = groups[ik]
+            series = ik[:ppos] + ik[ppos + 1:]
+            matured = r.n and r.n_labeled / r.n >= cfg.matured_coverage and r.n_labeled >= MIN_BACKTEST_LABELS
+            if not matured:
+                continue
+            for m in names:
+                rv = r.metrics.get(m)
+                if rv is not None and rv.value is not None and est[m].value is not None:
+                    if record:
+                        backtest.append(BacktestRow(dict(r.group), m, est[m], rv.value, r.n_labeled))
+                    if m == primary and est[m].covers(rv.value) is not None:
+                        missed.setdefault(series, []).append((str(ik[ppos]), bool(est[m].covers(rv.value))))
+
+    if selection.start is not None:
+        # the guard's backtest also looks at the matured periods just before the selection
+        back = HISTORY_PERIODS[grouping.period] * (cfg.backtest_periods + 2)
+        hist = selection.replace(start=selection.start - back, end=selection.start)
+        try:
+            judge(_per_period(engine, spec, fit, hist.apply(engine), inner_by, grouping.period)[2], False)
+        except EmptySelectionError:
+            pass
+    judge(per, True)
 
     def backtest_reason(series: tuple, upto: str | None) -> list[str]:
         hist = [h for h in missed.get(series, []) if upto is None or h[0] <= upto][-cfg.backtest_periods:]
@@ -223,6 +245,5 @@ def estimate_performance(engine: Engine, selection: Selection, grouping: Groupin
             rows.append(EstimateRow(dict(r.group), r.n, r.n_labeled, est, dict(r.metrics) if r.n_labeled else None,
                                     not reasons, tuple(reasons), pc, share))
     rows.sort(key=lambda r: tuple((r.group[k] is None, str(r.group[k])) for k in user))
-    _ = drop_v, replace
     return EstimateResult(spec.name, task, user, names, fit.reference_dict(), fit.calibrated, tuple(rows),
                           tuple(backtest))

@@ -26,8 +26,8 @@ from .config import EstimateConfig
 from .core import METRICS, PRIMARY, estimate_performance
 
 RULE = "estimated_drop"
-#: Weeks of history before the latest week that the backtest guard looks at.
-HISTORY_WEEKS = 8
+#: Weeks before the latest week in the estimated selection (the guard adds its own backtest history).
+HISTORY_WEEKS = 1
 
 
 def _fmt(x: float) -> str:
