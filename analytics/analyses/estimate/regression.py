@@ -144,7 +144,7 @@ def fit_error_model(engine: Engine, spec: ModelSpec, windows: dict[str, Window],
     e = np.asarray(cols["y"], dtype=float) - np.asarray(cols[C.PRED], dtype=float)
     hold = (np.arange(len(e)) % 5) == 4
     cat = np.array([name in categories for name in inputs])
-    kw = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
+    kw = dict(max_iter=50, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=40,
               categorical_features=cat if cat.any() else None, random_state=0)
     with one_thread():
         abs_m = Regressor(**kw).fit(X[~hold], np.abs(e[~hold]))
