@@ -22,7 +22,7 @@ import datetime as _dt
 from typing import Any
 
 from ...engine import Engine
-from ...errors import EmptySelectionError
+from ...errors import EmptySelectionError, SelectionError
 from ...metrics.compute import annotate, compute_on_table, key_dict
 from ...selection import Grouping, Selection
 from .config import EstimateConfig
@@ -156,6 +156,9 @@ def estimate_performance(engine: Engine, selection: Selection, grouping: Groupin
     """Estimated metrics for every group of ``selection`` (see the module docstring)."""
     spec = selection.check(engine)
     grouping.check(spec)
+    if spec.task == "binary" and not spec.columns.score or spec.task == "multiclass" and not spec.columns.class_scores:
+        raise SelectionError(f"Model {spec.name!r} declares no scores (columns.score / class_scores): "
+                             "estimates without labels are made from the scores.")
     cfg = EstimateConfig.from_spec(spec)
     task = spec.task
     names = METRICS[task]

@@ -47,6 +47,8 @@ def estimate_reasons(engine: Engine, spec: ModelSpec, end: _dt.datetime, version
     cfg = EstimateConfig.from_spec(spec)
     if not cfg.health or (coverage is not None and coverage >= cfg.matured_coverage):
         return []
+    if spec.task == "binary" and not spec.columns.score or spec.task == "multiclass" and not spec.columns.class_scores:
+        return []   # nothing to estimate from
     drop = AlertSettings.from_spec(spec).rules["drop"]
     metric = drop.get("metric") or PRIMARY[spec.task]
     if metric not in METRICS[spec.task]:
