@@ -172,6 +172,8 @@ def auc(m: Masses) -> Estimate:
     above = P - np.cumsum(P_b)
     dU = (below + N_b / 2)
     W = float(m.W.sum())
+    if P * N - W <= 1e-9:   # a single row: no pair of distinct rows to rank
+        return none("fewer than two scored predictions: ROC AUC is undefined")
     U = float((P_b * dU).sum() - W / 2)
     value = U / (P * N - W)
     g = (dU - (above + P_b / 2) - value * (N - P)) / (P * N - W)
