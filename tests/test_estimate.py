@@ -13,10 +13,10 @@ import pytest
 
 from analytics.analyses.estimate import estimate_performance
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.log.engine import Engine
 from analytics.errors import ConfigError
-from analytics.selection import Grouping, Selection
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.query.selection import Grouping, Selection
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 
 from .factories import write_toml
 
@@ -202,7 +202,7 @@ def test_workspace_estimate_keys_are_validated(tmp_path):
 
 
 def test_health_an_estimated_drop_warns_and_pulls_only_when_allowed(ws):
-    from analytics.health import model_health
+    from analytics.analyses.health import model_health
 
     _, engine = ws
     h = model_health(engine, "harder")
@@ -251,8 +251,8 @@ def test_report_kpi_table_marks_estimates(ws):
     not in, each value marked 'est.', and says when the estimates are not trusted."""
     from types import SimpleNamespace
 
-    from analytics.report.estimates import estimate_cells
-    from analytics.report.pdf import render_html
+    from analytics.render.report.estimates import estimate_cells
+    from analytics.render.report.pdf import render_html
 
     _, engine = ws
     late = Selection.build("concept", START + dt.timedelta(weeks=WEEKS - 3), START + dt.timedelta(weeks=WEEKS))

@@ -1,1 +1,1 @@
-"""Analyses built on the metrics: estimation without labels, and (after the refactor) segments, compare, drift, value, health."""
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts, estimate (label-free)."""

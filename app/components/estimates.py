@@ -12,11 +12,13 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.analyses.estimate import METRICS, EstimateConfig
-from analytics.charts import format as F
-from analytics.charts.estimates import estimate_over_time
+from dataclasses import replace
+
 from analytics.errors import LastmileError
 from analytics.metrics import get_metric
-from analytics.selection import Grouping, Selection
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
+from analytics.render.charts.estimates import estimate_over_time
 
 from app import resources
 from app.components.text import escape_md
@@ -78,7 +80,6 @@ def _versions(res):
 
 
 def _only(res, version):
-    from dataclasses import replace
     return replace(res, rows=tuple(r for r in res.rows if str(r.group.get("version")) == version))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from analytics.analyses.estimate import estimate_performance
-from analytics.selection import Grouping, Selection
+from analytics.query.selection import Grouping, Selection
 
 from .conftest import figures, open_page
 

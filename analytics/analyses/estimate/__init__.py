@@ -11,7 +11,7 @@ model of the error. Method, intervals, guard and backtest:
 ``analytics/docs/estimate.md``.
 """
 
-from .config import EstimateConfig, validate_estimate_config
+from analytics.config.estimate import EstimateConfig, validate_estimate_config
 from .core import METRICS, PRIMARY, estimate_performance
 from .expected import Estimate
 from .result import BacktestRow, EstimateResult, EstimateRow

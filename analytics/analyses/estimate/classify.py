@@ -21,8 +21,9 @@ from typing import Any, Sequence
 import ibis
 import numpy as np
 
-from ...engine import C, Engine
-from ...workspace import ModelSpec
+from analytics.config.workspace import ModelSpec
+from analytics.log.columns import C
+from analytics.log.engine import Engine
 from .calibration import BINS, FOLDS, Calibration, choose_calibration
 from .expected import ClassMasses, Masses
 from .reference import Window, in_reference

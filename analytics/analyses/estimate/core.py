@@ -21,21 +21,19 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from ...engine import Engine
-from ...errors import EmptySelectionError, SelectionError
-from ...metrics.compute import annotate, compute_on_table, key_dict
-from ...selection import Grouping, Selection
-from .config import EstimateConfig
-from .expected import BINARY_METRICS, MULTICLASS_METRICS, ClassMasses, binary_metrics, multiclass_metrics, none
+from analytics.config.estimate import EstimateConfig
+from analytics.errors import EmptySelectionError, SelectionError
+from analytics.log.engine import Engine
+from analytics.metrics.compute import annotate, compute_on_table, key_dict
+from analytics.query.selection import Grouping, Selection
+from .classify import fit_calibrations, masses
+from .expected import BINARY_METRICS, MULTICLASS_METRICS, binary_metrics, multiclass_metrics, none
+from .guard import PRIMARY, Guard
 from .reference import reference_windows
 from .regression import REGRESSION_METRICS, ErrorSums, error_sums, fit_error_model, regression_metrics
-from .result import BacktestRow, EstimateResult, EstimateRow
+from .result import EstimateResult, EstimateRow
 
 METRICS = {"binary": BINARY_METRICS, "multiclass": MULTICLASS_METRICS, "regression": REGRESSION_METRICS}
-#: The metric the backtest guard watches.
-PRIMARY = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "mae"}
-#: A matured period needs at least this many labeled rows to count in the backtest.
-MIN_BACKTEST_LABELS = 100
 
 
 class _Fit:
@@ -49,7 +47,6 @@ class _Fit:
         if spec.task == "regression":
             self.model = fit_error_model(engine, spec, self.windows, cfg.sample_rows)
         else:
-            from .classify import fit_calibrations
             self.cals = fit_calibrations(engine, spec, self.windows)
 
     def labels(self, v: str) -> tuple[int, int | None]:
@@ -109,12 +106,8 @@ def _estimates(task: str, sums, fit: _Fit):
     return regression_metrics(sums, fit.model), None
 
 
-def _outside(task: str, sums) -> float | None:
-    if isinstance(sums, ClassMasses):
-        rows = sums.rows
-        return max(m.outside for m in sums.per_class) / rows if rows else None
-    rows = sums.rows
-    return sums.outside / rows if rows else None
+def _nothing(task: str) -> dict:
+    return {m: none("no scored predictions") for m in METRICS[task]}
 
 
 #: The length of one period, to reach back for the backtest's history.
@@ -131,7 +124,6 @@ def _per_period(engine: Engine, spec, fit: _Fit, table, inner_by: tuple, period:
     if task == "regression":
         raw = error_sums(engine, spec, keyed.t, keyed.keys, fit.model) if fit.model else {}
     else:
-        from .classify import masses
         raw = masses(engine, spec, keyed.t, keyed.keys, fit.cals)
     vpos = mass_by.index("version")
     inner: dict[tuple, Any] = {}
@@ -147,7 +139,7 @@ def _per_period(engine: Engine, spec, fit: _Fit, table, inner_by: tuple, period:
     for r in realized.rows:
         ik = tuple(r.group[n] for n in inner_by)
         s = inner.get(ik)
-        est, pc = _estimates(task, s, fit) if s is not None else ({m: none("no scored predictions") for m in names}, None)
+        est, pc = _estimates(task, s, fit) if s is not None else (_nothing(task), None)
         per[ik] = (est, pc, r)
     return inner, versions, per
 
@@ -171,82 +163,39 @@ def estimate_performance(engine: Engine, selection: Selection, grouping: Groupin
     if not per:
         raise EmptySelectionError(
             f"The selection holds no predictions of model {spec.name!r} ({selection.describe()}).")
-    ppos = inner_by.index("period")
-    primary = PRIMARY[task]
-    backtest: list[BacktestRow] = []
-    missed: dict[tuple, list[tuple[str, bool]]] = {}   # series -> [(period, covered)] in period order
-
-    def judge(groups: dict, record: bool) -> None:
-        for ik in sorted(groups, key=lambda k: str(k[ppos])):
-            est, _, r = groups[ik]
-            series = ik[:ppos] + ik[ppos + 1:]
-            matured = r.n and r.n_labeled / r.n >= cfg.matured_coverage and r.n_labeled >= MIN_BACKTEST_LABELS
-            if not matured:
-                continue
-            for m in names:
-                rv = r.metrics.get(m)
-                if rv is not None and rv.value is not None and est[m].value is not None:
-                    if record:
-                        backtest.append(BacktestRow(dict(r.group), m, est[m], rv.value, r.n_labeled))
-                    if m == primary and est[m].covers(rv.value) is not None:
-                        missed.setdefault(series, []).append((str(ik[ppos]), bool(est[m].covers(rv.value))))
-
+    g = Guard(cfg, fit, task, inner_by.index("period"))
     if selection.start is not None:
         # the guard's backtest also looks at the matured periods just before the selection
         back = HISTORY_PERIODS[grouping.period] * (cfg.backtest_periods + 2)
         hist = selection.replace(start=selection.start - back, end=selection.start)
-        try:
-            judge(_per_period(engine, spec, fit, hist.apply(engine), inner_by, grouping.period)[2], False)
-        except EmptySelectionError:
-            pass
-    judge(per, True)
-
-    def backtest_reason(series: tuple, upto: str | None) -> list[str]:
-        hist = [h for h in missed.get(series, []) if upto is None or h[0] <= upto][-cfg.backtest_periods:]
-        misses = [p for p, ok in hist if not ok]
-        if len(misses) >= cfg.backtest_misses:
-            return [f"backtest: the realized {primary} fell outside the estimate's 95% interval in {len(misses)} "
-                    f"of the last {len(hist)} matured periods ({', '.join(misses)}): the labels disagree with the "
-                    "scores' calibration, so P(y|x) has likely changed and estimates are not to be trusted"]
-        return []
-
-    def guard(sums, vers, est) -> tuple[list[str], float | None]:
-        reasons: list[str] = []
-        for v in sorted(vers):
-            reasons += fit.reasons(v)
-        share = _outside(task, sums) if sums is not None else None
-        if share is not None and share > cfg.max_outside_share:
-            what = "scores" if task != "regression" else "rows (prediction or a numeric feature)"
-            reasons.append(f"{share:.0%} of the {what} lie outside the central 99% of the reference's (at most "
-                           f"{cfg.max_outside_share:.0%}): the calibration would extrapolate")
-        if all(e.value is None for e in est.values()):
-            reasons.append("nothing could be estimated")
-        return reasons, share
-
-    rows: list[EstimateRow] = []
+        g.judge(_per_period(engine, spec, fit, hist.apply(engine), inner_by, grouping.period)[2], record=False)
+    g.judge(per, record=True)
     if "period" in user:
-        for ik, (est, pc, r) in per.items():
-            reasons, share = guard(inner.get(ik), versions.get(ik, set()), est)
-            reasons += backtest_reason(ik[:ppos] + ik[ppos + 1:], str(ik[ppos]))
-            rows.append(EstimateRow(dict(r.group), r.n, r.n_labeled, est, dict(r.metrics) if r.n_labeled else None,
-                                    not reasons, tuple(reasons), pc, share))
+        rows = [g.row(r, est, pc, inner.get(ik), versions.get(ik, set()), g.series(ik), str(ik[g.ppos]))
+                for ik, (est, pc, r) in per.items()]
     else:
-        merged: dict[tuple, Any] = {}
-        mvers: dict[tuple, set] = {}
-        for ik, s in inner.items():
-            uk = ik[:ppos] + ik[ppos + 1:]
-            merged[uk] = merged[uk].merged(s) if uk in merged else s
-            mvers.setdefault(uk, set()).update(versions.get(ik, set()))
-        realized = compute_on_table(engine, spec, table, Grouping(by=user, period=grouping.period),
-                                    metrics=names, label_delay=False)
-        for r in realized.rows:
-            uk = tuple(r.group[n] for n in user)
-            s = merged.get(uk)
-            est, pc = _estimates(task, s, fit) if s is not None else ({m: none("no scored predictions") for m in names}, None)
-            reasons, share = guard(s, mvers.get(uk, set()), est)
-            reasons += backtest_reason(uk, None)
-            rows.append(EstimateRow(dict(r.group), r.n, r.n_labeled, est, dict(r.metrics) if r.n_labeled else None,
-                                    not reasons, tuple(reasons), pc, share))
+        rows = _without_period(engine, spec, fit, g, table, user, grouping.period, inner, versions)
     rows.sort(key=lambda r: tuple((r.group[k] is None, str(r.group[k])) for k in user))
     return EstimateResult(spec.name, task, user, names, fit.reference_dict(), fit.calibrated, tuple(rows),
-                          tuple(backtest))
+                          tuple(g.backtest))
+
+
+def _without_period(engine: Engine, spec, fit: _Fit, g: "Guard", table, user: tuple, period: str,
+                    inner: dict, versions: dict) -> list[EstimateRow]:
+    """The user's groups when they do not include the period: the periods' sums added up,
+    the registry's realized values for the same groups, the series' latest backtest."""
+    merged: dict[tuple, Any] = {}
+    mvers: dict[tuple, set] = {}
+    for ik, s in inner.items():
+        uk = g.series(ik)
+        merged[uk] = merged[uk].merged(s) if uk in merged else s
+        mvers.setdefault(uk, set()).update(versions.get(ik, set()))
+    realized = compute_on_table(engine, spec, table, Grouping(by=user, period=period),
+                                metrics=METRICS[spec.task], label_delay=False)
+    rows = []
+    for r in realized.rows:
+        uk = tuple(r.group[n] for n in user)
+        s = merged.get(uk)
+        est, pc = _estimates(spec.task, s, fit) if s is not None else (_nothing(spec.task), None)
+        rows.append(g.row(r, est, pc, s, mvers.get(uk, set()), uk, None))
+    return rows

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import ibis
 
-from ...engine import C, Engine
-from ...workspace import ModelSpec
-from .config import EstimateConfig
+from analytics.analyses.drift import default_reference, resolve_windows
+from analytics.config.estimate import EstimateConfig
+from analytics.config.workspace import ModelSpec
+from analytics.log.columns import C
+from analytics.log.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,8 @@ def _day(ts: _dt.datetime) -> _dt.datetime:
 def reference_windows(engine: Engine, spec: ModelSpec, cfg: EstimateConfig) -> dict[str, Window]:
     """Each version's reference window (one small query over the log)."""
     if cfg.reference_start or cfg.reference_end:
-        from ...drift import resolve_windows
         ref, _ = resolve_windows(engine, spec, cfg.reference_start, cfg.reference_end)
     else:
-        from ...drift import default_reference
         ref = default_reference(engine, spec)[0]
     start, end = ref.start, ref.end
     length = end - start

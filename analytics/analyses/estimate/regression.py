@@ -30,12 +30,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import ibis
 import numpy as np
+import polars as pl
+import pyarrow as pa
 
-from ...engine import C, Engine
-from ...errors import DependencyError
-from ...workspace import ModelSpec
+from analytics.config.workspace import ModelSpec
+from analytics.errors import DependencyError, LastmileError
+from analytics.log.backend import failure
+from analytics.log.columns import C
+from analytics.log.engine import Engine
+from .classify import row_order
 from .expected import Estimate, Z95, interval, none
 from .reference import Window, in_reference
 
@@ -105,7 +109,7 @@ def _columns(tbl) -> dict[str, np.ndarray]:
     out = {}
     for name in tbl.column_names:
         col = tbl.column(name)
-        if col.type.equals(__import__("pyarrow").string()) or str(col.type) in ("string", "large_string", "bool"):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_boolean(col.type):
             out[name] = np.array(col.to_pylist(), dtype=object)
         else:
             out[name] = col.to_numpy(zero_copy_only=False)
@@ -118,7 +122,6 @@ def fit_error_model(engine: Engine, spec: ModelSpec, windows: dict[str, Window],
     t = engine.log(spec)
     r = t.filter(t[C.LABELED], t[C.PRED].notnull(), in_reference(t, windows))
     inputs = _inputs(spec)
-    from .classify import row_order
     total = int(engine.execute(r.aggregate(n=r.count()), spec).column("n")[0].as_py())
     stride = max(1, -(-total // sample_rows))     # every stride-th row (in time order): at most sample_rows
     q = r.select(*inputs, y=r[C.LABEL], _lm_i=row_order(r, spec))
@@ -190,8 +193,6 @@ class ErrorSums:
 
 def error_sums(engine: Engine, spec: ModelSpec, t, keys: Sequence[str], model: ErrorModel) -> dict[tuple, ErrorSums]:
     """Score the rows of ``t`` (annotated with ``keys``) in batches; sums per group."""
-    import polars as pl
-
     s = t.filter(t[C.PRED].notnull()).select(*keys, *model.inputs)
     out: dict[tuple, ErrorSums] = {}
     try:
@@ -212,11 +213,10 @@ def error_sums(engine: Engine, spec: ModelSpec, t, keys: Sequence[str], model: E
             for r in agg.iter_rows(named=True):
                 g = tuple(r[k] for k in keys)
                 out[g] = out.get(g, ErrorSums()).merged(ErrorSums(r["n"], r["m"], r["s"], r["v"], r["q"], r["o"]))
-    except Exception as exc:  # noqa: BLE001 - an engine failure reading the logs is a data problem
-        from ...errors import LastmileError
-        if isinstance(exc, LastmileError):
-            raise
-        raise engine._explain(exc, spec, "the logs") from None
+    except LastmileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - sorted by failure(): bad data or a bug
+        raise failure(exc, spec, "the logs") from exc
     return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from .expected import Estimate
 
 
@@ -89,8 +91,6 @@ class EstimateResult:
         return d
 
     def to_polars(self):
-        import polars as pl
-
         schema: dict[str, Any] = {k: pl.Utf8 for k in self.group_keys}
         schema.update({"n": pl.Int64, "n_labeled": pl.Int64, "reliable": pl.Boolean, "reasons": pl.Utf8})
         for m in self.metric_names:
