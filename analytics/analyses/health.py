@@ -35,6 +35,9 @@ level:
 * ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
 * ``label_coverage`` -- the share labeled among predictions ``after_weeks``
   weeks old (labels that should have arrived by then).
+* ``estimated_drop`` -- while the latest week's labels are not in, its label-free
+  estimate of the primary metric against the reference (:mod:`.estimate.health`;
+  warns, pulls only with ``[models.estimate] pull = true``).
 
 The status is the worst level among the reasons. A rule that cannot be
 evaluated adds an ``info`` reason saying why (it does not change the status).
