@@ -28,6 +28,7 @@ from analytics.config.drift import validate_drift_config
 from analytics.config.estimate import validate_estimate_config
 from analytics.config.notify import notify_problems
 from analytics.config.s3 import S3Options, split_engine_options
+from analytics.config.store import StoreConfig, default_memory_limit, parse_memory_limit, parse_store
 from analytics.errors import ConfigError, UnknownModelError, suggest
 
 TASKS = ("binary", "multiclass", "regression")
@@ -38,8 +39,8 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models", "notify"}
-_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
+_TOP_KEYS = {"engine", "models", "notify", "store"}
+_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead", "memory_limit"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.log.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
 #: Defaults of ``[engine] timestamp_min`` / ``timestamp_max_ahead``: prediction timestamps
@@ -177,6 +178,10 @@ class Workspace:
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
     #: raw ``[notify]`` (see :mod:`analytics.config.notify`)
     notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[engine] memory_limit`` in bytes (DuckDB spills past it; see :mod:`analytics.config.store`)
+    memory_limit: int = field(default_factory=default_memory_limit)
+    #: ``[store]``: the incremental store (see :mod:`analytics.store`)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -245,7 +250,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     problems: list[str] = []
     where = str(path) if path else "workspace"
     _unknown(raw, _TOP_KEYS, "the top level", problems)
-
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
@@ -269,7 +273,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         ts_min = _parse_timestamp_min(engine.get("timestamp_min", TIMESTAMP_MIN), problems)
         ts_ahead = _parse_duration(engine.get("timestamp_max_ahead", TIMESTAMP_MAX_AHEAD),
                                    "[engine] timestamp_max_ahead", problems)
-
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
         problems.append("[[models]] must be an array of tables.")
@@ -290,6 +293,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if spec is not None:
             models.append(spec)
     problems.extend(notify_problems(raw, raw_models))
+    resources = _resources(raw, root, problems)   # before the problems are counted
     notify = dict(raw["notify"]) if isinstance(raw.get("notify"), dict) else {}
     if problems:
         n = len(problems)
@@ -299,7 +303,16 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, notify=MappingProxyType(notify))
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, notify=MappingProxyType(notify),
+                     **resources)
+
+
+def _resources(raw: Mapping[str, Any], root: Path, problems: list[str]) -> dict[str, Any]:
+    """``[store]`` and ``[engine] memory_limit`` (:mod:`analytics.config.store`)."""
+    engine = raw.get("engine")
+    return {"store": parse_store(raw.get("store"), root, problems),
+            "memory_limit": parse_memory_limit(engine.get("memory_limit") if isinstance(engine, dict) else None,
+                                               problems)}
 
 
 # ----------------------------------------------------------------------- helpers

@@ -24,6 +24,7 @@ from analytics.log.engine import Engine
 from analytics.query.selection import Selection
 from .. import resources, state
 from ..state import Filters
+from . import store_refresh
 from .filters import filter_bar
 from .text import escape_md
 
@@ -56,6 +57,7 @@ def refresh_button() -> None:
     if st.sidebar.button("Re-read the logs", icon=":material/refresh:", key="lm_refresh",
                          help=f"Results are kept for {int(resources.TTL.total_seconds() // 60)} minutes; "
                               "this drops them (for every viewer) so new log files show now."):
+        store_refresh.refresh_now(resources.workspace())
         resources.refresh()
         st.rerun()
 
@@ -71,6 +73,7 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         ws = resources.workspace()
         flt = filter_bar(ws.model_names, with_model=with_filters)
         refresh_button()
+        store_refresh.maybe_refresh(ws)
         state.write_url()
         spec = ws.model(flt.model)
         facts = resources.facts(resources.ws_key(), flt.model) if with_filters else None
