@@ -13,6 +13,7 @@ environment of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import math
@@ -24,6 +25,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import ConfigError, UnknownModelError
+from .access.config import AccessConfig, AuditConfig, AuthConfig, parse_access_sections
 from .objectstore import S3Options, split_engine_options
 
 TASKS = ("binary", "multiclass", "regression")
@@ -34,7 +36,7 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models"}
+_TOP_KEYS = {"engine", "models", "auth", "access", "audit"}  # the last three: analytics/access/config.py
 _ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
@@ -167,6 +169,16 @@ class Workspace:
     timestamp_min: _dt.datetime = TIMESTAMP_MIN
     #: ... and so are those at or after now (UTC) + this
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+    #: ``[auth]``, ``[access]``, ``[audit]`` (see :mod:`analytics.access`)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+
+    def restricted(self, names) -> "Workspace":
+        """This workspace with only the models ``names`` (in workspace order): a signed-in
+        user's view. Asking it for any other model is the "unknown model" sentence."""
+        keep = set(names)
+        return dataclasses.replace(self, models=tuple(m for m in self.models if m.name in keep))
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -280,6 +292,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         if spec is not None:
             models.append(spec)
 
+    auth, access, audit = parse_access_sections(raw, root, tuple(seen), models, problems)
+
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
@@ -288,7 +302,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead,
+                     auth=auth, access=access, audit=audit)
 
 
 # ----------------------------------------------------------------------- helpers
