@@ -60,7 +60,7 @@ def check_bind(auth: AuthConfig, host: str) -> None:
     if not auth.allowed_hosts:
         raise ConfigError(
             f"Refusing to serve on {host} without [auth] allowed_hosts: list the host names users open "
-            "(e.g. allowed_hosts = [\"lastmile.example.com\"]) so a request for another host is refused.")
+            "(for example allowed_hosts = [\"lastmile.example.com\"]) so a request for another host is refused.")
 
 
 def header_trusted(auth: AuthConfig, kind: str, peer: str | None) -> bool:
