@@ -9,7 +9,7 @@ Every run passes through :func:`gate` (``app/main.py`` before the navigation, an
 * ``oidc``: Streamlit's ``st.login`` / ``st.user`` (Authlib underneath); the groups
   come from the ID token's ``[auth] groups_claim`` (default ``groups``);
 * ``header``: the user and groups headers of a trusted reverse proxy. The headers
-  are believed only when the server binds loopback or a unix socket, or when the
+  are believed only when the server binds loopback, or when the
   connection's peer address is one of ``[auth] trusted_proxies``; anyone else is
   refused (and the refusal is audited).
 

@@ -205,12 +205,12 @@ def auth(**kw) -> AuthConfig:
     ({}, "127.0.0.1", None),
     ({}, "localhost", None),
     ({}, "::1", None),
-    ({}, "unix:///run/lastmile.sock", None),
+    ({}, "unix:///run/lastmile.sock", "does not support unix sockets"),
     ({}, "0.0.0.0", "without sign-in"),
     ({}, "10.1.2.3", "without sign-in"),
     ({}, "lastmile.internal", "without sign-in"),
     ({"provider": "header"}, "127.0.0.1", None),
-    ({"provider": "header"}, "unix:///run/lastmile.sock", None),
+    ({"provider": "header"}, "unix:///run/lastmile.sock", "does not support unix sockets"),
     ({"provider": "header"}, "0.0.0.0", "trusted_proxies"),
     ({"provider": "header", "trusted_proxies": ["10.0.0.5"]}, "0.0.0.0", "allowed_hosts"),
     ({"provider": "header", "trusted_proxies": ["10.0.0.5"], "allowed_hosts": ["lm.example.com"]}, "0.0.0.0", None),
@@ -275,3 +275,50 @@ def test_serve_writes_the_sign_in_secrets_private_in_the_state_folder(team, monk
     assert "the-client-secret" not in cfg.read_text()
     with pytest.raises(ConfigError, match="reads the environment variable LM_CS, which is not set"):
         command(ws, "127.0.0.1", 8599, {k: v for k, v in env.items() if k != "LM_CS"})
+
+
+# ------------------------------------------------------------------ the served app: Host and Origin
+
+
+def _handshake(port: int, host: str, origin: str | None = None) -> str:
+    """The status line of a WebSocket handshake on Streamlit's stream with these headers."""
+    import base64
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n"
+                   + (f"Origin: {origin}\r\n" if origin else "") + "\r\n").encode())
+        return s.recv(200).decode(errors="replace").split("\r\n")[0]
+
+
+def test_the_served_app_refuses_a_foreign_host_or_origin(team):
+    """DNS rebinding (Host) and cross-site pages (Origin) cannot open the WebSocket."""
+    import time
+    import urllib.request
+
+    from .e2e.conftest import free_port
+
+    cfg, _ = team
+    port = free_port()
+    env = dict(os.environ, LM_CS="x", LM_CK=COOKIE_SECRET, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "serve", "--config", str(cfg), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        assert " 101 " in _handshake(port, f"localhost:{port}")
+        assert " 101 " in _handshake(port, f"127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}")
+        assert " 403 " in _handshake(port, "evil.example")
+        assert " 403 " in _handshake(port, f"evil.example:{port}", origin=f"http://evil.example:{port}")
+        assert " 101 " not in _handshake(port, f"localhost:{port}", origin="http://evil.example")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,9 +1,9 @@
 """What ``lastmile serve`` checks before it starts, and the Streamlit settings it passes.
 
-* ``provider = "none"`` only on a loopback address (or a unix socket): an open port
+* ``provider = "none"`` only on a loopback address: an open port
   without sign-in would show every model to anyone who can reach it.
-* ``provider = "header"`` only on loopback or a unix socket (only the proxy on the same
-  machine can connect), or with ``[auth] trusted_proxies`` (the app then ignores the
+* ``provider = "header"`` only on loopback (only processes on the same machine, the
+  proxy, can connect), or with ``[auth] trusted_proxies`` (the app then ignores the
   user header of any other peer, see ``app/auth.py``).
 * Any non-loopback bind needs ``[auth] allowed_hosts``: Streamlit refuses a WebSocket
   whose ``Host`` is not listed (``server.allowedHosts``), which closes DNS rebinding.
@@ -45,6 +45,9 @@ def bind_kind(host: str | None) -> str:
 def check_bind(auth: AuthConfig, host: str) -> None:
     """Refuse (one sentence, :class:`ConfigError`) a bind the workspace's ``[auth]`` does not allow."""
     kind = bind_kind(host)
+    if kind == "unix":   # measured: Streamlit 1.67's server (Starlette/uvicorn) raises at start
+        raise ConfigError(f"Cannot serve on {host}: Streamlit's server does not support unix sockets "
+                          "(measured with Streamlit 1.67); bind 127.0.0.1 behind the proxy instead.")
     if kind != "network":
         return
     if auth.provider == "none":
@@ -55,7 +58,7 @@ def check_bind(auth: AuthConfig, host: str) -> None:
     if auth.provider == "header" and not auth.trusted_proxies:
         raise ConfigError(
             f"Refusing to serve on {host} with [auth] provider = \"header\": anyone who can reach the port "
-            "could send the user header; bind 127.0.0.1 or a unix socket behind the proxy, or list the "
+            "could send the user header; bind 127.0.0.1 behind the proxy, or list the "
             "proxy's addresses in [auth] trusted_proxies.")
     if not auth.allowed_hosts:
         raise ConfigError(

@@ -18,7 +18,7 @@ def add_parser(sub):
     p = sub.add_parser("serve", help="start the dashboard (Streamlit); 127.0.0.1 unless [auth] signs users in")
     add_common(p, formats=False)
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1), or unix:///path/to.sock; another address "
+                   help="address to bind (default 127.0.0.1); another address "
                         "needs [auth] in the workspace (analytics/docs/deploy.md)")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     return p
@@ -53,7 +53,7 @@ def command(ws, host: str, port: int, environ) -> tuple[list[str], dict[str, str
 def run(args, ctx) -> int:
     ws = ctx.workspace  # fail early, with the clear message, on a bad workspace
     cmd, env = command(ws, args.host, args.port, os.environ)
-    where = args.host if args.host.startswith("unix://") else f"http://{args.host}:{args.port}"
+    where = f"http://{args.host}:{args.port}"
     ctx.warn(f"Lastmile dashboard on {where} (workspace {ctx.config_path}, sign-in: {ws.auth.provider}); "
              "Ctrl+C stops it.")
     sys.stderr.flush()
