@@ -23,7 +23,7 @@ from analytics.workspace import load_workspace
 
 from ..access_factory import CLIENT_SECRET, COOKIE_SECRET, SECRET, SECRET_DESCRIPTION, team_workspace
 from ..hostile import DESCRIPTION, VALUE_MARKUP
-from .conftest import CHROMIUM, ROOT, free_port, no_exception, shot, wait_healthy, wait_idle
+from .conftest import CHROMIUM, ROOT, free_port, no_exception, shot, stop, wait_healthy, wait_idle
 
 pytestmark = pytest.mark.e2e
 PAGES = ("overview", "segments", "compare", "drift", "value", "operations")
@@ -58,11 +58,7 @@ def team(idp, tmp_path_factory):
         wait_healthy(url, proc)
         yield url, audit.audit_path(load_workspace(cfg), cache)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def sign_in(chromium, url: str, sub: str):
@@ -96,8 +92,9 @@ def test_ana_sees_only_her_model_everywhere(team, chromium):
     try:
         assert "binary_model" in body(page) and SECRET not in body(page)
         assert "Explore" in " ".join(nav(page)) and "Report" in " ".join(nav(page))
-        for p in PAGES:
-            page.goto(f"{url}/{p}")
+        for p in PAGES:                                               # through the navigation
+            page.locator(f'[data-testid="stSidebarNav"] a[href$="/{p}"]').click()
+            page.wait_for_url(re.compile(f"/{p}"))
             wait_idle(page)
             no_exception(page)
             text = body(page)
