@@ -147,7 +147,11 @@ def _header_principal(auth, ws: Workspace, path, ip: str | None) -> Principal:
         _stop(f"The sign-in proxy sent {'no' if not users else 'more than one'} {auth.user_header} header; "
               "ask an admin to check its configuration.")
     user = users[0]
-    groups = parse_groups(headers.get(auth.groups_header))
+    sent = list(headers.get_all(auth.groups_header)) if hasattr(headers, "get_all") else [headers.get(auth.groups_header)]
+    if len(set(g for g in sent if g is not None)) > 1:   # a client's own header beside the proxy's
+        _stop(f"The sign-in proxy sent more than one {auth.groups_header} header; "
+              "ask an admin to check its configuration.")
+    groups = parse_groups(sent[0] if sent else None)
     return Principal(user, user if "@" in user else None, groups)
 
 
