@@ -14,8 +14,8 @@ Every run passes through :func:`gate` (``app/main.py`` before the navigation, an
   refused (and the refusal is audited).
 
 The :class:`Access` it returns carries a workspace *restricted* to the user's models
-(:meth:`analytics.workspace.Workspace.restricted`) and an engine seen through it
-(:func:`analytics.access.scope.scoped_engine`): a page cannot list, query or report a
+(:meth:`analytics.config.workspace.Workspace.restricted`) and an engine seen through it
+(:func:`analytics.log.scoped.scoped_engine`): a page cannot list, query or report a
 model the user may not see, because the library does not know it. Capabilities
 (explore, downloads, reports, "show the query", re-reading the logs) follow the role
 (:mod:`analytics.access.policy`). What users do is appended to the audit trail
@@ -34,10 +34,10 @@ import streamlit as st
 from analytics.access import audit
 from analytics.access.bind import bind_kind, header_trusted
 from analytics.access.policy import LOCAL, Principal, can, parse_groups, roles_for
-from analytics.access.scope import scoped_engine
-from analytics.cachedir import cache_root
-from analytics.engine import Engine
-from analytics.workspace import Workspace
+from analytics.log.scoped import scoped_engine
+from analytics.config.cachedir import cache_root
+from analytics.log.engine import Engine
+from analytics.config.workspace import Workspace
 
 from . import resources
 

@@ -3,6 +3,7 @@ tests/hostile.py) for group ``risk`` and ``secret_model`` for group ``ops``."""
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,6 +14,8 @@ SECRET = "secret_model"
 SECRET_DESCRIPTION = "Confidential: the ops team's model"
 COOKIE_SECRET = "a-cookie-secret-for-tests-only-0123456789"
 CLIENT_SECRET = "client-secret-for-tests"
+#: the `lastmile` command in a fresh process (whatever the CLI package's layout)
+LASTMILE = [sys.executable, "-c", "import sys; from analytics.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
 def team_workspace(folder: Path, auth: str, grants: str | None = None, n: int = 1500) -> Path:

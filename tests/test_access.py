@@ -18,13 +18,13 @@ from analytics.access import audit
 from analytics.access.bind import allowed_hosts, bind_kind, check_bind, header_trusted, streamlit_flags
 from analytics.access.config import AccessConfig, AuthConfig, Grant, parse_auth
 from analytics.access.policy import Principal, can, parse_groups, roles_for
-from analytics.access.scope import scoped_engine
-from analytics.engine import Engine
+from analytics.log.scoped import scoped_engine
+from analytics.log.engine import Engine
 from analytics.errors import ConfigError, UnknownModelError
-from analytics.report import report_specs
-from analytics.workspace import load_workspace, parse_workspace
+from analytics.render.report import report_specs
+from analytics.config.workspace import load_workspace, parse_workspace
 
-from .access_factory import COOKIE_SECRET, SECRET, team_workspace
+from .access_factory import COOKIE_SECRET, LASTMILE, SECRET, team_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = {"name": "m", "task": "binary", "predictions": "logs/p.parquet",
@@ -185,7 +185,7 @@ def test_lastmile_audit_json_from_a_fresh_process(team):
     cfg, ws = team
     path = audit.audit_path(ws, Path(os.environ["LASTMILE_CACHE_DIR"]))
     audit.record(path, "carol@x.io", "refresh", page="Overview")
-    out = subprocess.run([sys.executable, "-m", "analytics.cli", "audit", "--config", str(cfg), "--format", "json",
+    out = subprocess.run([*LASTMILE, "audit", "--config", str(cfg), "--format", "json",
                           "--user", "carol@x.io"], capture_output=True, text=True, env=os.environ, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     events = json.loads(out.stdout)["events"]
@@ -251,7 +251,7 @@ def test_hardening_flags():
 
 
 def test_serve_refuses_an_open_bind_without_sign_in(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "analytics.cli", "serve", "--host", "0.0.0.0"],
+    out = subprocess.run([*LASTMILE, "serve", "--host", "0.0.0.0"],
                          capture_output=True, text=True, env=os.environ, cwd=ROOT, timeout=60)
     assert out.returncode == 2
     assert out.stderr.startswith("error: Refusing to serve on 0.0.0.0 without sign-in")
@@ -259,7 +259,7 @@ def test_serve_refuses_an_open_bind_without_sign_in(tmp_path):
 
 
 def test_serve_writes_the_sign_in_secrets_private_in_the_state_folder(team, monkeypatch):
-    from analytics.commands.serve import command
+    from analytics.cli.commands.serve import command
     cfg, ws = team
     env = dict(os.environ, LM_CS="the-client-secret", LM_CK=COOKIE_SECRET)
     cmd, child_env = command(ws, "127.0.0.1", 8599, env)
@@ -303,7 +303,7 @@ def test_the_served_app_refuses_a_foreign_host_or_origin(team):
     cfg, _ = team
     port = free_port()
     env = dict(os.environ, LM_CS="x", LM_CK=COOKIE_SECRET, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "serve", "--config", str(cfg), "--port", str(port)],
+    proc = subprocess.Popen([*LASTMILE, "serve", "--config", str(cfg), "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

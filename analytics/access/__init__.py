@@ -8,8 +8,8 @@
   folder (or ``[audit] path``) and reads it back;
 * :mod:`.bind` holds the rules ``lastmile serve`` enforces before it starts (which
   provider may listen where) and writes Streamlit's sign-in secrets;
-* :mod:`.scope` gives the engine a view restricted to a user's models, so the
-  library itself does not know the others.
+* :mod:`analytics.log.scoped` (in the log layer, beside the engine) gives the engine a
+  view restricted to a user's models, so the library itself does not know the others.
 
 Nothing here imports Streamlit; the app's one gate is ``app/auth.py``.
 """

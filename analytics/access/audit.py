@@ -21,8 +21,8 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..cachedir import state_dir
-from ..errors import ConfigError
+from analytics.config.cachedir import state_dir
+from analytics.errors import ConfigError
 
 ACTIONS = ("sign-in", "view", "download", "report", "refresh", "denied")
 FILE_NAME = "audit.jsonl"

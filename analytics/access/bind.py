@@ -21,8 +21,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import ConfigError
-from .config import AuthConfig, resolve_secret
+from analytics.errors import ConfigError
+from analytics.access.config import AuthConfig, resolve_secret
 
 UNIX = "unix://"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")

@@ -27,7 +27,6 @@ variable (``env:VAR``), resolved when the server starts (:func:`resolve_secret`)
 
 from __future__ import annotations
 
-import difflib
 import re
 import ipaddress
 from collections.abc import Mapping
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from analytics.errors import ConfigError, suggest
 
 PROVIDERS = ("none", "oidc", "header")
 ROLES = ("viewer", "analyst", "admin")
@@ -102,15 +101,10 @@ class AuditConfig:
     path: Path | None = None
 
 
-def _suggest(word: Any, choices) -> str:
-    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _unknown(table: Mapping[str, Any], allowed: set[str], where: str, problems: list[str]) -> None:
     for key in table:
         if key not in allowed:
-            problems.append(f"{where}: unknown key {key!r}{_suggest(key, allowed)}.")
+            problems.append(f"{where}: unknown key {key!r}{suggest(key, allowed)}.")
 
 
 def _table(raw: Mapping[str, Any], key: str, problems: list[str]) -> Mapping[str, Any]:
@@ -136,7 +130,7 @@ def parse_auth(raw: Mapping[str, Any], problems: list[str]) -> AuthConfig:
     kw: dict[str, Any] = {}
     provider = a.get("provider", "none")
     if provider not in PROVIDERS:
-        problems.append(f"[auth] provider {provider!r} is not one of none, oidc, header{_suggest(provider, PROVIDERS)}.")
+        problems.append(f"[auth] provider {provider!r} is not one of none, oidc, header{suggest(provider, PROVIDERS)}.")
         provider = "none"
     kw["provider"] = provider
     for key in ("server_metadata_url", "client_id", "redirect_uri", "groups_claim", "user_header", "groups_header"):
@@ -195,7 +189,7 @@ def parse_access(raw: Mapping[str, Any], model_names: tuple[str, ...], problems:
         _unknown(g, GRANT_KEYS, where, problems)
         role = g.get("role", "viewer")
         if role not in ROLES:
-            problems.append(f"{where}: role {role!r} is not one of viewer, analyst, admin{_suggest(role, ROLES)}.")
+            problems.append(f"{where}: role {role!r} is not one of viewer, analyst, admin{suggest(role, ROLES)}.")
             role = "viewer"
         groups = _strings(g.get("groups", []), f"{where}: groups", problems)
         emails = tuple(e.lower() for e in _strings(g.get("emails", []), f"{where}: emails", problems))
@@ -206,7 +200,7 @@ def parse_access(raw: Mapping[str, Any], model_names: tuple[str, ...], problems:
         models = _strings(g.get("models", []), f"{where}: models", problems)
         for m in models:
             if m != "*" and m not in model_names:
-                problems.append(f"{where}: unknown model {m!r}{_suggest(m, model_names)}; "
+                problems.append(f"{where}: unknown model {m!r}{suggest(m, model_names)}; "
                                 f"the workspace has: {', '.join(model_names) or 'no models'}.")
         grants.append(Grant(role=role, models=models, groups=groups, emails=emails))
     return AccessConfig(grants=tuple(grants))
@@ -266,11 +260,12 @@ def resolve_secret(reference: str | None, what: str, environ: Mapping[str, str])
 
 
 def parse_access_sections(raw: Mapping[str, Any], root: Path, model_names: tuple[str, ...], models,
-                          problems: list[str]) -> tuple[AuthConfig, AccessConfig, AuditConfig]:
-    """``[auth]``, ``[access]``, ``[audit]`` of a parsed workspace file (problems appended)."""
+                          problems: list[str]) -> dict[str, Any]:
+    """``[auth]``, ``[access]``, ``[audit]`` of a parsed workspace file (problems appended), as
+    the :class:`Workspace` fields ``auth``, ``access``, ``audit``."""
     auth = parse_auth(raw, problems)
     access = parse_access(raw, model_names, problems)
     logs = tuple(p for m in models for p in (m.predictions, m.outcomes) if p)
     audit = parse_audit(raw, root, logs, problems)
     check_policy(auth, access, problems)
-    return auth, access, audit
+    return {"auth": auth, "access": access, "audit": audit}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import ROLES, AccessConfig
+from analytics.access.config import ROLES, AccessConfig
 
 #: capability -> the lowest role that has it
 CAPABILITIES = {

@@ -17,16 +17,16 @@ from typing import Callable
 
 import streamlit as st
 
-from analytics.engine import Engine
+from analytics.analyses.facts import ModelFacts
+from analytics.config.workspace import ModelSpec, Workspace
 from analytics.errors import EmptySelectionError, LastmileError, UnknownModelError
-from analytics.facts import ModelFacts
-from analytics.selection import Selection
-from analytics.workspace import ModelSpec, Workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
 from .. import auth, resources, state
 from ..state import Filters
 from .filters import filter_bar
 from .text import escape_md
+
 
 log = logging.getLogger("lastmile.app")
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.access import audit
-from analytics.workspace import load_workspace
+from analytics.config.workspace import load_workspace
 
 from ..access_factory import SECRET, SECRET_DESCRIPTION, team_workspace
 from .conftest import APP_TIMEOUT, MAIN, texts

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from analytics.access import audit
-from analytics.workspace import load_workspace
+from analytics.config.workspace import load_workspace
 
-from ..access_factory import CLIENT_SECRET, COOKIE_SECRET, SECRET, SECRET_DESCRIPTION, team_workspace
+from ..access_factory import CLIENT_SECRET, COOKIE_SECRET, LASTMILE, SECRET, SECRET_DESCRIPTION, team_workspace
 from ..hostile import DESCRIPTION, VALUE_MARKUP
 from .conftest import CHROMIUM, ROOT, free_port, no_exception, shot, stop, wait_healthy, wait_idle
 
@@ -50,7 +50,7 @@ def team(idp, tmp_path_factory):
     port = free_port()
     env = dict(os.environ, LM_CS=CLIENT_SECRET, LM_CK=COOKIE_SECRET, LASTMILE_CACHE_DIR=str(cache),
                LASTMILE_WORKERS="0", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "analytics.cli", "serve", "--config", str(cfg),
+    proc = subprocess.Popen([*LASTMILE, "serve", "--config", str(cfg),
                              "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://localhost:{port}"

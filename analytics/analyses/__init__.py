@@ -1,0 +1,1 @@
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts."""
