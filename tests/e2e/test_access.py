@@ -99,6 +99,9 @@ def test_ana_sees_only_her_model_everywhere(team, chromium):
             no_exception(page)
             text = body(page)
             assert SECRET not in text and SECRET_DESCRIPTION not in text, p
+            # segment values, feature, segment and version names with markup stay text
+            assert page.locator("b", has_text=re.compile(r"^(EU|f|x|v2)$")).count() == 0, p
+            assert page.locator("img[src=x]").count() == 0, p
         page.goto(f"{url}/overview?model={SECRET}")                 # a crafted link
         wait_idle(page)
         text = body(page)
