@@ -114,7 +114,9 @@ def test_ana_sees_only_her_model_everywhere(team, chromium):
         assert DESCRIPTION in body(page) and page.locator("img[src=x]").count() == 0
         page.goto(f"{url}/segments")
         wait_idle(page)
-        assert VALUE_MARKUP in body(page) or "EU" not in body(page)
+        page.get_by_text("One segment over time").wait_for()        # the segment list is drawn
+        text = body(page)
+        assert VALUE_MARKUP in text or "EU" not in text
         assert page.locator("b", has_text=re.compile("^EU$")).count() == 0
         assert not page.alerts
         shot(page, "access_ana_segments")
