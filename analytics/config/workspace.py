@@ -13,6 +13,7 @@ environment of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -29,6 +30,7 @@ from analytics.config.estimate import validate_estimate_config
 from analytics.config.notify import notify_problems
 from analytics.config.s3 import S3Options, split_engine_options
 from analytics.config.store import StoreConfig, default_memory_limit, parse_memory_limit, parse_store
+from analytics.access.config import AccessConfig, AuditConfig, AuthConfig, parse_access_sections
 from analytics.errors import ConfigError, UnknownModelError, suggest
 
 TASKS = ("binary", "multiclass", "regression")
@@ -39,7 +41,7 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models", "notify", "store"}
+_TOP_KEYS = {"engine", "models", "notify", "store", "auth", "access", "audit"}  # the last three: analytics/access/config.py
 _ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead", "memory_limit"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.log.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
@@ -182,6 +184,16 @@ class Workspace:
     memory_limit: int = field(default_factory=default_memory_limit)
     #: ``[store]``: the incremental store (see :mod:`analytics.store`)
     store: StoreConfig = field(default_factory=StoreConfig)
+    #: ``[auth]``, ``[access]``, ``[audit]`` (see :mod:`analytics.access`)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+
+    def restricted(self, names) -> "Workspace":
+        """This workspace with only the models ``names`` (in workspace order): a signed-in
+        user's view. Asking it for any other model is the "unknown model" sentence."""
+        keep = set(names)
+        return dataclasses.replace(self, models=tuple(m for m in self.models if m.name in keep))
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -295,16 +307,13 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     problems.extend(notify_problems(raw, raw_models))
     resources = _resources(raw, root, problems)   # before the problems are counted
     notify = dict(raw["notify"]) if isinstance(raw.get("notify"), dict) else {}
-    if problems:
-        n = len(problems)
-        head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
-        if n > 1:
-            head += f" (and {n - 1} more; `lastmile validate` lists them all)"
-        raise ConfigError(head.rstrip(".") + ".", tuple(problems))
+    people = parse_access_sections(raw, root, tuple(seen), models, problems)  # auth, access, audit
+
+    _raise_problems(where, problems)
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
                      s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, notify=MappingProxyType(notify),
-                     **resources)
+                     **people, **resources)
 
 
 def _resources(raw: Mapping[str, Any], root: Path, problems: list[str]) -> dict[str, Any]:
@@ -316,6 +325,16 @@ def _resources(raw: Mapping[str, Any], root: Path, problems: list[str]) -> dict[
 
 
 # ----------------------------------------------------------------------- helpers
+
+
+def _raise_problems(where: str, problems: list[str]) -> None:
+    """One :class:`ConfigError` naming the first problem and how many more (none: nothing)."""
+    if problems:
+        n = len(problems)
+        head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
+        if n > 1:
+            head += f" (and {n - 1} more; `lastmile validate` lists them all)"
+        raise ConfigError(head.rstrip(".") + ".", tuple(problems))
 
 
 def _parse_timestamp_min(value: Any, problems: list[str]) -> _dt.datetime:
