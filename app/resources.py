@@ -279,3 +279,10 @@ def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Groupi
     eng = _engine(*ws)
     sel, caption = pooled_selection(eng, selection)
     return compute_metrics(eng, sel, grouping, list(names) if names else None, label_delay), caption
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def estimates(ws: tuple[str, float], selection: Selection, grouping: Grouping):
+    """Label-free estimates per group (:mod:`analytics.analyses.estimate`)."""
+    from analytics.analyses.estimate import estimate_performance
+    return estimate_performance(_engine(*ws), selection, grouping)

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from analytics.config.alerts import validate_alerts_config
 from analytics.config.compare import validate_compare_config
 from analytics.config.drift import validate_drift_config
+from analytics.config.estimate import validate_estimate_config
 from analytics.config.notify import notify_problems
 from analytics.config.s3 import S3Options, split_engine_options
 from analytics.errors import ConfigError, UnknownModelError, suggest
@@ -49,7 +50,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow", "notify",
+    "business", "alerts", "drift", "compare", "shadow", "estimate", "notify",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -134,6 +135,8 @@ class ModelSpec:
     alerts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     drift: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     compare: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: raw ``[models.estimate]`` (label-free estimation; :mod:`analytics.config.estimate`)
+    estimate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
     #: :mod:`analytics.analyses.roles`; names absent from the log are reported when it is read)
     shadow: tuple[str, ...] = ()
@@ -394,7 +397,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare", "notify"):
+    for key in ("alerts", "drift", "compare", "estimate", "notify"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")
@@ -406,6 +409,8 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
         problems.extend(f"{label} {p}" for p in validate_compare_config(sections["compare"]))
     if sections["alerts"]:
         problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
+    if sections["estimate"]:
+        problems.extend(f"{label} {p}" for p in validate_estimate_config(sections["estimate"]))
 
     shadow: tuple[str, ...] = ()
     raw_shadow = rm.get("shadow", [])

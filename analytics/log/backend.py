@@ -129,14 +129,19 @@ def drop_table(be, name: str, catalog: str | None = None) -> None:
 
 def is_data_error(exc: BaseException) -> bool:
     """Whether ``exc``, raised while reading or querying the logs, is the data's fault:
-    raised by an engine library (a corrupt file, a missing column, a type DuckDB cannot
-    convert) or by the filesystem. Python's own exceptions from Lastmile's code
-    (TypeError, KeyError, AttributeError...) are bugs."""
-    if isinstance(exc, LastmileError):
+    an exception of an engine library (a corrupt file, a missing column, a type DuckDB
+    cannot convert), one an engine library raised itself (a ``TypeError`` from Arrow
+    or Ibis converting a column it cannot read), or the filesystem's. Python's own
+    exceptions raised by Lastmile's code (TypeError, KeyError, AttributeError...) are bugs."""
+    if isinstance(exc, (LastmileError, OSError)):
         return True
-    if isinstance(exc, OSError):
+    if any(cls.__module__.split(".")[0] in ENGINE_PACKAGES for cls in type(exc).__mro__):
         return True
-    return any(cls.__module__.split(".")[0] in ENGINE_PACKAGES for cls in type(exc).__mro__)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return where.split(".")[0] in ENGINE_PACKAGES
 
 
 def explain(exc: Exception, spec: ModelSpec | None, what: str) -> LastmileError:

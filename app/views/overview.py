@@ -10,6 +10,7 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components.estimates import estimate_panel
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
@@ -75,6 +76,7 @@ def body(ctx: PageContext) -> None:
         chart(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
                                       title=f"{d.label} per {period} and version (95% interval bands)"),
               key="ov_metric_chart")
+    estimate_panel(ctx, metric)
     chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
                                   title="Label coverage: share of predictions whose outcome is known"),
           key="ov_coverage_chart")

@@ -39,6 +39,7 @@ from ..charts import bar_by_group, compare_forest, distribution_chart, metric_ov
 from ..charts.drift_rule import drift_rule_chart
 from .incidents import incidents_section
 from .perclass import per_class
+from .estimates import estimate_cells
 
 #: Users' documentation (one Markdown file per area) shown in the method notes.
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -183,6 +184,7 @@ def kpis(mi) -> dict:
                          for r in versions],
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
+        "estimated": estimate_cells(mi, psel) if cur_row and cur_row.n else {},
     }
 
 
