@@ -35,6 +35,13 @@ The models and what a user should discover in them:
     * From :data:`ETA_V2_START` ``v2`` serves half the orders and has learnt about
       half of the slowdown.
 
+Data-quality incidents, each on a few known days (drawn from their own random
+stream, so no other row changes): :data:`QUALITY_NULLS` (ticket_router's
+``message_length`` 30% null for four days), :data:`QUALITY_UNIT_CHANGE`
+(delivery_eta's ``distance_km`` logged in metres for three days) and
+:data:`QUALITY_OUTAGE` (delivery_eta's predictions lost from 02:00 on one day,
+and their outcomes with them).
+
 Determinism and scale: every (model, day) chunk draws from its own random
 stream, seeded by ``numpy.random.SeedSequence([seed, model_key, day_index])``,
 and is written to its own file before the next one is built, so memory use does
@@ -57,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 
 from .errors import SelectionError
@@ -85,6 +93,9 @@ __all__ = [
     "ROADWORKS_CITY",
     "ETA_V2_START",
     "ETA_V2_TRAFFIC_SHARE",
+    "QUALITY_NULLS",
+    "QUALITY_UNIT_CHANGE",
+    "QUALITY_OUTAGE",
     "CREDIT_PREDICTION_COLUMNS",
     "CREDIT_OUTCOME_COLUMNS",
     "TICKET_PREDICTION_COLUMNS",
@@ -137,6 +148,14 @@ ROADWORKS_START = date(2026, 9, 28)
 ROADWORKS_CITY = "Paris"
 ETA_V2_START = date(2026, 10, 19)
 ETA_V2_TRAFFIC_SHARE = 0.5
+
+# data-quality incidents (the checks of analytics/analyses/quality find them)
+QUALITY_NULLS = ("ticket_router", "message_length", date(2026, 10, 5), date(2026, 10, 8), 0.30)
+"""(model, column, first day, last day, share): the column is null on that share of the rows."""
+QUALITY_UNIT_CHANGE = ("delivery_eta", "distance_km", date(2026, 8, 11), date(2026, 8, 13), 1000.0)
+"""(model, column, first day, last day, factor): the column logged in metres, not km."""
+QUALITY_OUTAGE = ("delivery_eta", date(2026, 7, 8), 2)
+"""(model, day, hour): the logging pipeline lost that day's rows from that hour on."""
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -666,6 +685,9 @@ label_timestamp = "delivered_ts"
 latency_ms = "latency_ms"
 segments = ["city", "vehicle"]
 features = ["distance_km", "items", "hour", "weather"]
+
+[models.quality.new_categories]
+known = {{ weather = ["snow"] }}   # snow comes in November; the summer reference never saw it
 """
 
 
@@ -706,7 +728,32 @@ def build_day(model: str, day_index: int, n: int, seed: int = DEFAULT_SEED) -> t
         chunk = _eta_day(rng, day, n)
     else:
         raise ValueError(f"unknown sample model {model!r}; expected one of {', '.join(MODEL_SHARES)}")
-    return chunk.predictions, chunk.outcomes
+    return _incidents(model, day, day_index, seed, chunk.predictions, chunk.outcomes)
+
+
+def _incidents(model: str, day: date, day_index: int, seed: int, predictions: pa.Table,
+               outcomes: pa.Table | None) -> tuple[pa.Table, pa.Table | None]:
+    """The data-quality incidents of one model-day (see the ``QUALITY_*`` constants)."""
+    m, col, first, last, share = QUALITY_NULLS
+    if model == m and first <= day <= last:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(model.encode()), day_index, 19]))
+        nulls = pa.array(rng.random(predictions.num_rows) < share)
+        i = predictions.schema.get_field_index(col)
+        kept = pa.compute.if_else(nulls, pa.scalar(None, predictions[col].type), predictions[col])
+        predictions = predictions.set_column(i, col, kept)
+    m, col, first, last, factor = QUALITY_UNIT_CHANGE
+    if model == m and first <= day <= last:
+        i = predictions.schema.get_field_index(col)
+        metres = np.round(predictions[col].to_numpy() * factor, 1)
+        predictions = predictions.set_column(i, col, pa.array(metres))
+    m, lost_day, hour = QUALITY_OUTAGE
+    if model == m and day == lost_day:
+        cutoff = pa.scalar(_day_us(day) + hour * 3_600_000_000, pa.int64()).cast(_TS)
+        predictions = predictions.filter(pa.compute.less(predictions["ts"], cutoff))
+        if outcomes is not None:
+            outcomes = outcomes.filter(pa.compute.is_in(outcomes["prediction_id"],
+                                                        value_set=predictions["prediction_id"]))
+    return predictions, outcomes
 
 
 def generate(

@@ -23,6 +23,7 @@ PAGES = {
         st.Page("views/segments.py", title="Segments", icon=":material/pie_chart:", url_path="segments"),
         st.Page("views/compare.py", title="Compare versions", icon=":material/compare_arrows:", url_path="compare"),
         st.Page("views/drift.py", title="Drift", icon=":material/ssid_chart:", url_path="drift"),
+        st.Page("views/quality.py", title="Data quality", icon=":material/fact_check:", url_path="quality"),
         st.Page("views/value.py", title="Value", icon=":material/payments:", url_path="value"),
         st.Page("views/operations.py", title="Operations", icon=":material/speed:", url_path="operations"),
     ],

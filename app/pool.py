@@ -91,11 +91,16 @@ def _distribution(eng, model, feature, reference, current):
     return distribution(eng, model, feature, reference, current)
 
 
+def _quality(eng, model, start, end, period):
+    from analytics.analyses.quality.compute import run_quality
+    return run_quality(eng, model, start=start, end=end, period=period)
+
+
 TASKS: dict[str, Callable[..., Any]] = {
     "facts": _facts, "data_warnings": _data_warnings, "metrics": _metrics, "weak_segments": _weak_segments,
     "model_health": _model_health, "value_inputs": _value_inputs, "compare": _compare,
     "default_windows": _default_windows, "drift": _drift, "drift_over_time": _drift_over_time,
-    "distribution": _distribution,
+    "distribution": _distribution, "quality": _quality,
 }
 
 

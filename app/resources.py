@@ -204,6 +204,12 @@ def weak_segments(ws: tuple[str, float], selection: Selection, metric: str):
     return _answer("weak_segments", ws, selection, metric)
 
 
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=32)
+def quality(ws: tuple[str, float], model: str, start, end, period: str):
+    """The data-quality checks of a model per period (analytics.analyses.quality)."""
+    return _answer("quality", ws, model, start, end, period)
+
+
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def model_health(ws: tuple[str, float], model: str):
     return _answer("model_health", ws, model)

@@ -66,7 +66,9 @@ def test_app_pages_live_in_views_not_pages():
 #: belongs to the layer of its longest listed prefix; it may import its own layer and the
 #: ones below, never one above. The metric *catalogue* (what each metric is) sits below the
 #: workspace, which validates metric names and directions against it; computing metrics over
-#: a selection sits above the log and the query specs. Names reserved for packages being
+#: a selection sits above the log and the query specs. The quality *catalogue* (its registry,
+#: results and check files) sits below the workspace for the same reason; running the checks
+#: (``analyses.quality.compute``) is an analysis. Names reserved for packages being
 #: built (store, access, alerts, analyses.estimate/quality/recommend) have their layer already.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("errors and results", ("analytics.errors", "analytics.results")),
@@ -74,6 +76,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("canonical columns", ("analytics.log.columns",)),
     ("metric catalogue", ("analytics.metrics", "analytics.metrics.registry", "analytics.metrics.definitions",
                           "analytics.metrics.queries", "analytics.metrics.rest")),
+    ("quality catalogue", ("analytics.analyses.quality.registry", "analytics.analyses.quality.results",
+                           "analytics.analyses.quality.checks")),
     ("config", ("analytics.config", "analytics.access")),
     ("log", ("analytics.log",)),
     ("store", ("analytics.store",)),
@@ -96,6 +100,8 @@ LAZY_IMPORTS = {
     ("analytics.log.backend", "analytics.log.spark"): "pyspark is an optional extra",
     ("analytics.config.compare", "analytics.metrics"): "the catalogue (Ibis, scipy) loads only when a metric is named",
     ("analytics.config.alerts", "analytics.metrics"): "the catalogue (Ibis, scipy) loads only when a metric is named",
+    ("analytics.config.quality", "analytics.analyses.quality.checks"):
+        "the quality checks (Ibis) load only when a model has [models.quality] or a quality run starts",
     ("analytics.render.report", "analytics.query.selection"):
         "the typesetting helper process imports analytics.render.report and must not load Ibis",
     ("analytics.render.report", "analytics.render.report.typeset"): "WeasyPrint loads in the press only",

@@ -34,7 +34,9 @@ level:
 * ``net_value`` -- net value (value module) on the performance window;
 * ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
 * ``label_coverage`` -- the share labeled among predictions ``after_weeks``
-  weeks old (labels that should have arrived by then).
+  weeks old (labels that should have arrived by then);
+* ``quality`` -- the data-quality checks of ``[models.quality]``, by day over the
+  current window (:mod:`analytics.analyses.quality`; one reason per check and column);
 * ``estimated_drop`` -- while the latest week's labels are not in, its label-free
   estimate of the primary metric against the reference (:mod:`.estimate.health`;
   warns, pulls only with ``[models.estimate] pull = true``).
@@ -55,6 +57,7 @@ from analytics.config.alerts import AlertSettings
 from analytics.config.times import parse_time
 from analytics.config.workspace import ModelSpec
 from analytics.errors import EmptySelectionError, LastmileError
+from analytics.analyses.quality.health import health_reasons
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.metrics import PRIMARY_METRIC, get_metric
@@ -363,6 +366,10 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
 
     # ---- drift (on the version with the most current traffic)
     _drift_rules(engine, spec, cfg, chk, ref_sel, cur_start, cur_end, champion, ref_period, cur_period)
+
+    # ---- data quality of the current window (analytics/analyses/quality, [models.quality])
+    for r in health_reasons(engine, spec, ref_sel, cur_start, cur_end, now):
+        chk.add(**r)
 
     # ---- net value
     nv = cfg.rules["net_value"]

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from analytics.config.alerts import validate_alerts_config
+from analytics.config.quality import validate_quality_config
 from analytics.config.compare import validate_compare_config
 from analytics.config.drift import validate_drift_config
 from analytics.config.estimate import validate_estimate_config
@@ -53,7 +54,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow", "estimate", "notify",
+    "business", "alerts", "drift", "compare", "shadow", "quality", "estimate", "notify",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -138,6 +139,8 @@ class ModelSpec:
     alerts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     drift: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     compare: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: raw ``[models.quality]`` (see :mod:`analytics.config.quality`)
+    quality: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: raw ``[models.estimate]`` (label-free estimation; :mod:`analytics.config.estimate`)
     estimate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
@@ -429,7 +432,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare", "estimate", "notify"):
+    for key in ("alerts", "drift", "compare", "quality", "estimate", "notify"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")
@@ -439,6 +442,8 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
         problems.extend(f"{label} {p}" for p in validate_drift_config(sections["drift"]))
     if sections["compare"]:
         problems.extend(f"{label} {p}" for p in validate_compare_config(sections["compare"]))
+    if sections["quality"]:
+        problems.extend(f"{label} {p}" for p in validate_quality_config(sections["quality"]))
     if sections["alerts"]:
         problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
     if sections["estimate"]:

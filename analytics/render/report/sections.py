@@ -39,6 +39,7 @@ from ..charts import bar_by_group, compare_forest, distribution_chart, metric_ov
 from ..charts.drift_rule import drift_rule_chart
 from .incidents import incidents_section
 from .perclass import per_class
+from .quality import quality
 from .estimates import estimate_cells
 
 #: Users' documentation (one Markdown file per area) shown in the method notes.
@@ -586,6 +587,11 @@ def _per_class(mi, earlier) -> dict:
     return per_class(mi, earlier, WIDTH)
 
 
+def _quality(mi, earlier) -> dict:
+    """Data-quality checks of the report period (:mod:`.quality`)."""
+    return quality(mi, earlier, WIDTH)
+
+
 #: (key, area, builder). A builder takes the model's input and the sections built
 #: before it (by key); ``area`` names the docs/<area>.md the method notes include.
 SECTIONS: list[tuple[str, str, Callable]] = [
@@ -596,6 +602,7 @@ SECTIONS: list[tuple[str, str, Callable]] = [
     ("per_class", "metrics", _per_class),
     ("compare", "compare", comparison),
     ("drift", "drift", drift),
+    ("quality", "quality", _quality),
     ("segments", "segments", weak_segments),
     ("coverage", "metrics", label_coverage),
 ]
@@ -604,11 +611,12 @@ SECTIONS: list[tuple[str, str, Callable]] = [
 #: Each chapter starts on a new page and is typeset as soon as its sections are built
 #: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
 CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "incidents", "value"), ("over_time", "per_class", "compare"),
-                                         ("drift", "segments", "coverage"))
+                                         ("drift", "quality", "segments", "coverage"))
 
 #: The order sections are started in: chapter by chapter, so the first chapters are ready
 #: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
-START_ORDER = ("kpis", "health", "incidents", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
+START_ORDER = ("kpis", "health", "incidents", "value", "compare", "over_time", "per_class", "drift", "quality",
+               "segments", "coverage")
 
 
 class _Earlier:

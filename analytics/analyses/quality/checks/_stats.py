@@ -1,0 +1,39 @@
+"""Small helpers the checks share: one-sided binomial and Poisson tail probabilities
+(``scipy.special``'s distribution functions: ``scipy.stats`` takes seconds to import)."""
+
+from __future__ import annotations
+
+
+def binom_greater(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): how likely ``k`` or more by chance."""
+    from scipy.special import bdtrc
+
+    if k <= 0:
+        return 1.0
+    if p <= 0:
+        return 0.0
+    if p >= 1:
+        return 1.0
+    return float(bdtrc(k - 1, n, p))
+
+
+def binom_less(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    from scipy.special import bdtr
+
+    if k >= n or p <= 0:
+        return 1.0
+    if p >= 1:
+        return 0.0
+    return float(bdtr(k, n, p))
+
+
+def poisson_two_sided(k: int, mu: float) -> float:
+    """The one-sided Poisson tail in the direction of ``k`` against the mean ``mu``."""
+    from scipy.special import pdtr, pdtrc
+
+    if mu <= 0:
+        return 0.0 if k > 0 else 1.0
+    if k < mu:
+        return float(pdtr(k, mu))
+    return float(pdtrc(k - 1, mu)) if k > 0 else 1.0

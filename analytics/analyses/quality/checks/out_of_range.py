@@ -1,0 +1,45 @@
+"""Numeric values outside the reference's [min, max]."""
+
+import ibis
+
+from ..registry import Measure, QualityCheck, register
+from ._stats import binom_greater
+
+
+def _reference(col, t):
+    x = col.num(t)
+    return {"lo": x.min(), "hi": x.max(), "valid": x.count()}
+
+
+def _current(col, t, ref, cfg):
+    x = col.num(t)
+    out = {"valid": x.count()}
+    if ref.get("lo") is None:
+        return out
+    lo, hi = ibis.literal(float(ref["lo"])), ibis.literal(float(ref["hi"]))
+    out["out"] = ((x < lo) | (x > hi)).cast("int64").sum()
+    return out
+
+
+def _evaluate(cur, ref, cfg):
+    if ref.get("lo") is None:
+        return Measure(None, "no values in the reference")
+    valid, k = int(cur["valid"] or 0), int(cur.get("out") or 0)
+    if not valid:
+        return Measure(None, "no values in the period")
+    share = k / valid
+    expected = 2.0 / (int(ref["valid"]) + 1)       # a new draw of the same distribution
+    return Measure(share, f"{share:.2%} of values outside the reference's range "
+                          f"[{ref['lo']:.6g}, {ref['hi']:.6g}]",
+                   {"share": share, "outside": k, "valid": valid, "min": ref["lo"], "max": ref["hi"]},
+                   binom_greater(k, valid, expected))
+
+
+CHECK = register(QualityCheck(
+    name="out_of_range", title="Outside the reference range", scope="numeric", unit="share",
+    warn=0.02, pull=0.20, settings={"alpha": 1e-4},
+    measures="the share of values below the reference's minimum or above its maximum",
+    reference=_reference, current=_current, evaluate=_evaluate,
+    doc="Values the reference never came near: a unit change, a sentinel such as -1 or 999999, a "
+        "clipped sensor. A new draw of an unchanged distribution falls outside [min, max] with "
+        "probability 2/(n+1); the share must also exceed that significantly (`alpha`)."))
