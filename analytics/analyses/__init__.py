@@ -1,0 +1,1 @@
+"""Analyses built on the metrics and the log: recommendations, ..."""
