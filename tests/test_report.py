@@ -272,7 +272,7 @@ def test_chapters_start_pages_and_nest_under_their_model(labeled):
     walk(reader.outline, None)
     assert [t for t, _p in children[None]] == ["binary_model", "Method notes"]
     titles = dict(children["binary_model"])
-    assert list(titles)[:2] == ["Highlights", "Key figures"] and list(titles)[-1] == "Label coverage"
+    assert list(titles)[:2] == ["What to do", "Key figures"] and list(titles)[-1] == "Label coverage"
     # each chapter opens a page: its first section's title is the first text under the page's header
     for first in ("Key figures", "Performance over time", "Drift"):
         assert pages[titles[first] - 1].find(first) < 80, (first, pages[titles[first] - 1][:120])
@@ -286,7 +286,7 @@ def test_portfolio_notes_define_only_what_is_shown(unlabeled):
     _pdf, pages, _out, _err = unlabeled
     text = " ".join(pages)
     notes = text[text.index("Method notes Every number"):]
-    assert "RMSE (rmse)" in notes and "ROC AUC (roc_auc)" not in notes
+    assert "RMSE" in notes and "ROC AUC" not in notes
 
 
 def test_kept_page_draws_the_same_svg_as_kaleido():
@@ -335,7 +335,7 @@ def test_metric_definitions_are_not_broken_after_their_first_word(labeled):
     its line) when an inline interval note followed; each description is now a span of its own."""
     _engine, pdf, _pages, _ = labeled
     raw = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    assert "Among labeled rows decided positive" in raw
+    assert "Of the cases the model flagged, the share" in raw  # the appendix's plain words for precision
 
 
 def test_report_file_name_is_model_start_last_day():

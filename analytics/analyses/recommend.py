@@ -327,8 +327,8 @@ def arriving_weeks(engine, spec, health) -> list[dict[str, Any]]:
     return out
 
 
-def _plain_reason(spec, r) -> str:
-    """A warn reason in a few plain words."""
+def plain_reason(spec, r) -> str:
+    """A warn or pull finding of the health check in a few plain words (3 significant digits)."""
     if r.rule == "drop" and r.metric:
         return (f"{r.version}'s {_metric_label(spec, r.metric)} is {fmt.sig(100 * r.observed)}% worse than in "
                 "the reference weeks")
@@ -341,6 +341,15 @@ def _plain_reason(spec, r) -> str:
         return "its predictions shifted"
     if r.rule == "label_coverage":
         return f"few outcomes come back ({fmt.pct(r.observed, 0)} labeled)"
+    if r.rule in ("floor", "ceiling") and r.metric:
+        where = "below its floor" if r.rule == "floor" else "above its ceiling"
+        return f"{r.version}'s {_metric_label(spec, r.metric)} is {fmt.sig(r.observed)}, {where} of {fmt.sig(r.threshold)}"
+    if r.rule == "net_value" and spec.business is not None:
+        cur = spec.business.currency
+        return (f"{r.version} earns {fmt.money(r.observed, cur, short=True)} a week, below "
+                f"{fmt.money(r.threshold, cur, short=True)}")
+    if r.level == "error" or r.observed is None:
+        return r.message
     return f"{r.rule.replace('_', ' ')} ({fmt.sig(r.observed)} against {fmt.sig(r.threshold)})"
 
 
@@ -360,7 +369,7 @@ def _watch(engine, spec, health, covered: set[str]) -> list[Recommendation]:
                     "until they do")
     seen = []
     for r in warns:
-        t = _plain_reason(spec, r)
+        t = plain_reason(spec, r)
         if t not in seen:
             seen.append(t)
     if seen:

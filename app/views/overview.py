@@ -7,10 +7,12 @@ import streamlit as st
 
 from analytics import charts
 from analytics.charts import format as F
+from analytics.charts.markers import mark_events
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
 from analytics.selection import Grouping
 
 from app import resources, state
+from app.components import arriving
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
@@ -48,9 +50,10 @@ def body(ctx: PageContext) -> None:
             kpi(col, d.label, F.MISSING, help=metric_help(m, task), caption="no value in this range")
             continue
         better = {True: "normal", False: "inverse", None: "off"}[d.higher_is_better]
-        kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=F.delta(cur.delta, d.fmt),
+        late = arriving.coverage_tile(health, cur.period, cur.delta) if m == "label_coverage" else {}
+        kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=None if late else F.delta(cur.delta, d.fmt),
             delta_color=better, help=metric_help(m, task),
-            caption=f"{period} of {cur.period}" + (
+            caption=f"{period} of {cur.period}" + (f" · {late['note']}" if late else "") + (
                 f" · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}" if cur.value.ci_low is not None else ""))
     st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} "
                f"before; {escape_md(pooled)}.")
@@ -69,15 +72,16 @@ def body(ctx: PageContext) -> None:
         by_version = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period", "version"), period=period),
                                        (metric, "label_coverage"))
     frame = by_version.to_polars()
+    events = resources.timeline(ctx.ws_key, ctx.spec.name)  # versions' first days, drift start
     if d.kind == "label" and frame[metric].drop_nulls().is_empty():
         st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
     else:
-        chart(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
-                                      title=f"{d.label} per {period} and version (95% interval bands)"),
-              key="ov_metric_chart")
-    chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
-                                  title="Label coverage: share of predictions whose outcome is known"),
-          key="ov_coverage_chart")
+        chart(mark_events(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
+                                                  title=f"{d.label} per {period} and version (95% interval bands)"),
+                          events), key="ov_metric_chart")
+    chart(mark_events(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                              title="Label coverage: share of predictions whose outcome is known"),
+                      events), key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)
 

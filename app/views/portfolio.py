@@ -13,7 +13,9 @@ from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.value import evaluate
 
 from app import resources, state
-from app.components.health import badge, reason_lines
+from app.components import decision
+from app.components.health import badge
+from app.components.theme import for_theme
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
@@ -29,7 +31,7 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
         st.caption("not enough periods for a trend")
         return
     kw = {"line_color": color} if color else {}
-    st.plotly_chart(charts.sparkline(vals, fmt=fmt, **kw), width="stretch", key=key,
+    st.plotly_chart(for_theme(charts.sparkline(vals, fmt=fmt, **kw)), width="stretch", key=key,
                     config={"displayModeBar": False, "staticPlot": False})
 
 
@@ -102,7 +104,7 @@ def model_card(ctx: PageContext, spec) -> str:
             if st.button("Open", key=f"pf_open_{spec.name}", icon=":material/arrow_forward:", type="primary",
                          help=f"The overview of {spec.name}"):
                 st.switch_page("views/overview.py", query_params=state.link_params(model=spec.name))
-        lines = reason_lines(health, with_info=False)
+        lines = decision.plain_findings(spec, health)  # in plain words; the overview has every sentence
         if lines:
             st.markdown("\n".join(lines))
     return health.status
@@ -110,14 +112,19 @@ def model_card(ctx: PageContext, spec) -> str:
 
 def body(ctx: PageContext) -> None:
     summary = st.empty()
+    board = st.empty()  # what to do leads the page; filled once the cards are drawn
     statuses = []
     # every answer but the first model's health computes in the background, in card order,
     # while this thread computes that one: cards still draw one by one, in order
-    resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:])
+    resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:]
+                       + decision.recommendation_calls(ctx.ws_key, ctx.workspace.models))
     for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
         statuses.append(model_card(ctx, spec))
     counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
+    with board.container():
+        with spinner("Working out what to do…"):
+            decision.board(ctx.ws_key, ctx.workspace.models)
 
 
 run_page("Portfolio", body, caption="Every model at a glance: is it healthy, what is it worth, is it getting better?",

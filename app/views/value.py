@@ -17,6 +17,7 @@ from analytics.selection import Grouping
 from analytics.value import Assumptions, curve, evaluate
 
 from app import resources
+from app.components import urlwidgets
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, spinner
@@ -83,20 +84,20 @@ def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
                 st.text_input(label, value=f"per-row: {v}", disabled=True, key=f"val_{key}",
                               help=f"Taken from the column {v!r} on each row.")
             elif task == "binary":
-                changes[key] = st.number_input(label, value=float(v), step=1.0, key=f"val_{key}",
-                                               help=f"Value of each {label.lower()} ({defaults.currency}).")
+                changes[key] = urlwidgets.number(label, key, float(v), step=1.0, key=f"val_{key}",
+                                                 help=f"Value of each {label.lower()} ({defaults.currency}).")
     with cols[4]:
-        changes["cost_per_1k"] = st.number_input("Cost per 1,000", value=float(defaults.cost_per_1k), min_value=0.0,
-                                                 step=0.1, key="val_cost", help=HELP["cost"])
+        changes["cost_per_1k"] = urlwidgets.number("Cost per 1,000", "cost", float(defaults.cost_per_1k),
+                                                   min_value=0.0, step=0.1, key="val_cost", help=HELP["cost"])
     if task == "binary" and spec.columns.score:
-        changes["threshold"] = st.slider("Decision threshold", 0.0, 1.0, float(defaults.threshold), 0.01,
-                                         key="val_threshold",
+        changes["threshold"] = urlwidgets.slider("Decision threshold", "threshold", 0.0, 1.0,
+                                                 float(defaults.threshold), 0.01, key="val_threshold",
                                          help="Score at or above which a prediction counts as positive.")
     if task == "multiclass" and spec.columns.classes:
         changes["value_matrix"] = value_matrix_editor(defaults, spec.columns.classes)
     if task == "regression" and defaults.cost_over is None:
-        changes["cost_per_unit_error"] = st.number_input(
-            "Cost per unit of error", value=float(defaults.cost_per_unit_error or 0.0), min_value=0.0,
+        changes["cost_per_unit_error"] = urlwidgets.number(
+            "Cost per unit of error", "cpue", float(defaults.cost_per_unit_error or 0.0), min_value=0.0,
             key="val_cpue", help=f"What each unit of absolute error costs ({defaults.currency}).")
     return defaults.replace(**changes)
 
