@@ -347,3 +347,42 @@ def test_report_file_name_is_model_start_last_day():
     assert file_name("credit_default", s, e) == "credit_default_2026-10-26_2026-11-22.pdf"
     assert file_name(None, s, e) == "portfolio_2026-10-26_2026-11-22.pdf"
     assert file_name("../etc/x y", None, None) == ".._etc_x_y_first_last.pdf"
+
+
+def _fill(page) -> float:
+    """Share of the page's content height (between the header and footer margins) above the
+    lowest line of text on it."""
+    height = float(page.mediabox.height)
+    top, bottom = height - 20 * 72 / 25.4, 20 * 72 / 25.4   # the 20 mm margins of report.css
+    ys = []
+
+    def visit(text, cm, tm, _font, _size):
+        if text.strip():
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if bottom < y < top:
+                ys.append(y)
+
+    page.extract_text(visitor_text=visit)
+    return (top - min(ys)) / (top - bottom) if ys else 0.0
+
+
+def test_no_page_is_less_than_half_full_unless_a_chapter_ends_there(labeled):
+    _engine, pdf, pages, _ = labeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    starts = set()   # pages on which a chapter (or the notes) begins
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            elif item.title in ("Key figures", "Performance over time", "Per-class performance", "Drift",
+                                "Method notes", "binary_model"):
+                starts.add(reader.get_destination_page_number(item))
+
+    walk(reader.outline)
+    n = len(reader.pages)
+    fills = [_fill(p) for p in reader.pages]
+    short = [(i + 1, round(f, 2)) for i, f in enumerate(fills)
+             if f < 0.5 and i + 1 < n and (i + 1) not in starts]
+    assert not short, (short, sorted(s + 1 for s in starts))
+    assert 0 < min(fills) and max(fills) > 0.8   # the measure sees the pages
