@@ -25,6 +25,7 @@ from analytics.workspace import ModelSpec, Workspace
 
 from .. import resources, state
 from ..state import Filters
+from . import nav
 from .filters import filter_bar
 from .text import escape_md
 
@@ -66,6 +67,7 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
     st.title(title)
     if caption:
         st.caption(caption)
+    menu = st.sidebar.container()  # the navigation, filled last: its links carry this run's view
     try:
         state.enter_page(title, from_url=state.sync_from_url())
         ws = resources.workspace()
@@ -91,3 +93,4 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         st.error(f"Something went wrong on this page ({type(exc).__name__}: {escape_md(exc)}). This is a bug in Lastmile, "
                  "not in your data; the details are in the server log.", icon=":material/bug_report:")
     state.write_url()
+    nav.links(menu)

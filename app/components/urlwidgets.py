@@ -54,3 +54,10 @@ def toggle(label: str, param: str, default: bool, *, key: str, **kw) -> bool:
     v = st.toggle(label, key=key, **seeded, **kw)
     state.set_param(param, None if v == default else ("on" if v else "off"))
     return v
+
+
+def set_unless_default(param: str, value, default) -> None:
+    """Write ``value`` to URL parameter ``param`` unless it is the page's default and the URL
+    does not name it already: a first visit then adds nothing to the URL (one history entry
+    per click), while a link that names the value keeps it."""
+    state.set_param(param, value if value != default or state.get(param) is not None else None)

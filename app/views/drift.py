@@ -14,6 +14,7 @@ from analytics.charts.drift_rule import drift_rule_chart
 from analytics.drift.rule import CHART_STATS, LABELS
 
 from app import resources, state
+from app.components import urlwidgets
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 from app.components.widgets import chart, kpi, spinner
@@ -71,8 +72,9 @@ def body(ctx: PageContext) -> None:
     if not isinstance(ref_range, (tuple, list)) or len(ref_range) != 2:
         st.info("Pick the first and the last day of the reference window.")
         return
-    state.set_param("ref_from", ref_range[0].isoformat())
-    state.set_param("ref_to", ref_range[1].isoformat())
+    urlwidgets.set_unless_default("ref_from", ref_range[0].isoformat(), default_ref.start.date().isoformat())
+    urlwidgets.set_unless_default("ref_to", ref_range[1].isoformat(),
+                                  (default_ref.end.date() - _dt.timedelta(days=1)).isoformat())
     flt = ctx.filters
     ref = ctx.selection.replace(start=_to_datetime(ref_range[0]),
                                 end=_to_datetime(ref_range[1]) + _dt.timedelta(days=1))
@@ -112,7 +114,7 @@ def body(ctx: PageContext) -> None:
     default = (res.drifted_features or targets)[0]
     feature = st.selectbox("Distribution of", targets, key=K_FEATURE,
                            **({} if K_FEATURE in st.session_state else {"index": targets.index(default)}))
-    state.set_param("feature", feature)
+    urlwidgets.set_unless_default("feature", feature, default)
     with spinner():
         dist = resources.distribution(ctx.ws_key, spec.name, feature, ref, cur)
     chosen = next(f for role, f in res.targets() if (f.name if role == "feature" else role) == feature)

@@ -42,7 +42,8 @@ def body(ctx: PageContext) -> None:
         st.markdown(f"**{literal(ctx.spec.name)}** · {task}")
         st.text(ctx.spec.description)
 
-    cols = st.columns(len(tiles))
+    per_row = (len(tiles) + 1) // 2   # two rows: every value fits at 1280 px with the sidebar open
+    cols = [c for i in range(0, len(tiles), per_row) for c in st.columns(per_row)]
     for col, m in zip(cols, tiles):
         d = get_metric(m, task)
         cur = latest(by_period, m)

@@ -55,9 +55,9 @@ def model_card(ctx: PageContext, spec) -> str:
         inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
     with st.container(border=True):
-        c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
+        c = st.columns([3, 3, 3, 2, 1.6], vertical_alignment="center")
         with c[0]:
-            st.markdown(f"### {literal(spec.name)}\n{badge(health.status)} · {task}")
+            st.markdown(f"#### {literal(spec.name)}\n{badge(health.status)} · {task}")
             if spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
                 st.text(spec.description)
         with c[1]:
@@ -87,7 +87,8 @@ def model_card(ctx: PageContext, spec) -> str:
                 delta = (last.net_value - prev.net_value) if last and prev and last.net_value is not None \
                     and prev.net_value is not None else None
                 st.metric("Net value", F.money(last.net_value if last else None, currency, short=True),
-                          delta=F.delta(delta, "money", currency) if delta is not None else None,
+                          delta=(("+" if delta >= 0 else "-") + F.money(abs(delta), currency, short=True))
+                          if delta is not None else None,   # the same short form as the value
                           help="Value of the outcomes, minus the baseline policy's, minus compute cost, this week "
                                "(labeled predictions; recent weeks fill in as labels arrive).")
                 if last:

@@ -21,12 +21,12 @@ def test_time_presets_set_the_range_and_the_url(server, tab):
     tab.goto(f"{server}/overview?model=credit_default")
     wait_idle(tab)
     sidebar = tab.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_role("button", name="7 days").click()
+    sidebar.get_by_text("7 days", exact=True).click(timeout=120_000)
     tab.wait_for_function("() => window.location.search.includes('from=2026-11-16')")
     wait_idle(tab)
     assert params(tab)["from"] == ["2026-11-16"]
     assert "2026-11-16" in sidebar.locator('[data-testid="stDateInput"] input').first.input_value()
-    sidebar.get_by_role("button", name="All").click()
+    sidebar.get_by_text("All", exact=True).click()
     tab.wait_for_function("() => !window.location.search.includes('from=')")
     wait_idle(tab)
     no_exception(tab)
@@ -46,7 +46,7 @@ def test_the_theme_follows_the_system_setting_and_charts_stay_readable(server, c
     try:
         tab.goto(f"{server}/overview?model=credit_default")
         wait_idle(tab)
-        tab.locator(".js-plotly-plot").first.wait_for()
+        tab.locator(".js-plotly-plot .xtick text").first.wait_for(timeout=120_000)
         bg = tab.evaluate("() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
         tick = tab.evaluate("() => getComputedStyle(document.querySelector('.js-plotly-plot .xtick text')).fill")
         dark = scheme == "dark"
@@ -67,12 +67,41 @@ def test_the_portfolio_leads_with_what_to_do(server, chromium):
         tab.goto(server)
         wait_idle(tab)
         board = tab.locator('[class*="st-key-pf_decisions"]')
-        board.get_by_text("Switch credit_default from v1 to v3").wait_for()
+        board.get_by_text("Switch credit_default from v1 to v3").wait_for(timeout=120_000)
         assert "Pull delivery_eta" in board.inner_text()
         # the board is above the first model card
         first_card = tab.get_by_role("heading", name="credit_default").first
         assert board.bounding_box()["y"] < first_card.bounding_box()["y"]
         no_exception(tab)
         shot(tab, "exec_portfolio_1280")
+    finally:
+        ctx.close()
+
+
+def test_back_walks_through_the_same_views_one_press_each(server, chromium):
+    """Five views opened from the navigation, then Back four times: each press shows the
+    previous view, with the URL it had and its heading (one history entry per click)."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
+    tab = ctx.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        tab.goto(f"{server}/overview?model=delivery_eta")
+        wait_idle(tab)
+        seen = [(tab.url, tab.locator("h1").inner_text())]
+        for title in ("Segments", "Compare versions", "Value", "Operations"):
+            tab.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').filter(has_text=title).click()
+            tab.wait_for_function("t => document.querySelector('h1') && document.querySelector('h1').innerText === t",
+                                  arg=title if title != "Compare versions" else "Compare versions")
+            wait_idle(tab)
+            seen.append((tab.url, tab.locator("h1").inner_text()))
+        assert all("model=delivery_eta" in u for u, _ in seen), seen
+        assert len({u for u, _ in seen}) == 5, seen
+        for url, heading in reversed(seen[:-1]):
+            tab.go_back()
+            tab.wait_for_function("t => document.querySelector('h1') && document.querySelector('h1').innerText === t",
+                                  arg=heading)
+            wait_idle(tab)
+            assert (tab.url, tab.locator("h1").inner_text()) == (url, heading)
+        no_exception(tab)
     finally:
         ctx.close()
