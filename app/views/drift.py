@@ -15,6 +15,7 @@ from analytics.drift.rule import CHART_STATS, LABELS
 
 from app import resources, state
 from app.components import urlwidgets
+from app.components.marks import marked
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 from app.components.widgets import chart, kpi, spinner
@@ -129,7 +130,7 @@ def body(ctx: PageContext) -> None:
                     format_func=lambda s: f"{LABELS[s]} ({', '.join(CHART_STATS[s])})",
                     help="The dashed line is the drift rule's threshold for this statistic; a target "
                          "drifts when any of its kind's statistics reaches its line.")
-    chart(drift_rule_chart(over, res.config, stat, title=f"{LABELS[stat]} per {flt.period} against the reference"),
+    chart(marked(ctx, drift_rule_chart(over, res.config, stat, title=f"{LABELS[stat]} per {flt.period} against the reference")),
           key="dr_time")
 
 

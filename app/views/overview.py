@@ -7,12 +7,12 @@ import streamlit as st
 
 from analytics import charts
 from analytics.charts import format as F
-from analytics.charts.markers import mark_events
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
 from analytics.selection import Grouping
 
 from app import resources, state
 from app.components import arriving
+from app.components.marks import marked
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
@@ -73,16 +73,15 @@ def body(ctx: PageContext) -> None:
         by_version = resources.metrics(ctx.ws_key, ctx.selection, Grouping(by=("period", "version"), period=period),
                                        (metric, "label_coverage"))
     frame = by_version.to_polars()
-    events = resources.timeline(ctx.ws_key, ctx.spec.name)  # versions' first days, drift start
     if d.kind == "label" and frame[metric].drop_nulls().is_empty():
         st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
     else:
-        chart(mark_events(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
-                                                  title=f"{d.label} per {period} and version (95% interval bands)"),
-                          events), key="ov_metric_chart")
-    chart(mark_events(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
-                                              title="Label coverage: share of predictions whose outcome is known"),
-                      events), key="ov_coverage_chart")
+        chart(marked(ctx, charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
+                                                  title=f"{d.label} per {period} and version (95% interval bands)")),
+              key="ov_metric_chart")
+    chart(marked(ctx, charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                              title="Label coverage: share of predictions whose outcome is known")),
+          key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)
 

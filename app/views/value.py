@@ -18,6 +18,7 @@ from analytics.value import Assumptions, curve, evaluate
 
 from app import resources
 from app.components import urlwidgets
+from app.components.marks import marked
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, spinner
@@ -150,8 +151,8 @@ def body(ctx: PageContext) -> None:
                 + [f"- **total** ({escape_md(t.pooled())}): ROI {F.num(t.roi)}×" if t.roi is not None
                    else f"- **total**: {t.roi_reason}"]))
         over_time = evaluate(by_time, defaults).to_polars()
-        chart(charts.value_over_time(over_time, currency=cur,
-                                     title=f"Net value per {ctx.filters.period} and version ({cur})"),
+        chart(marked(ctx, charts.value_over_time(over_time, currency=cur,
+                                                 title=f"Net value per {ctx.filters.period} and version ({cur})")),
               key="val_time")
 
     st.subheader("What if?")
