@@ -31,7 +31,12 @@ STAT_HELP = {
 }
 
 
-def feature_table(res) -> pl.DataFrame:
+#: feature_table's columns shown at once (they fit at 1280 px); the others are in the details.
+MAIN_COLUMNS = ("target", "drifted", "why", "PSI", "JS distance", "Wasserstein (norm.)")
+
+
+def feature_table(res, main: bool = True) -> pl.DataFrame:
+    """One row per target: ``main`` the columns of :data:`MAIN_COLUMNS`, else the target and the rest."""
     rows = []
     for role, f in res.targets():
         rows.append({
@@ -43,7 +48,11 @@ def feature_table(res) -> pl.DataFrame:
             "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "rule": f.rule, "note": f.reason or "",
         })
     frame = pl.DataFrame(rows)
-    return frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
+    frame = frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
+    if not rows:
+        return frame
+    keep = [c for c in frame.columns if (c in MAIN_COLUMNS) == main or c == "target"]
+    return frame.select(keep)
 
 
 def _to_datetime(d: _dt.date) -> _dt.datetime:
@@ -109,6 +118,8 @@ def body(ctx: PageContext) -> None:
         caption=lab.why if lab else None)
     st.dataframe(feature_table(res), hide_index=True, width="stretch",
                  column_config={k: st.column_config.TextColumn(k, help=v) for k, v in STAT_HELP.items()})
+    with st.expander("Details: kind, KS and χ² tests, rows, rule, notes"):
+        st.table(feature_table(res, main=False).to_pandas().set_index("target"))  # static: wraps, never cut
 
     targets = [f.name if role == "feature" else role for role, f in res.targets()]
     state.bind(K_FEATURE, "feature", lambda v: v if v in targets else None)

@@ -44,20 +44,25 @@ COLUMN_HELP = {col: st.column_config.TextColumn(help=HELP[key]) for col, key in 
     ("pending, expected", "pending"), ("role", "role"))}
 
 
-def version_table(result, currency: str) -> pl.DataFrame:
+def version_table(result, currency: str, roi: bool = True) -> pl.DataFrame:
+    """Per version: the columns that fit at 1280 px (the rest: :func:`details_table`)."""
     rows = []
     for r in result.rows:
-        role = "shadow: value if promoted" if r.role == "shadow" else (r.role or "")
-        rows.append({"version": r.group.get("version", "all"), "role": role, "predictions": F.count(r.n),
-                     "labeled": F.count(r.n_labeled), "value": F.money(r.value, currency),
-                     "baseline": F.money(r.baseline_value, currency), "lift": F.money(r.lift, currency),
-                     "compute cost": F.money(r.compute_cost, currency),
-                     "net value": F.money(r.net_value, currency),
-                     "return on compute": (F.value_for_money(r.net_value, r.compute_cost, currency)
-                                           if r.net_value is not None else (r.roi_reason or F.MISSING)),
-                     "pending": F.count(r.pending_n),
-                     "pending, expected": F.money(r.pending_expected_value, currency)})
+        row = {"version": r.group.get("version", "all"), "role": r.role or "", "predictions": F.count(r.n),
+               "value": F.money(r.value, currency), "lift": F.money(r.lift, currency),
+               "compute cost": F.money(r.compute_cost, currency), "net value": F.money(r.net_value, currency)}
+        if roi:
+            row["return on compute"] = (F.value_for_money(r.net_value, r.compute_cost, currency, short=True)
+                                        if r.net_value is not None else (r.roi_reason or F.MISSING))
+        rows.append(row)
     return pl.DataFrame(rows)
+
+
+def details_table(result, currency: str) -> pl.DataFrame:
+    """Per version: labeled rows, the baseline's value and the outcomes still pending."""
+    return pl.DataFrame([{"version": r.group.get("version", "all"), "labeled": F.count(r.n_labeled),
+                          "baseline": F.money(r.baseline_value, currency), "pending": F.count(r.pending_n),
+                          "pending, expected": F.money(r.pending_expected_value, currency)} for r in result.rows])
 
 
 def value_matrix_editor(defaults: Assumptions, classes: tuple[str, ...]) -> tuple[tuple[str, str, float], ...]:
@@ -142,7 +147,8 @@ def body(ctx: PageContext) -> None:
                               f"{F.count(r.n)} predictions it scored, not added to the total"
                               for r in shadows) + ".", icon=":material/visibility:")
         st.dataframe(version_table(configured, cur), hide_index=True, width="stretch", column_config=COLUMN_HELP)
-        with st.expander("Details: raw ROI (net value / compute cost)"):
+        with st.expander("Details: labeled rows, baseline, pending outcomes, raw ROI (net value / compute cost)"):
+            st.table(details_table(configured, cur).to_pandas().set_index("version"))  # static: wraps, never cut
             st.markdown("\n".join(
                 [f"- **{literal(r.group.get('version'))}**: ROI {F.num(r.roi)}× "
                  f"({F.money(r.net_value, cur)} / {F.money(r.compute_cost, cur)})"
@@ -160,7 +166,7 @@ def body(ctx: PageContext) -> None:
                "recomputed from the aggregates already loaded, without querying the logs again.")
     assumed = what_if(defaults, task, spec)
     result = evaluate(by_version, assumed)
-    shown = version_table(result, assumed.currency)
+    shown = version_table(result, assumed.currency, roi=not (configured is not None and assumed != defaults))
     if configured is not None and assumed != defaults:
         before = {r.group.get("version"): r.net_value for r in configured.rows}
         shown = shown.with_columns(pl.Series("net value vs workspace", [

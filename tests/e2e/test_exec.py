@@ -105,3 +105,24 @@ def test_back_walks_through_the_same_views_one_press_each(server, chromium):
         no_exception(tab)
     finally:
         ctx.close()
+
+
+WIDTHS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(d => {
+  const s = d.querySelector('.dvn-scroller'); return s ? [s.scrollWidth, s.clientWidth] : null; }).filter(x => x)"""
+
+
+def test_no_table_is_cut_off_at_1280_px(server, chromium):
+    """Every table shows all its columns at 1280 px with the sidebar open (no horizontal scroll)."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
+    tab = ctx.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        for path in ("value", "drift", "compare", "segments"):
+            tab.goto(f"{server}/{path}?model=credit_default")
+            wait_idle(tab)
+            tab.locator('[data-testid="stDataFrame"] .dvn-scroller').first.wait_for()
+            widths = tab.evaluate(WIDTHS)
+            assert widths and all(sw <= cw + 1 for sw, cw in widths), (path, widths)
+        no_exception(tab)
+    finally:
+        ctx.close()
