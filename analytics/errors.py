@@ -3,10 +3,32 @@
 Every error a user can cause -- a missing file, a mistyped column, an unknown
 model -- is a :class:`LastmileError` whose message is one clear sentence naming
 the culprit. The CLI prints it and exits 2; the app shows it as a message.
-Anything else is a bug and may surface as a traceback.
+Anything else is a bug, not bad input: :class:`InternalError` (or whatever Python
+raised) reaches the CLI as one line "internal error: ..." and exit 1, with the
+cause chained (``LASTMILE_DEBUG=1`` shows the whole traceback); the app shows one
+sentence and logs the traceback on the server.
+
+:func:`suggest` is the one "did you mean" every message uses.
 """
 
 from __future__ import annotations
+
+import difflib
+
+
+def suggest(word: str, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``, or ``""``.
+
+    >>> suggest("aucc", ["roc_auc", "auc"])
+    " (did you mean 'auc'?)"
+    """
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class InternalError(Exception):
+    """A bug met while running a query (the cause is chained): not the user's input,
+    so not a :class:`LastmileError` (the CLI says "internal error" and exits 1)."""
 
 
 class LastmileError(Exception):

@@ -8,7 +8,7 @@ instead (``$LASTMILE_WORKERS`` processes; ``0``, the default, answers in the
 calling thread). The server's threads wait for the
 answer with the GIL released, and keep drawing pages meanwhile.
 
-Each worker holds its own :class:`~analytics.engine.Engine` (its own DuckDB and
+Each worker holds its own :class:`~analytics.log.engine.Engine` (its own DuckDB and
 snapshots of the small logs) for the workspace key it is given: the workspace
 file, its modification time and the app's *generation*, which "Re-read the
 logs" bumps, so a worker asked with a new key drops its engine and re-reads.
@@ -38,7 +38,7 @@ Key = tuple[str, float, int]
 
 
 def _facts(eng, model):
-    from analytics.facts import model_facts
+    from analytics.analyses.facts import model_facts
     return model_facts(eng, model)
 
 
@@ -47,47 +47,47 @@ def _data_warnings(eng, model):
 
 
 def _metrics(eng, selection, grouping, names, label_delay):
-    from analytics.metrics import compute_metrics
+    from analytics.metrics.compute import compute_metrics
     return compute_metrics(eng, selection, grouping, list(names) if names else None, label_delay)
 
 
 def _weak_segments(eng, selection, metric):
-    from analytics.segments import weak_segments
+    from analytics.analyses.segments import weak_segments
     return weak_segments(eng, selection, metric, pairs=False)
 
 
 def _model_health(eng, model):
-    from analytics.health import model_health
+    from analytics.analyses.health import model_health
     return model_health(eng, model)
 
 
 def _value_inputs(eng, selection, grouping, bins):
-    from analytics.value import value_summary
+    from analytics.analyses.value import value_summary
     return value_summary(eng, selection, grouping, bins=bins)
 
 
 def _compare(eng, selection, baseline, candidate, paired):
-    from analytics.compare import compare_versions
+    from analytics.analyses.compare import compare_versions
     return compare_versions(eng, selection, baseline, candidate, paired=paired)
 
 
 def _default_windows(eng, model):
-    from analytics.drift import default_reference
+    from analytics.analyses.drift import default_reference
     return default_reference(eng, model)
 
 
 def _drift(eng, model, reference, current):
-    from analytics.drift import compute_drift
+    from analytics.analyses.drift import compute_drift
     return compute_drift(eng, model, reference, current)
 
 
 def _drift_over_time(eng, model, reference, selection, period):
-    from analytics.drift import drift_over_time
+    from analytics.analyses.drift import drift_over_time
     return drift_over_time(eng, model, reference, selection, period=period)
 
 
 def _distribution(eng, model, feature, reference, current):
-    from analytics.drift import distribution
+    from analytics.analyses.drift import distribution
     return distribution(eng, model, feature, reference, current)
 
 
@@ -106,8 +106,8 @@ _WORKER: dict[str, Any] = {}     # "key" -> Key, "engine" -> Engine, "seconds" -
 
 def _worker_engine(key: Key, snapshot_seconds: float):
     if _WORKER.get("key") != key:
-        from analytics.engine import Engine
-        from analytics.workspace import load_workspace
+        from analytics.log.engine import Engine
+        from analytics.config.workspace import load_workspace
         _WORKER.clear()
         _WORKER["engine"] = Engine(load_workspace(key[0]), snapshot=True, snapshot_seconds=snapshot_seconds)
         _WORKER["key"] = key
@@ -154,7 +154,7 @@ class Pool:
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["app.pool", "analytics.engine", "analytics.metrics", "analytics.drift"])
+                ctx.set_forkserver_preload(["app.pool", "analytics.log.engine", "analytics.metrics", "analytics.analyses.drift"])
                 self._pool = ProcessPoolExecutor(self.size, mp_context=ctx)
                 for _ in range(self.size):   # every worker builds its engine now, not on a user's page
                     self._pool.submit(_warm, key, self.snapshot_seconds)

@@ -1,6 +1,6 @@
 """The only place with ``st.cache_resource`` / ``st.cache_data``: a thin adapter over the library.
 
-* The workspace and the :class:`~analytics.engine.Engine` are shared resources
+* The workspace and the :class:`~analytics.log.engine.Engine` are shared resources
   (one per workspace file and modification time); the engine is thread-safe
   (one DuckDB database, a cursor per thread, i.e. per browser session run), and
   its snapshots of small logs are shared by every session.
@@ -30,18 +30,19 @@ import streamlit as st
 # their first pages), a module can be seen half-initialized ("partially initialized module
 # 'pandas'", seen with the answers computed in worker processes).
 import pandas  # noqa: F401,E402
-import analytics.compare  # noqa: F401,E402
-import analytics.drift  # noqa: F401,E402
-import analytics.facts  # noqa: F401,E402
-import analytics.health  # noqa: F401,E402
+import analytics.analyses.compare  # noqa: F401,E402
+import analytics.analyses.drift  # noqa: F401,E402
+import analytics.analyses.facts  # noqa: F401,E402
+import analytics.analyses.health  # noqa: F401,E402
 import analytics.metrics  # noqa: F401,E402
-import analytics.segments  # noqa: F401,E402
-import analytics.value  # noqa: F401,E402
-from analytics.engine import Engine
-from analytics.selection import Grouping, Selection
-from analytics.workspace import Workspace, load_workspace
-
+import analytics.metrics.compute  # noqa: F401,E402
+import analytics.analyses.segments  # noqa: F401,E402
+import analytics.analyses.value  # noqa: F401,E402
+from analytics.config.workspace import Workspace, load_workspace
+from analytics.log.engine import Engine
+from analytics.query.selection import Grouping, Selection
 from . import pool, state
+
 
 _HASH = {Selection: dataclasses.astuple, Grouping: dataclasses.astuple}
 #: How long cached results stay fresh: logs grow while the app runs.
@@ -243,13 +244,13 @@ def distribution(ws: tuple[str, float], model: str, feature: str, reference: Sel
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
 def report_period(ws: tuple[str, float], model: str, start, end):
     """The ``[start, end)`` a report of ``model`` covers (what its cover will say)."""
-    from analytics.report import period_of
+    from analytics.render.report import period_of
     return period_of(_engine(*ws), model, start, end)
 
 
 def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = True, progress=None) -> bytes:
     """The PDF report (not cached: built on demand, with progress feedback)."""
-    from analytics.report import build_report
+    from analytics.render.report import build_report
     return build_report(eng, model, start=start, end=end, charts=with_charts, progress=progress)
 
 
@@ -257,7 +258,7 @@ def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = T
 def recommendations(ws: tuple[str, float], model: str):
     """What to do about ``model`` (:mod:`analytics.analyses.recommend`), from its cached health."""
     from analytics.analyses.recommend import recommend
-    from analytics.health import checked_health
+    from analytics.analyses.health import checked_health
     eng = _engine(*ws)
     try:
         health = model_health(ws, model)
@@ -275,15 +276,15 @@ def timeline(ws: tuple[str, float], model: str):
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def version_roles(ws: tuple[str, float], model: str):
-    """``version -> "serving" | "shadow"`` (:mod:`analytics.roles`)."""
-    from analytics.roles import version_roles as _roles
+    """``version -> "serving" | "shadow"`` (:mod:`analytics.analyses.roles`)."""
+    from analytics.analyses.roles import version_roles as _roles
     return _roles(_engine(*ws), model)
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
 def serving_selection(ws: tuple[str, float], selection: Selection):
-    """``(selection of the serving versions, "pooled over v1, v2 (serving)...")`` (:mod:`analytics.roles`)."""
-    from analytics.roles import pooled_selection
+    """``(selection of the serving versions, "pooled over v1, v2 (serving)...")`` (:mod:`analytics.analyses.roles`)."""
+    from analytics.analyses.roles import pooled_selection
     return pooled_selection(_engine(*ws), selection)
 
 
@@ -291,8 +292,8 @@ def serving_selection(ws: tuple[str, float], selection: Selection):
 def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
                    names: tuple[str, ...] | None = None, label_delay: bool = True):
     """Metrics pooled over the serving versions (by default): ``(result, "pooled over v1, v2 (serving)...")``."""
-    from analytics.metrics import compute_metrics
-    from analytics.roles import pooled_selection
+    from analytics.metrics.compute import compute_metrics
+    from analytics.analyses.roles import pooled_selection
     eng = _engine(*ws)
     sel, caption = pooled_selection(eng, selection)
     return compute_metrics(eng, sel, grouping, list(names) if names else None, label_delay), caption

@@ -28,8 +28,8 @@ from typing import Any, Callable, Iterable
 
 import streamlit as st
 
-from analytics.selection import Selection
-from analytics.workspace import find_config
+from analytics.config.workspace import find_config
+from analytics.query.selection import Selection
 
 Param = str | list[str]
 

@@ -56,8 +56,8 @@ def open_page(at, page: str) -> float:
 def library_floor(model: str) -> float:
     """Seconds for the smallest library answer a page shows: ``compute_metrics`` of the
     volume over all data (median of 3), on the app's engine, without any app cache."""
-    from analytics.metrics import compute_metrics
-    from analytics.selection import Grouping, Selection
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
     from app import resources
     eng = resources._engine(*resources.ws_key())
     times = []
@@ -103,8 +103,8 @@ def main() -> int:
     print()
     choices = [["v2"]]
     if args.all_versions:   # every version and every pair of versions: the worst case per page
-        from analytics.engine import Engine
-        from analytics.workspace import load_workspace
+        from analytics.log.engine import Engine
+        from analytics.config.workspace import load_workspace
         versions = list(Engine(load_workspace(args.config)).versions(args.model))
         choices = [[v] for v in versions] + [list(p) for p in itertools.combinations(versions, 2)]
     label = "filter change (version v2)" if not args.all_versions else \

@@ -38,10 +38,10 @@ KEYS = ("auc_v1", "auc_v3", "auc_p", "accuracy_p", "brier_p", "disagreement")
 
 def side_lastmile(config: str, out: str) -> None:
     t0 = time.perf_counter()
-    from analytics.compare import compare_versions
-    from analytics.engine import Engine
-    from analytics.selection import Selection
-    from analytics.workspace import load_workspace
+    from analytics.analyses.compare import compare_versions
+    from analytics.log.engine import Engine
+    from analytics.query.selection import Selection
+    from analytics.config.workspace import load_workspace
     engine = Engine(load_workspace(config))
     r = compare_versions(engine, Selection.build("credit_default"), "v1", "v3", paired=True,
                          metrics=("accuracy", "brier", "roc_auc"), segments=False)

@@ -43,10 +43,10 @@ def _windows():
 
 
 def run_lastmile(folder: Path, prediction: bool) -> list[dict]:
-    from analytics.drift import drift_over_time
-    from analytics.engine import Engine
-    from analytics.selection import Selection
-    from analytics.workspace import load_workspace
+    from analytics.analyses.drift import drift_over_time
+    from analytics.log.engine import Engine
+    from analytics.query.selection import Selection
+    from analytics.config.workspace import load_workspace
 
     start, ref_end, end = _windows()
     engine = Engine(load_workspace(folder / "lastmile.toml"))
@@ -64,8 +64,8 @@ def run_pandas(folder: Path, prediction: bool) -> list[dict]:
     from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
-    from analytics.drift.stats import PSI_EPSILON
-    from analytics.workspace import load_workspace
+    from analytics.stats.drift import PSI_EPSILON
+    from analytics.config.workspace import load_workspace
 
     spec = load_workspace(folder / "lastmile.toml").model(MODEL)
     feats = list(spec.columns.features) + ([spec.columns.score] if prediction else [])
@@ -118,7 +118,7 @@ def run_pandas(folder: Path, prediction: bool) -> list[dict]:
 def worker(side: str, folder: Path, out: Path, prediction: bool) -> None:
     import pandas, polars, scipy.spatial.distance, scipy.stats  # noqa: F401,E401 - imports are not timed
 
-    import analytics.drift  # noqa: F401
+    import analytics.analyses.drift  # noqa: F401
     t0 = time.perf_counter()
     rows = (run_lastmile if side == "lastmile" else run_pandas)(folder, prediction)
     seconds = time.perf_counter() - t0

@@ -39,10 +39,10 @@ THRESHOLD = 0.3   # the sample's [models.business] threshold for credit_default
 
 def side_lastmile(config: str, out: str) -> None:
     t0 = time.perf_counter()
-    from analytics.engine import Engine
-    from analytics.metrics import compute_metrics
-    from analytics.selection import Grouping, Selection
-    from analytics.workspace import load_workspace
+    from analytics.log.engine import Engine
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
+    from analytics.config.workspace import load_workspace
     engine = Engine(load_workspace(config))
     res = compute_metrics(engine, Selection.build("credit_default"), Grouping(by=("version", "period"), period="week"))
     answer = {f"{r.group['version']}|{r.group['period']}": {k: v.value for k, v in r.metrics.items()} for r in res.rows}
@@ -52,8 +52,8 @@ def side_lastmile(config: str, out: str) -> None:
 def side_floor(config: str, out: str) -> None:
     """The floor: a bare count(*) of the joined log (reading and joining the files once)."""
     t0 = time.perf_counter()
-    from analytics.engine import Engine
-    from analytics.workspace import load_workspace
+    from analytics.log.engine import Engine
+    from analytics.config.workspace import load_workspace
     engine = Engine(load_workspace(config))
     log = engine.log("credit_default")
     n = engine.execute(log.aggregate(n=log.count())).to_pylist()[0]["n"]

@@ -33,11 +33,11 @@ TARGET_S = 10.0
 
 
 def main() -> int:
-    from analytics.engine import Engine
-    from analytics.metrics import compute_metrics
-    from analytics.report import Timings, build_report, model_input
-    from analytics.report.svg import ChartSet
-    from analytics.workspace import SAMPLE_CONFIG, load_workspace
+    from analytics.log.engine import Engine
+    from analytics.metrics.compute import compute_metrics
+    from analytics.render.report import Timings, build_report, model_input
+    from analytics.render.report.svg import ChartSet
+    from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default=str(SAMPLE_CONFIG), help="workspace (default: the bundled sample)")

@@ -33,10 +33,10 @@ WHAT_IFS = 100
 
 
 def run_lastmile(folder: Path) -> dict:
-    from analytics.engine import Engine
-    from analytics.selection import Grouping, Selection
-    from analytics.value import curve, evaluate, value_summary
-    from analytics.workspace import load_workspace
+    from analytics.log.engine import Engine
+    from analytics.query.selection import Grouping, Selection
+    from analytics.analyses.value import curve, evaluate, value_summary
+    from analytics.config.workspace import load_workspace
 
     engine = Engine(load_workspace(folder / "lastmile.toml"))
     sel = Selection.build(MODEL)
@@ -61,7 +61,7 @@ def run_pandas(folder: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from analytics.workspace import load_workspace
+    from analytics.config.workspace import load_workspace
 
     b = load_workspace(folder / "lastmile.toml").model(MODEL).business
     pred = pd.read_parquet(folder / MODEL / "predictions", columns=["prediction_id", "ts", "model_version", "score"])

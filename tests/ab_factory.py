@@ -147,7 +147,7 @@ def compiling_engine(workspace):
     import ibis
     import ibis.expr.types as ir
 
-    from analytics.engine import Engine
+    from analytics.log.engine import Engine
 
     class _Compiling(Engine):
         compiled = 0

@@ -2,10 +2,10 @@ import os
 
 import pytest
 
-from analytics.engine import Engine
-from analytics.workspace import load_workspace
-
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
 from .factories import make_workspace
+
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import shutil
 import polars as pl
 import pytest
 
-from analytics.charts import distribution_chart, metric_over_time
-from analytics.charts.markers import mark_timeline
-from analytics.report.svg import ChartSet
+from analytics.render.charts import distribution_chart, metric_over_time
+from analytics.render.charts.markers import mark_timeline
+from analytics.render.report.svg import ChartSet
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="needs Chromium")

@@ -7,8 +7,7 @@ import math
 import polars as pl
 import pytest
 
-from analytics import charts
-from analytics.charts import format as F
+from analytics.render import charts, format as F
 
 
 @pytest.mark.parametrize("fn, value, text", [

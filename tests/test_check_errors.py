@@ -9,9 +9,9 @@ import tomllib
 import pytest
 
 from analytics import cli
-from analytics.commands.check import exit_status
-
+from analytics.cli.commands.check import exit_status
 from .factories import make_workspace, write_toml
+
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 import pyarrow.parquet as pq
 
 from analytics.cli import main
-
 from .factories import make_workspace
 from .test_workspace import BROKEN
+
 
 
 def run(capsys, *argv):

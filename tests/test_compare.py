@@ -12,14 +12,14 @@ import pytest
 from scipy import stats
 
 from analytics import cli
-from analytics import compare as cmp
-from analytics import stats as st
-from analytics.engine import Engine
+from analytics.analyses import compare as cmp
+from analytics.config.workspace import load_workspace
 from analytics.errors import EmptySelectionError, SelectionError, UnknownVersionError
-from analytics.selection import Selection
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
+from analytics.stats import twosample as st
 from .ab_factory import ab_workspace, compiling_engine
+
 
 
 def _engine(ab):

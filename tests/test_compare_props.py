@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import stats
-from analytics import sequential as sq
+from analytics.stats import sequential as sq, twosample as stats
 
 pvals = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=30)
 

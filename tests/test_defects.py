@@ -15,16 +15,17 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as skm
 
+from analytics.analyses.drift import compute_drift, default_reference
 from analytics.cli import main
-from analytics.drift import compute_drift, default_reference
-from analytics.engine import C, Engine
+from analytics.config.workspace import load_workspace, parse_workspace
 from analytics.errors import ColumnError, ConfigError
-from analytics.metrics import compute_metrics
-from analytics.selection import Grouping, Selection
-from analytics.validation import validate_path
-from analytics.workspace import load_workspace, parse_workspace
-
+from analytics.log.columns import C
+from analytics.log.engine import Engine
+from analytics.log.validation import validate_path
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
 from .factories import make_workspace, write_toml
+
 
 MODEL = "binary_model"
 

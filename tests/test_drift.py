@@ -13,15 +13,15 @@ import pytest
 from scipy import stats as ss
 from scipy.spatial.distance import jensenshannon
 
-from analytics.drift import (DriftConfig, compute_drift, decide, default_reference, distribution,
-                             drift_over_time, resolve_windows)
-from analytics.drift.stats import PSI_EPSILON
-from analytics.engine import Engine
+from analytics.analyses.drift import (DriftConfig, compute_drift, decide, default_reference, distribution,
+                                      drift_over_time, resolve_windows)
+from analytics.config.workspace import load_workspace
 from analytics.errors import EmptySelectionError, SelectionError
-from analytics.selection import Selection
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
+from analytics.stats.drift import PSI_EPSILON
 from .factories import write_toml
+
 
 REF_START = dt.datetime(2026, 3, 2)   # a Monday
 CUR_START = dt.datetime(2026, 3, 9)
@@ -272,8 +272,8 @@ def test_engine_plan_on_tricky_layouts():
     single reference value."""
     import ibis
 
-    from analytics.drift import queries as q
-    from analytics.drift.stats import ks_p_value
+    from analytics.analyses.drift import queries as q
+    from analytics.stats.drift import ks_p_value
 
     rng = np.random.default_rng(11)
     rows, pairs = [], {}

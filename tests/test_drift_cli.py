@@ -10,15 +10,15 @@ import ibis
 import pytest
 
 from analytics import cli
-from analytics.drift import compute_drift, targets, validate_drift_config
-from analytics.drift import queries as q
-from analytics.engine import Engine
+from analytics.analyses.drift import compute_drift, queries as q, targets
+from analytics.config.drift import validate_drift_config
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import ConfigError
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection, period_start
 from analytics.sample import DATA_START, DRIFT_START
-from analytics.selection import Selection, period_start
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
-
 from .factories import make_workspace
+
 
 MODEL = "credit_default"
 START = dt.datetime.combine(DATA_START, dt.time())
@@ -113,7 +113,7 @@ def test_configured_thresholds_and_reference(tmp_path):
                             'reference_start = "2026-03-02"\nreference_end = "2026-03-09"\n\n[models.columns]')
     g.config.write_text(text)
     engine = Engine(load_workspace(g.config))
-    from analytics.drift import default_reference
+    from analytics.analyses.drift import default_reference
     ref, cur = default_reference(engine, "regression_model")
     assert (ref.start, ref.end) == (dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 9))
     res = compute_drift(engine, "regression_model", ref, cur)

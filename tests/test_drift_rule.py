@@ -1,7 +1,7 @@
 """Issue #16.4: every drift flag is reproducible from the numbers shown.
 
 The documented rule (analytics/docs/drift.md, "The decision") is re-implemented
-here from the docs, independently of analytics.drift.rule, and re-applied to the
+here from the docs, independently of analytics.analyses.drift.rule, and re-applied to the
 numbers of ``lastmile drift --format json``: every ``drifted`` flag (features,
 prediction, label) must match, at large n (effect sizes only) and at small n
 (the test must confirm). The chart's threshold lines are the rule's, and the
@@ -19,16 +19,16 @@ import re
 import pytest
 
 from analytics import cli
-from analytics.charts.drift_rule import drift_rule_chart
-from analytics.drift import DriftConfig, compute_drift, drift_over_time
-from analytics.drift.rule import CHART_STATS
-from analytics.engine import Engine
-from analytics.health import model_health
-from analytics.selection import Selection
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
-
+from analytics.analyses.drift import DriftConfig, compute_drift, drift_over_time
+from analytics.analyses.drift.rule import CHART_STATS
+from analytics.analyses.health import model_health
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
+from analytics.render.charts.drift_rule import drift_rule_chart
 from .ab_factory import ab_workspace
 from .factories import make_workspace
+
 
 needs_sample = pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sample data not generated")
 

@@ -11,12 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.engine import C, DEFAULT_VERSION, Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import ColumnError, CorruptFileError, MissingFileError, UnknownVersionError
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.log.columns import C, DEFAULT_VERSION
+from analytics.log.engine import Engine
+from analytics.query.selection import Grouping, Selection
 from .factories import make_workspace, write_toml
+
 
 T0 = dt.datetime(2026, 1, 5, 9, 0)
 

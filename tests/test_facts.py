@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analytics.facts import metrics_sql, model_facts
-from analytics.selection import Grouping, Selection
+from analytics.analyses.facts import metrics_sql, model_facts
+from analytics.query.selection import Grouping, Selection
 
 
 def test_model_facts_match_the_generated_log(binary_ws):

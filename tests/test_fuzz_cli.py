@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from analytics.cli import main
-
 from .factories import write_toml
+
 
 EXAMPLES = int(os.environ.get("LASTMILE_FUZZ_EXAMPLES", "12"))
 COMMAND_SECONDS = 60

@@ -9,13 +9,14 @@ import json
 import pytest
 
 from analytics import cli
-from analytics.commands.check import exit_status
-from analytics.engine import Engine
+from analytics.analyses.health import Health, Reason, model_health, portfolio_health, worst
+from analytics.cli.commands.check import exit_status
+from analytics.config.alerts import validate_alerts_config
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import ConfigError
-from analytics.health import Health, Reason, model_health, portfolio_health, validate_alerts_config, worst
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
-
+from analytics.log.engine import Engine
 from .ab_factory import ab_workspace, compiling_engine
+
 
 
 def _health(ab, **kw):
@@ -148,7 +149,7 @@ def test_check_command_exit_codes(failing, capsys):
 
 def test_check_command_warn_table(healthy, capsys, monkeypatch):
     """The table and the exit code of a warn-only portfolio (health results given)."""
-    from analytics.commands import check
+    from analytics.cli.commands import check
     warn = Reason("latency_p95", "latency_p95", 80.0, 50.0, "warn", "2026-04-20 to 2026-04-26",
                   "v1: p95 latency is 80 ms, above the warn ceiling of 50 ms.", "v1")
     note = Reason("drop", "roc_auc", None, None, "info", "2026-04-20 to 2026-04-26", "v2: no drop check.", "v2")

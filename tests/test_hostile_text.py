@@ -13,12 +13,13 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 
-from analytics import charts, cli
-from analytics.charts.base import plain, template_text
-from analytics.output import frame_to_csv, to_csv
-
+from analytics import cli
+from analytics.render import charts
+from analytics.render.charts.base import plain, template_text
+from analytics.render.output import frame_to_csv, to_csv
 from .hostile import (DESCRIPTION, FEATURE, FORMULA, MODEL, SEG_DASHES, SEG_MARKUP, VALUE_MARKUP,
                       hostile_workspace)
+
 
 
 @pytest.fixture(scope="module")
@@ -182,10 +183,10 @@ def test_app_shows_descriptions_as_text_and_names_verbatim(ws, monkeypatch):
 # --------------------------------------------------------------------------- the PDF
 
 def test_pdf_html_escapes_descriptions_and_chart_text(ws, monkeypatch):
-    import analytics.report as report
-    from analytics.engine import Engine
-    from analytics.report.svg import ChartSet
-    from analytics.workspace import load_workspace
+    import analytics.render.report as report
+    from analytics.log.engine import Engine
+    from analytics.render.report.svg import ChartSet
+    from analytics.config.workspace import load_workspace
 
     html, figs = [], []
     render = report.render_html

@@ -14,14 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 from statsmodels.stats.contingency_tables import StratifiedTable
 
+from analytics.analyses.compare import compare_versions
 from analytics.cli import main
-from analytics.compare import compare_versions
-from analytics.engine import Engine
-from analytics.selection import Selection
-from analytics.stats import Stratum, cochran_mantel_haenszel, inverse_variance
-from analytics.workspace import load_workspace
-
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
+from analytics.stats.twosample import Stratum, cochran_mantel_haenszel, inverse_variance
 from .factories import write_toml
+
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 START = dt.datetime(2026, 3, 2)

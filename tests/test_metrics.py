@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import EmptySelectionError
-from analytics.metrics import MIN_LABELED, compute_metrics, compute_on_table, metric_names
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.metrics import MIN_LABELED, metric_names
+from analytics.metrics.compute import compute_metrics, compute_on_table
+from analytics.query.selection import Grouping, Selection
 from .factories import CLASSES, make_workspace
+
 
 TOL = 1e-9
 QS = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}

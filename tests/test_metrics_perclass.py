@@ -25,13 +25,13 @@ import pytest
 from sklearn import metrics as skm
 
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import SelectionError
+from analytics.log.engine import Engine
 from analytics.metrics.perclass import PER_CLASS_METRICS, class_metrics, compute_per_class
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.query.selection import Grouping, Selection
 from .factories import CLASSES, make_workspace, write_toml
+
 
 TOL = 1e-9
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
@@ -148,7 +148,7 @@ def test_class_neither_true_nor_predicted_has_null_f1():
 
 
 def test_intervals_are_wilson_and_bootstrap():
-    from analytics.metrics import intervals as iv
+    from analytics.stats import intervals as iv
 
     c = class_metrics("k", 80, 100, 120, 1000)
     assert (c.precision.ci_low, c.precision.ci_high) == pytest.approx(iv.wilson(80, 100)[:2])
@@ -244,8 +244,8 @@ def test_report_has_the_per_class_section_for_ticket_router():
     import re
     import pypdf
 
-    from analytics.report import build_report
-    from analytics.report.perclass import per_class
+    from analytics.render.report import build_report
+    from analytics.render.report.perclass import per_class
 
     engine = Engine(load_workspace(SAMPLE))
     start, end = dt.datetime(2026, 8, 3), dt.datetime(2026, 9, 28)   # both versions serve

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn import metrics as skm
 
-from analytics.engine import Engine
-from analytics.metrics import compute_metrics
-from analytics.metrics.intervals import wilson
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
+from analytics.stats.intervals import wilson
 from .factories import write_toml
+
 
 T0 = dt.datetime(2026, 3, 2)
 METRICS = ["accuracy", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "label_coverage", "latency_p95"]
@@ -158,6 +158,6 @@ def test_wilson_matches_scipy(kn):
 @given(st.floats(0.0, 1.0), st.integers(1, 50), st.integers(1, 50))
 @settings(max_examples=60, deadline=None)
 def test_hanley_mcneil_does_not_depend_on_the_score_direction(auc, n_pos, n_neg):
-    from analytics.metrics.intervals import auc_hanley_mcneil
+    from analytics.stats.intervals import auc_hanley_mcneil
     (_, _, se_a), (_, _, se_b) = auc_hanley_mcneil(auc, n_pos, n_neg), auc_hanley_mcneil(1.0 - auc, n_pos, n_neg)
     assert se_a == pytest.approx(se_b, abs=1e-12)

@@ -8,14 +8,14 @@ import ibis
 import pytest
 
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import UnknownMetricError
+from analytics.log.engine import Engine
 from analytics.metrics import METRICS, PRIMARY_METRIC, get_metric, metric_names
 from analytics.metrics.compute import plan_queries
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.query.selection import Grouping, Selection
 from .factories import make_workspace
+
 
 CONTRACT = {
     "binary": "accuracy precision recall f1 roc_auc pr_auc log_loss brier positive_rate base_rate",
@@ -110,7 +110,7 @@ def test_cli_errors_are_one_sentence(cli_ws, capsys, argv, message):
 def test_narrow_temporary_table_is_dropped(tmp_path):
     g = make_workspace(tmp_path, "binary", n=60, seed=2)
     engine = Engine(load_workspace(g.config))
-    from analytics.metrics import compute_metrics
+    from analytics.metrics.compute import compute_metrics
     compute_metrics(engine, Selection.build("binary_model"), metrics=["accuracy"])
     names = [r[0] for r in engine.backend.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
     assert not [n for n in names if n.startswith("lm_tmp_")]

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from analytics.analyses import recommend as rec
-from analytics.charts import format as fmt
-from analytics.engine import Engine
-from analytics.health import Health, Reason
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.render import format as fmt
+from analytics.log.engine import Engine
+from analytics.analyses.health import Health, Reason
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 
 pytestmark = pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sample data not generated")
 

@@ -18,18 +18,19 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from analytics.charts import format as fmt
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import DependencyError, LastmileError
-from analytics.metrics import compute_metrics, format_metric, format_value, get_metric, metric_names
-from analytics.report import DEFAULT_DAYS, build_report, check_output_path
-from analytics.report.sections import markdown_html
-from analytics.report.svg import ChartSet
-from analytics.selection import Selection
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.metrics import format_metric, format_value, get_metric, metric_names
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Selection
+from analytics.render import format as fmt
+from analytics.render.report import DEFAULT_DAYS, build_report, check_output_path
+from analytics.render.report.sections import markdown_html
+from analytics.render.report.svg import ChartSet
 from .factories import START, make_workspace
+
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "report"
 BUSINESS = {"currency": "USD", "tp": 100.0, "fp": -10.0, "fn": -40.0, "tn": 0.0, "cost_per_1k": 0.5}
@@ -248,7 +249,7 @@ def test_method_notes_keep_methods_and_drop_usage():
 
 
 def test_chapters_keep_the_reading_order():
-    from analytics.report.sections import CHAPTERS, SECTIONS, START_ORDER
+    from analytics.render.report.sections import CHAPTERS, SECTIONS, START_ORDER
 
     keys = ["kpis"] + [key for key, _area, _builder in SECTIONS]
     assert [key for chapter in CHAPTERS for key in chapter] == keys
@@ -298,8 +299,8 @@ def test_kept_page_draws_the_same_svg_as_kaleido():
 
     from kaleido import Kaleido
 
-    from analytics.charts import bar_by_group, compare_forest  # noqa: F401 - the app's chart module loads
-    from analytics.report.svg import _kaleido_class, _style, find_browser
+    from analytics.render.charts import bar_by_group, compare_forest  # noqa: F401 - the app's chart module loads
+    from analytics.render.report.svg import _kaleido_class, _style, find_browser
     import plotly.graph_objects as go
 
     figures = [_style(go.Figure([go.Scatter(x=list(range(20)), y=[(i * k) % 7 for i in range(20)], name=f"v{k}")
@@ -341,7 +342,7 @@ def test_metric_definitions_are_not_broken_after_their_first_word(labeled):
 def test_report_file_name_is_model_start_last_day():
     import datetime as dt
 
-    from analytics.report import file_name
+    from analytics.render.report import file_name
 
     s, e = dt.datetime(2026, 10, 26), dt.datetime(2026, 11, 23)
     assert file_name("credit_default", s, e) == "credit_default_2026-10-26_2026-11-22.pdf"

@@ -8,12 +8,12 @@ import re
 import pypdf
 import pytest
 
-from analytics.engine import Engine
-from analytics.report import model_input, sections
-from analytics.report.decision import decision
-from analytics.report.pdf import html_to_pdf, render_html
-from analytics.report.svg import ChartSet
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
+from analytics.log.engine import Engine
+from analytics.render.report import model_input, sections
+from analytics.render.report.decision import decision
+from analytics.render.report.pdf import html_to_pdf, render_html
+from analytics.render.report.svg import ChartSet
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 
 pytestmark = pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sample data not generated")
 
@@ -80,7 +80,7 @@ def test_page_one_numbers_are_rounded_for_people(pages):
 
 def test_appendix_is_plain_language_without_code_names_or_flags():
     from analytics.metrics import METRICS
-    from analytics.report.appendix import PLAIN, appendix
+    from analytics.render.report.appendix import PLAIN, appendix
 
     s = appendix(tuple(METRICS))
     html = render_html({"s": s, "portfolio": False}, "sections/methods.html.j2")

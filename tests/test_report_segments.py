@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from analytics.engine import Engine
-from analytics.report import model_input, sections
-from analytics.report.svg import ChartSet
-from analytics.workspace import load_workspace
-
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
+from analytics.render.report import model_input, sections
+from analytics.render.report.svg import ChartSet
 from .factories import make_workspace
+
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "lastmile.toml"
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
@@ -45,7 +45,7 @@ def test_no_significant_segment_is_a_sentence_not_a_list(tmp_path):
 
 
 def test_the_template_shows_the_sentence(tmp_path):
-    from analytics.report import render_html
+    from analytics.render.report import render_html
 
     g = make_workspace(tmp_path, "binary", n=3000, seed=5)
     s = _section(g.config, "binary_model")

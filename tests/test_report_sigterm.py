@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics.report.svg import find_browser
 from analytics.errors import DependencyError
-
+from analytics.render.report.svg import find_browser
 from .factories import make_workspace
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,7 +95,7 @@ def test_sigterm_removes_the_chart_browser_and_its_folders(tmp_path):
 
 def test_sigterm_handler_is_restored(monkeypatch):
     """In-process (the tests' own runs of the CLI): the previous SIGTERM handler comes back."""
-    from analytics.commands.report import Terminated, sigterm_raises
+    from analytics.cli.commands.report import Terminated, sigterm_raises
 
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Terminated):

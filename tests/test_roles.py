@@ -15,15 +15,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analytics.engine import Engine
+from analytics.analyses.roles import SERVING, SHADOW, assign_roles, pooled_selection, version_roles
+from analytics.analyses.value import compute_value
+from analytics.config.workspace import load_workspace
 from analytics.errors import ConfigError
-from analytics.metrics import compute_metrics
-from analytics.roles import SERVING, SHADOW, assign_roles, pooled_selection, version_roles
-from analytics.selection import Grouping, Selection
-from analytics.value import compute_value
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
 from .factories import write_toml
+
 
 START = dt.datetime(2026, 3, 2)
 BUSINESS = {"currency": "USD", "threshold": 0.5, "tp": 100.0, "fp": -20.0, "fn": -50.0, "tn": 0.0,
@@ -312,7 +312,7 @@ def test_roi_json_has_roles_and_totals(logs, capsys):
 
 def test_unknown_declared_shadow_is_reported(tmp_path, capsys):
     from analytics.cli import main
-    from analytics.validation import validate_path
+    from analytics.log.validation import validate_path
     cfg, _ = shadow_logs(tmp_path, declared=["v9"])
     rep = validate_path(cfg)
     assert any("shadow names version 'v9'" in p for p in rep.models[0].problems)

@@ -24,9 +24,9 @@ boto3 = pytest.importorskip("boto3")
 pytest.importorskip("s3fs")
 
 from analytics.cli import main  # noqa: E402
-from analytics.engine import Engine  # noqa: E402
+from analytics.log.engine import Engine  # noqa: E402
 from analytics.errors import ConfigError  # noqa: E402
-from analytics.workspace import load_workspace, parse_workspace  # noqa: E402
+from analytics.config.workspace import load_workspace, parse_workspace  # noqa: E402
 
 from .factories import make_workspace  # noqa: E402
 
@@ -404,7 +404,7 @@ def test_a_local_workspace_never_imports_s3fs(tmp_path):
     import subprocess
     import sys
     g = make_workspace(tmp_path, "binary", n=100)
-    code = ("import sys\nfrom analytics.engine import Engine\nfrom analytics.workspace import load_workspace\n"
+    code = ("import sys\nfrom analytics.log.engine import Engine\nfrom analytics.config.workspace import load_workspace\n"
             f"e = Engine(load_workspace({str(g.config)!r}))\nt = e.raw('binary_model')\n"
             "e.execute(t.aggregate(n=t.count()))\nprint('s3fs' in sys.modules)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -10,15 +10,15 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
+from analytics.analyses.segments import weak_segments
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import SelectionError
-from analytics.segments import weak_segments
-from analytics.stats import benjamini_hochberg as bh_qvalues
-from analytics.selection import Selection
-from analytics.workspace import SAMPLE_CONFIG, load_workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
+from analytics.stats.twosample import benjamini_hochberg as bh_qvalues
 from .factories import CLASSES, make_workspace
+
 
 
 def _ws(tmp_path_factory, task, **kw):

@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as skm
 
+from analytics.analyses.segments import OTHER, weak_segments
 from analytics.cli import main
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import SelectionError
-from analytics.metrics import compute_metrics
-from analytics.segments import OTHER, weak_segments
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
 
 TOML = ('[[models]]\nname = "m"\ntask = "binary"\npredictions = "predictions.parquet"\n'
         '[models.columns]\nid = "id"\ntimestamp = "ts"\nscore = "score"\nlabel = "label"\n'

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from analytics import sequential as sq
+from analytics.stats import sequential as sq
 
 
 def _stream(rng, days=30, per_day=300, p=(0.1, 0.1)):

@@ -25,20 +25,22 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark", reason="the test extra installs pyspark")
 
-from analytics import compare as cmp  # noqa: E402
+from analytics.analyses import compare as cmp  # noqa: E402
 from analytics.cli import main  # noqa: E402
-from analytics.drift import compute_drift, distribution, drift_over_time  # noqa: E402
-from analytics.engine import C, Engine  # noqa: E402
+from analytics.analyses.drift import compute_drift, distribution, drift_over_time  # noqa: E402
+from analytics.log.columns import C
+from analytics.log.engine import Engine  # noqa: E402
 from analytics.errors import BackendError  # noqa: E402
-from analytics.facts import model_facts  # noqa: E402
-from analytics.health import model_health  # noqa: E402
-from analytics.metrics import PRIMARY_METRIC, compute_metrics  # noqa: E402
-from analytics.segments import weak_segments  # noqa: E402
-from analytics.selection import Grouping, Selection  # noqa: E402
-from analytics.spark_session import build_session, session_settings  # noqa: E402
-from analytics.validation import validate  # noqa: E402
-from analytics.value import compute_value, threshold_curve  # noqa: E402
-from analytics.workspace import load_workspace  # noqa: E402
+from analytics.analyses.facts import model_facts  # noqa: E402
+from analytics.analyses.health import model_health  # noqa: E402
+from analytics.metrics import PRIMARY_METRIC
+from analytics.metrics.compute import compute_metrics  # noqa: E402
+from analytics.analyses.segments import weak_segments  # noqa: E402
+from analytics.query.selection import Grouping, Selection  # noqa: E402
+from analytics.log.spark import build_session, session_settings  # noqa: E402
+from analytics.log.validation import validate  # noqa: E402
+from analytics.analyses.value import compute_value, threshold_curve  # noqa: E402
+from analytics.config.workspace import load_workspace  # noqa: E402
 
 from .ab_factory import ab_workspace  # noqa: E402
 from .factories import make_workspace  # noqa: E402
@@ -301,9 +303,9 @@ def test_health_is_the_same(binary, shadow):
 
 def test_the_reports_numbers_are_the_same(binary):
     """Every section's data (the numbers and text the PDF is typeset from)."""
-    from analytics.report import model_input
-    from analytics.report.sections import build_model
-    from analytics.report.svg import ChartSet
+    from analytics.render.report import model_input
+    from analytics.render.report.sections import build_model
+    from analytics.render.report.svg import ChartSet
 
     def sections(e):
         mi = model_input(e, e.spec("binary_model"), ChartSet(enabled=False), dt.datetime(2026, 5, 1, 12, 0))
@@ -400,7 +402,7 @@ def test_bad_option_through_the_cli_exits_2(binary, tmp_path, capsys):
 
 
 def test_missing_java_is_one_sentence(monkeypatch):
-    import analytics.spark_session as ss
+    import analytics.log.spark as ss
 
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setattr(ss.shutil, "which", lambda _name: None)

@@ -1,4 +1,4 @@
-"""Typesetting a report in parts (analytics/report/typeset.py): the merge onto the
+"""Typesetting a report in parts (analytics/render/report/typeset.py): the merge onto the
 numbered frame, the helper processes, and falling back to this process when a
 helper fails. Small hand-written parts keep these fast; tests/test_report.py
 checks whole reports."""
@@ -12,8 +12,8 @@ import re
 import pypdf
 import pytest
 
-from analytics.report.pdf import render_html
-from analytics.report.typeset import Typesetter, merge, serve, typeset_part
+from analytics.render.report.pdf import render_html
+from analytics.render.report.typeset import Typesetter, merge, serve, typeset_part
 
 
 def _part(title: str, pages: int, word: str, running: str | None = "Doc title") -> str:
@@ -95,7 +95,7 @@ def test_parts_are_drawn_onto_the_numbered_frame(parts):
 
 
 def _frame_pdf(pages: int) -> bytes:
-    from analytics.report.pdf import html_to_pdf
+    from analytics.render.report.pdf import html_to_pdf
 
     return html_to_pdf(_frame(pages), "A4", sheet="frame.css")
 
@@ -157,7 +157,7 @@ def test_a_helper_that_dies_costs_speed_not_the_report():
 
 
 def test_a_helper_that_cannot_start_is_no_error(monkeypatch):
-    import analytics.report.typeset as typeset
+    import analytics.render.report.typeset as typeset
 
     def refuse(*_a, **_k):
         raise OSError("no processes left")
@@ -218,7 +218,7 @@ def test_the_helper_starts_without_the_query_stack():
     import sys
     from pathlib import Path
 
-    code = ("import sys, analytics.report.typeset\n"
+    code = ("import sys, analytics.render.report.typeset\n"
             "print([m for m in ('ibis', 'duckdb', 'scipy', 'plotly', 'polars', 'weasyprint') if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                        cwd=Path(__file__).resolve().parent.parent)

@@ -13,15 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.engine import Engine
+from analytics.analyses.value import (Assumptions, bin_edges, compute_value, curve, evaluate, score_bin,
+                                      summary_expr, threshold_curve, value_summary)
+from analytics.config.workspace import load_workspace
 from analytics.errors import ConfigError, EmptySelectionError, SelectionError
-from analytics.selection import Grouping, Selection
-from analytics.value import (Assumptions, bin_edges, compute_value, curve, evaluate,
-                             score_bin, summary_expr, threshold_curve,
-                             value_summary)
-from analytics.workspace import load_workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Grouping, Selection
 from .factories import make_workspace
+
 
 REL = 1e-9
 

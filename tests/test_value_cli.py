@@ -8,9 +8,9 @@ import json
 import pytest
 
 from analytics.cli import main
-from analytics.workspace import SAMPLE_CONFIG
-
+from analytics.config.workspace import SAMPLE_CONFIG
 from .factories import make_workspace
+
 
 CONTRACT_ROW = {"group", "n", "n_labeled", "value", "baseline_value", "lift", "compute_cost",
                 "net_value", "roi"}

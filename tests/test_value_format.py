@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analytics.charts import format as F
+from analytics.render import format as F
 
 
 @pytest.mark.parametrize("net, cost, currency, long, short", [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from analytics.config.workspace import SAMPLE_CONFIG, find_config, load_workspace
 from analytics.errors import ConfigError, UnknownModelError
-from analytics.workspace import SAMPLE_CONFIG, find_config, load_workspace
 
 FULL = '''
 [engine]

@@ -1,1 +1,2 @@
-"""Analyses built on the metrics and the log: recommendations, ..."""
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts, recommend
+(what to do about each model), timeline (versions' first days, start of drift)."""

@@ -35,8 +35,18 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..charts import format as fmt
-from ..errors import LastmileError
+import ibis
+
+from analytics.analyses.compare import compare_versions
+from analytics.analyses.findings import arriving_weeks, metric_label, plain_reason
+from analytics.analyses.health import checked_health, model_health
+from analytics.analyses.roles import version_roles
+from analytics.analyses.value import compute_value, threshold_curve
+from analytics.errors import LastmileError
+from analytics.log.columns import C
+from analytics.metrics import get_metric
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as fmt
 
 ACTIONS = ("pull", "switch", "threshold", "watch", "keep")
 #: A threshold move must change the threshold by at least this much ...
@@ -84,13 +94,6 @@ def _last_day(end: _dt.datetime) -> str:
     return fmt.date(end - _dt.timedelta(days=1))
 
 
-def _metric_label(spec, name: str) -> str:
-    """The metric's label as a reader says it."""
-    from ..metrics import get_metric
-
-    return {"roc_auc": "AUC"}.get(name, get_metric(name, spec.task).label)
-
-
 def _no_money(spec) -> str:
     return "no money figure: no business values are set for this model"
 
@@ -100,9 +103,6 @@ def _no_money(spec) -> str:
 
 def _traffic(engine, spec, start: _dt.datetime, end: _dt.datetime) -> dict[str, int]:
     """Predictions per version in ``[start, end)`` (one aggregate)."""
-    import ibis
-
-    from ..engine import C
 
     t = engine.log(spec)
     t = t.filter((t[C.TS] >= ibis.literal(start)) & (t[C.TS] < ibis.literal(end)))
@@ -111,7 +111,6 @@ def _traffic(engine, spec, start: _dt.datetime, end: _dt.datetime) -> dict[str, 
 
 
 def _pull(spec, health) -> list[Recommendation]:
-    from ..metrics import get_metric
 
     pulls = [r for r in health.reasons if r.level == "pull"]
     if not pulls:
@@ -122,7 +121,7 @@ def _pull(spec, health) -> list[Recommendation]:
     parts, numbers = [], {}
     for r in pulls:
         if r.rule == "drop" and r.metric:
-            parts.append(f"{r.version}'s {_metric_label(spec, r.metric)} is {fmt.sig(100 * r.observed)}% worse "
+            parts.append(f"{r.version}'s {metric_label(spec, r.metric)} is {fmt.sig(100 * r.observed)}% worse "
                          f"in {r.period} than in the reference weeks{ref}")
         else:
             parts.append(f"{r.version + ': ' if r.version else ''}{r.rule.replace('_', ' ')} at the pull level "
@@ -145,8 +144,6 @@ def _pull(spec, health) -> list[Recommendation]:
 def _switch_money(engine, spec, winner: str, loser: str, start, end) -> tuple[float | None, str | None, dict]:
     """Money a month of moving ``loser``'s decisions to ``winner``: the difference in value
     per labeled prediction over ``[start, end)`` times ``loser``'s predictions a month."""
-    from ..selection import Grouping, Selection
-    from ..value import compute_value
 
     if spec.business is None:
         return None, _no_money(spec), {}
@@ -177,9 +174,6 @@ def _switch(engine, spec, health, champion: str, candidates: Sequence[str], role
             ) -> tuple[list[Recommendation], str | None, list[str]]:
     """Like-for-like comparisons of the champion with each other current version. Returns
     the switch recommendations, the version to move to (if any) and notes on the rest."""
-    from ..compare import compare_versions
-    from ..metrics import get_metric
-    from ..selection import Selection
 
     sel = Selection.build(spec.name, end=end)
     found, notes = [], []
@@ -207,52 +201,54 @@ def _switch(engine, spec, health, champion: str, candidates: Sequence[str], role
         c, pm, _w, _l = item
         return abs(pm.delta or 0.0) / abs(pm.baseline or 1.0)
 
-    recs, target = [], None
+    recs: list[Recommendation] = []
     for c, pm, winner, loser in sorted(found, key=gain, reverse=True):
-        label = _metric_label(spec, c.primary_metric)
-        d = get_metric(c.primary_metric, spec.task)
-        vw, vl = (pm.candidate, pm.baseline) if winner == c.candidate else (pm.baseline, pm.candidate)
-        if c.window is not None and c.window.rule == "overlap" and c.window.first:
-            start = _dt.datetime.combine(c.window.first, _dt.time())
-            stop = _dt.datetime.combine(c.window.last, _dt.time()) + _dt.timedelta(days=1)
-            where = f"on the {c.window.days} days both served ({fmt.date(start)} to {_last_day(stop)})"
-        else:
-            first = roles.detail[c.candidate].first if c.candidate in roles.detail else None
-            start = first.replace(hour=0, minute=0, second=0, microsecond=0) if first else sel.start
-            stop = end
-            where = "on the same cases (both scored the same requests)"
-        money, why, mnum = _switch_money(engine, spec, winner, loser, start, stop)
-        evidence = (f"{winner} is better than {loser} {where}: {label} {fmt.sig(vw)} vs {fmt.sig(vl)} "
-                    f"({'higher' if d.higher_is_better else 'lower'} is better), {fmt.chance(pm.p_value)}")
-        money_text = (f", worth about {fmt.money(money, spec.business.currency, short=True)} a month more"
-                      if money is not None and money > 0 else
-                      f", about the same value ({fmt.money(money, spec.business.currency, short=True)} a month)"
-                      if money is not None else f" ({why})")
-        if winner == c.candidate:
-            head = f"Switch {spec.name} from {loser} to {winner}"
-        else:
-            head = f"Move {spec.name}'s {loser} traffic to {winner}"
-        extra = f" ({'; '.join(notes)})" if notes and not recs else ""
-        sentence = f"{head}: {evidence}{money_text}{extra}."
-        recs.append(Recommendation(
-            model=spec.name, action="switch", sentence=sentence, evidence=evidence,
-            rule=f"like-for-like comparison: verdict {c.verdict} on {c.primary_metric}",
-            window=_window(start, stop, c.window.describe() if c.window else ""),
-            numbers={"metric": c.primary_metric, winner: vw, loser: vl, "delta": pm.delta,
-                     "ci_low": pm.ci_low, "ci_high": pm.ci_high, "p_value": pm.p_value,
-                     "paired": c.paired, "verdict": c.verdict, **mnum},
-            money=money, money_per="month" if money is not None else None,
-            currency=spec.business.currency if spec.business else None, money_reason=why,
-            version=loser, target=winner,
-            footnotes=(f"{label}: {pm.method}, p = {pm.p_value:.2g}" if pm.p_value is not None else
-                       f"{label}: {pm.method}",)))
-        target = target or winner
-    return recs, target, notes
+        recs.append(_switch_one(engine, spec, roles, sel, end, c, pm, winner, loser, [] if recs else notes))
+    return recs, recs[0].target, notes
+
+
+def _switch_one(engine, spec, roles, sel, end, c, pm, winner: str, loser: str, notes) -> Recommendation:
+    """The switch from ``loser`` to ``winner`` that comparison ``c`` supports, with its money."""
+    label = metric_label(spec, c.primary_metric)
+    d = get_metric(c.primary_metric, spec.task)
+    vw, vl = (pm.candidate, pm.baseline) if winner == c.candidate else (pm.baseline, pm.candidate)
+    if c.window is not None and c.window.rule == "overlap" and c.window.first:
+        start = _dt.datetime.combine(c.window.first, _dt.time())
+        stop = _dt.datetime.combine(c.window.last, _dt.time()) + _dt.timedelta(days=1)
+        where = f"on the {c.window.days} days both served ({fmt.date(start)} to {_last_day(stop)})"
+    else:
+        first = roles.detail[c.candidate].first if c.candidate in roles.detail else None
+        start = first.replace(hour=0, minute=0, second=0, microsecond=0) if first else sel.start
+        stop = end
+        where = "on the same cases (both scored the same requests)"
+    money, why, mnum = _switch_money(engine, spec, winner, loser, start, stop)
+    evidence = (f"{winner} is better than {loser} {where}: {label} {fmt.sig(vw)} vs {fmt.sig(vl)} "
+                f"({'higher' if d.higher_is_better else 'lower'} is better), {fmt.chance(pm.p_value)}")
+    money_text = (f", worth about {fmt.money(money, spec.business.currency, short=True)} a month more"
+                  if money is not None and money > 0 else
+                  f", about the same value ({fmt.money(money, spec.business.currency, short=True)} a month)"
+                  if money is not None else f" ({why})")
+    if winner == c.candidate:
+        head = f"Switch {spec.name} from {loser} to {winner}"
+    else:
+        head = f"Move {spec.name}'s {loser} traffic to {winner}"
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    sentence = f"{head}: {evidence}{money_text}{extra}."
+    return Recommendation(
+        model=spec.name, action="switch", sentence=sentence, evidence=evidence,
+        rule=f"like-for-like comparison: verdict {c.verdict} on {c.primary_metric}",
+        window=_window(start, stop, c.window.describe() if c.window else ""),
+        numbers={"metric": c.primary_metric, winner: vw, loser: vl, "delta": pm.delta,
+                 "ci_low": pm.ci_low, "ci_high": pm.ci_high, "p_value": pm.p_value,
+                 "paired": c.paired, "verdict": c.verdict, **mnum},
+        money=money, money_per="month" if money is not None else None,
+        currency=spec.business.currency if spec.business else None, money_reason=why,
+        version=loser, target=winner,
+        footnotes=(f"{label}: {pm.method}, p = {pm.p_value:.2g}" if pm.p_value is not None else
+                   f"{label}: {pm.method}",))
 
 
 def _threshold(engine, spec, version: str, target: str | None, end) -> list[Recommendation]:
-    from ..selection import Selection
-    from ..value import threshold_curve
 
     if spec.task != "binary" or spec.business is None or not spec.columns.score:
         return []
@@ -294,63 +290,11 @@ def _threshold(engine, spec, version: str, target: str | None, end) -> list[Reco
 
 
 def _span(engine, spec, end) -> tuple[_dt.datetime | None, _dt.datetime | None]:
-    import ibis
-
-    from ..engine import C
 
     t = engine.log(spec)
     t = t.filter(t[C.TS] < ibis.literal(end))
     r = engine.execute(t.aggregate(a=t[C.TS].min(), b=t[C.TS].max()), spec).to_pylist()[0]
     return r["a"], r["b"]
-
-
-def arriving_weeks(engine, spec, health) -> list[dict[str, Any]]:
-    """The newest weeks whose labels are still arriving: those after the health check's
-    performance window (the newest week with enough labels), newest last, each with its
-    label coverage."""
-    from ..health import WEEK, _weekly_counts
-
-    cur = health.windows.get("current")
-    perf = health.windows.get("performance")
-    if cur is None or perf is None or spec.columns.label is None:
-        return []
-    k = round((cur[1] - perf[1]) / WEEK)
-    if k <= 0:
-        return []
-    counts = _weekly_counts(engine, spec, cur[1], k)
-    out = []
-    for i in reversed(range(k)):
-        n = sum(v[0] for (kk, ver), v in counts.items() if kk == i and ver in health.versions)
-        nl = sum(v[1] for (kk, ver), v in counts.items() if kk == i and ver in health.versions)
-        s = cur[1] - (i + 1) * WEEK
-        out.append({"start": s, "end": s + WEEK, "n": n, "n_labeled": nl, "coverage": nl / n if n else None})
-    return out
-
-
-def plain_reason(spec, r) -> str:
-    """A warn or pull finding of the health check in a few plain words (3 significant digits)."""
-    if r.rule == "drop" and r.metric:
-        return (f"{r.version}'s {_metric_label(spec, r.metric)} is {fmt.sig(100 * r.observed)}% worse than in "
-                "the reference weeks")
-    if r.rule == "latency_p95":
-        return f"{r.version} is slow (95% of answers within {fmt.sig(r.observed)} ms)"
-    if r.rule == "drifted_features":
-        names = ", ".join(d.get("feature") for d in r.details) if r.details else ""
-        return f"its inputs changed ({names})" if names else "its inputs changed"
-    if r.rule == "prediction_psi":
-        return "its predictions shifted"
-    if r.rule == "label_coverage":
-        return f"few outcomes come back ({fmt.pct(r.observed, 0)} labeled)"
-    if r.rule in ("floor", "ceiling") and r.metric:
-        where = "below its floor" if r.rule == "floor" else "above its ceiling"
-        return f"{r.version}'s {_metric_label(spec, r.metric)} is {fmt.sig(r.observed)}, {where} of {fmt.sig(r.threshold)}"
-    if r.rule == "net_value" and spec.business is not None:
-        cur = spec.business.currency
-        return (f"{r.version} earns {fmt.money(r.observed, cur, short=True)} a week, below "
-                f"{fmt.money(r.threshold, cur, short=True)}")
-    if r.level == "error" or r.observed is None:
-        return r.message
-    return f"{r.rule.replace('_', ' ')} ({fmt.sig(r.observed)} against {fmt.sig(r.threshold)})"
 
 
 def _watch(engine, spec, health, covered: set[str]) -> list[Recommendation]:
@@ -395,8 +339,6 @@ def recommend(engine, model, now: _dt.datetime | None = None, health=None) -> tu
     ``health``: the model's :class:`~analytics.health.Health` if already computed (as of
     ``now``); it fixes the windows every rule uses.
     """
-    from ..health import model_health
-    from ..roles import version_roles
 
     spec = engine.spec(model)
     h = health if health is not None else model_health(engine, spec, now)
@@ -434,7 +376,6 @@ def portfolio_recommendations(engine, healths: Sequence = (), now: _dt.datetime 
                               ) -> tuple[Recommendation, ...]:
     """Every model's recommendations, in the workspace's model order (``healths``: the
     health of each model, if already computed; models without one are checked here)."""
-    from ..health import checked_health
 
     by_model = {h.model: h for h in healths}
     out: list[Recommendation] = []

@@ -15,7 +15,10 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import LastmileError
+from analytics.analyses.drift import default_reference, drift_over_time
+from analytics.analyses.roles import version_roles
+from analytics.errors import LastmileError
+from analytics.query.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,6 @@ def drift_start_of(frame) -> tuple[_dt.date | None, tuple[str, ...]]:
 
 def events(engine, model, end: _dt.datetime | None = None, *, drift: bool = True) -> Timeline:
     """Version first days and the start of the current drift (see the module docstring)."""
-    from ..drift import default_reference, drift_over_time
-    from ..roles import version_roles
-    from ..selection import Selection
 
     spec = engine.spec(model)
     roles = version_roles(engine, spec)

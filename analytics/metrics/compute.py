@@ -19,10 +19,11 @@ from typing import Any, Iterable, Iterator, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from ..engine import C, Engine
+from analytics.config.workspace import ModelSpec
+from analytics.log.columns import C
+from analytics.log.engine import Engine
+from analytics.query.selection import Grouping, Selection
 from ..errors import EmptySelectionError
-from ..selection import Grouping, Selection
-from ..workspace import ModelSpec
 from .definitions import LATENCY_QUANTILES, interpolate
 from .queries import Rows, confusion_query, quantile_query, score_query, sums_query
 from .registry import MIN_LABELED, MetricDef, MetricValue, get_metric, metric_names, missing

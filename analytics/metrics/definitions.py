@@ -15,8 +15,8 @@ import math
 import ibis
 import numpy as np
 
-from ..engine import C
-from . import intervals as iv
+from analytics.log.columns import C
+from analytics.stats import intervals as iv
 from .queries import EPS, Rows, count
 from .registry import MetricDef, MetricValue, missing, register
 

@@ -34,10 +34,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..engine import C, Engine
+from analytics.log.columns import C
+from analytics.log.engine import Engine
+from analytics.query.selection import Grouping, Selection
+from analytics.stats import intervals as iv
 from ..errors import SelectionError
-from ..selection import Grouping, Selection
-from . import intervals as iv
+from .compute import _sort_key, annotate, key_dict
 from .queries import Rows, confusion_query
 from .registry import MIN_LABELED, MetricValue, missing
 
@@ -216,8 +218,6 @@ def compute_per_class(engine: Engine, selection: Selection, grouping: Grouping =
     with a prediction). Groups without any such row are absent. A model of
     another task raises :class:`~analytics.errors.SelectionError`.
     """
-    from .compute import _sort_key, annotate, key_dict   # compute imports the registry; keep this one light
-
     spec = engine.spec(selection.model)
     if spec.task != "multiclass":
         raise SelectionError(f"Model {spec.name!r} is a {spec.task} model; per-class metrics and the "

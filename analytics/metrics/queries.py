@@ -33,8 +33,8 @@ from typing import Any, Mapping, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from ..engine import C
-from .intervals import Z95
+from analytics.log.columns import C
+from analytics.stats.intervals import Z95
 
 #: log loss clips probabilities to [EPS, 1 - EPS] (float64 machine epsilon, as scikit-learn).
 EPS = 2.220446049250313e-16

@@ -52,7 +52,7 @@ from typing import Any, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from ..engine import C
+from analytics.log.columns import C
 from .queries import Rows, score_counts
 
 #: Average precision's rest: at most this many (group, overall score) rows per query.

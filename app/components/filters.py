@@ -11,11 +11,11 @@ import datetime as _dt
 
 import streamlit as st
 
-from analytics.charts import format as F
-
+from analytics.render import format as F
 from .. import resources, state
 from .presets import preset_control
 from ..state import Filters
+
 
 K_MODEL = "flt_model"
 K_RANGE = "flt_range"

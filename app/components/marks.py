@@ -1,10 +1,10 @@
 """Every time chart marks each version's first day and the start of detected drift
 (:mod:`analytics.analyses.timeline`, cached per model; drawn by
-:func:`analytics.charts.markers.mark_events`)."""
+:func:`analytics.render.charts.markers.mark_events`)."""
 
 from __future__ import annotations
 
-from analytics.charts.markers import mark_events
+from analytics.render.charts.markers import mark_events
 from analytics.errors import LastmileError
 
 from app import resources

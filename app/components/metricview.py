@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analytics.charts import format as F
+from analytics.render import format as F
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,17 @@ from typing import Callable
 
 import streamlit as st
 
-from analytics.engine import Engine
+from analytics.analyses.facts import ModelFacts
+from analytics.config.workspace import ModelSpec, Workspace
 from analytics.errors import EmptySelectionError, LastmileError
-from analytics.facts import ModelFacts
-from analytics.selection import Selection
-from analytics.workspace import ModelSpec, Workspace
-
+from analytics.log.engine import Engine
+from analytics.query.selection import Selection
 from .. import resources, state
 from ..state import Filters
 from . import nav
 from .filters import filter_bar
 from .text import escape_md
+
 
 log = logging.getLogger("lastmile.app")
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
 from analytics.metrics.perclass import PER_CLASS_METRICS, PerClassRow
-from analytics.selection import Grouping
-
+from analytics.query.selection import Grouping
+from analytics.render import charts, format as F
 from .. import resources, state
 from .widgets import chart, spinner, table
+
 
 K_VERSION = "ov_pc_version"
 K_SCALE = "ov_pc_scale"

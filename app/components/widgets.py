@@ -5,11 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.charts import format as F
 from analytics.metrics import get_metric
-from analytics.selection import Grouping, Selection
-
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
 from .. import resources
+
 
 
 def metric_help(name: str, task: str | None = None) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
 from analytics.metrics import get_metric
+from analytics.render import charts, format as F
 
 from app import resources, state
 from app.components import urlwidgets

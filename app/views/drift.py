@@ -8,10 +8,9 @@ import datetime as _dt
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
-from analytics.charts.drift_rule import drift_rule_chart
-from analytics.drift.rule import CHART_STATS, LABELS
+from analytics.analyses.drift.rule import CHART_STATS, LABELS
+from analytics.render import charts, format as F
+from analytics.render.charts.drift_rule import drift_rule_chart
 
 from app import resources, state
 from app.components import urlwidgets

@@ -6,11 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.facts import metrics_sql
+from analytics.analyses.facts import metrics_sql
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
-from analytics.output import frame_to_csv
-from analytics.selection import Grouping
+from analytics.query.selection import Grouping
+from analytics.render import charts
+from analytics.render.output import frame_to_csv
 
 from app import resources, state
 from app.components.metricview import metric_table

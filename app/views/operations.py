@@ -5,10 +5,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
-from analytics.selection import Grouping
-from analytics.value import evaluate
+from analytics.analyses.value import evaluate
+from analytics.query.selection import Grouping
+from analytics.render import charts, format as F
 
 from app import resources
 from app.components.marks import marked

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
-from analytics.selection import Grouping
+from analytics.query.selection import Grouping
+from analytics.render import charts, format as F
 
 from app import resources, state
 from app.components import arriving

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
+from analytics.analyses.health import unreadable
+from analytics.analyses.value import evaluate
 from analytics.errors import LastmileError
-from analytics.health import unreadable
 from analytics.metrics import PRIMARY_METRIC, get_metric
-from analytics.value import evaluate
+from analytics.render import charts, format as F
 
 from app import resources, state
 from app.components import decision

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 
-from analytics.charts import format as F
+from analytics.render import format as F
 
 from app import resources, state
 from app.components import urlwidgets
@@ -61,7 +61,7 @@ def body(ctx: PageContext) -> None:
         state.remember("report", (key, pdf))
     built = state.recall("report")
     if built and built[0] == key:
-        from analytics.report import file_name
+        from analytics.render.report import file_name
         name = file_name(model, shown_start, shown_end)
         st.download_button("Download the PDF", built[1], file_name=name, mime="application/pdf",
                            icon=":material/download:", key="rep_download")

@@ -8,11 +8,10 @@ import itertools
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
 from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
-from analytics.output import frame_to_csv
-from analytics.selection import Grouping
+from analytics.query.selection import Grouping
+from analytics.render import charts, format as F
+from analytics.render.output import frame_to_csv
 
 from app import resources, state
 from app.components.marks import marked
@@ -38,7 +37,7 @@ def seg_name(s) -> str:
 def weakest(ctx: PageContext, selection, pooled: str, metric: str, d, top: int = 8) -> None:
     """The segments significantly worse than the rest (q < 0.05), over the serving versions
     unless versions are chosen; a sentence when there are none (pairs: see the table)."""
-    from analytics.segments import SIGNIFICANT_Q
+    from analytics.analyses.segments import SIGNIFICANT_Q
 
     with spinner("Ranking segments…"):
         res = resources.weak_segments(ctx.ws_key, selection, metric)

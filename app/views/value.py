@@ -11,10 +11,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import charts
-from analytics.charts import format as F
-from analytics.selection import Grouping
-from analytics.value import Assumptions, curve, evaluate
+from analytics.analyses.value import Assumptions, curve, evaluate
+from analytics.query.selection import Grouping
+from analytics.render import charts, format as F
 
 from app import resources
 from app.components import urlwidgets

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.engine import Engine
-from analytics.workspace import load_workspace
-
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
 from ..factories import make_workspace
+
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")

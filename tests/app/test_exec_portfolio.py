@@ -4,7 +4,7 @@ and each card's findings in plain, rounded words."""
 import re
 
 from analytics.analyses.recommend import recommend
-from analytics.health import model_health
+from analytics.analyses.health import model_health
 
 from .conftest import open_page
 from app.components.text import escape_md

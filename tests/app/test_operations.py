@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from analytics.charts import format as F
-from analytics.metrics import compute_metrics
-from analytics.selection import Grouping, Selection
-
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
 from .conftest import figures, metric_values, open_page
+
 
 
 def expected(engine, **sel):

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.charts import format as F
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
 from analytics.metrics.perclass import compute_per_class
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
 from .conftest import APP_TIMEOUT, MAIN, figures, open_page
+
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 

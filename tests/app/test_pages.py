@@ -6,16 +6,16 @@ import datetime as dt
 
 import pytest
 
-from analytics.charts import format as F
-from analytics.compare import compare_versions
-from analytics.drift import compute_drift
-from analytics.engine import Engine
-from analytics.metrics import compute_metrics
-from analytics.segments import weak_segments
-from analytics.selection import Grouping, Selection
-from analytics.value import Assumptions, compute_value
-
+from analytics.analyses.compare import compare_versions
+from analytics.analyses.drift import compute_drift
+from analytics.analyses.segments import weak_segments
+from analytics.analyses.value import Assumptions, compute_value
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
 from .conftest import figures, metric_values, open_page
+
 
 MODEL = "binary_model"
 
@@ -202,7 +202,7 @@ def test_multiclass_value_matrix_what_if(tmp_path, monkeypatch):
     """Editing the value of (actual, predicted) pairs recomputes the value per version."""
     from streamlit.testing.v1 import AppTest
 
-    from analytics.workspace import load_workspace
+    from analytics.config.workspace import load_workspace
     from tests.factories import make_workspace
 
     from .conftest import APP_TIMEOUT, MAIN
@@ -229,7 +229,7 @@ def test_report_page_builds_the_period_it_states(app, app_engine, monkeypatch):
 
     from pypdf import PdfReader
 
-    from analytics.report import period_of
+    from analytics.render.report import period_of
 
     import streamlit
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.charts import format as F
-from analytics.engine import Engine
-from analytics.metrics import compute_metrics
-from analytics.selection import Grouping, Selection
-from analytics.value import compute_value
-from analytics.workspace import load_workspace
-
+from analytics.analyses.value import compute_value
+from analytics.config.workspace import load_workspace
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
+from analytics.render import format as F
 from .conftest import APP_TIMEOUT, MAIN, ROOT, figures, metric_values, open_page, texts
+
 
 SAMPLE = ROOT / "sample_data" / "lastmile.toml"
 MODEL = "credit_default"

@@ -10,15 +10,15 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics.engine import Engine
+from analytics.config.workspace import load_workspace
 from analytics.errors import UnknownModelError
-from analytics.metrics import compute_metrics
-from analytics.selection import Grouping, Selection
-from analytics.workspace import load_workspace
-from app import pool
-
+from analytics.log.engine import Engine
+from analytics.metrics.compute import compute_metrics
+from analytics.query.selection import Grouping, Selection
 from ..factories import make_workspace
 from .conftest import MAIN, metric_values, open_page
+from app import pool
+
 
 MODEL = "binary_model"
 

@@ -117,7 +117,7 @@ def test_a_bug_is_one_sentence_and_the_traceback_goes_to_the_log(app, monkeypatc
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("analytics.charts.volume_chart", broken)  # drawn by Operations only
+    monkeypatch.setattr("analytics.render.charts.volume_chart", broken)  # drawn by Operations only
     at = open_page(app, "operations")
     assert not at.exception
     assert "This is a bug in Lastmile" in at.error[0].value and "ZeroDivisionError" in at.error[0].value
@@ -125,7 +125,7 @@ def test_a_bug_is_one_sentence_and_the_traceback_goes_to_the_log(app, monkeypatc
 
 
 def test_re_reading_the_logs_drops_cached_results(app, monkeypatch):
-    from analytics.engine import Engine
+    from analytics.log.engine import Engine
 
     at = open_page(app, "operations")
     calls = []

@@ -1,0 +1,1 @@
+"""Where rows come from: sources, the backend, the joined log, column checks and row defects."""

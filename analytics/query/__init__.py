@@ -1,0 +1,1 @@
+"""The query spec: Selection (which rows) and Grouping (which groups), as Ibis predicates and keys."""

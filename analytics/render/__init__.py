@@ -1,0 +1,1 @@
+"""For people and programs: one formatter, text/JSON/CSV output, charts and the PDF report."""
