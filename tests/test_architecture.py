@@ -81,8 +81,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("query specs", ("analytics.query",)),
     ("metric computation", ("analytics.metrics.compute", "analytics.metrics.perclass")),
     ("analyses", ("analytics.analyses",)),
-    ("render", ("analytics.render",)),
     ("alerts", ("analytics.alerts",)),
+    ("render", ("analytics.render",)),
     ("sample", ("analytics.sample",)),
     ("cli", ("analytics.cli",)),
 )

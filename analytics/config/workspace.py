@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from analytics.config.alerts import validate_alerts_config
 from analytics.config.compare import validate_compare_config
 from analytics.config.drift import validate_drift_config
+from analytics.config.notify import notify_problems
 from analytics.config.s3 import S3Options, split_engine_options
 from analytics.errors import ConfigError, UnknownModelError, suggest
 
@@ -36,7 +37,7 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models"}
+_TOP_KEYS = {"engine", "models", "notify"}
 _ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.log.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
@@ -48,7 +49,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow",
+    "business", "alerts", "drift", "compare", "shadow", "notify",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -136,6 +137,8 @@ class ModelSpec:
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
     #: :mod:`analytics.analyses.roles`; names absent from the log are reported when it is read)
     shadow: tuple[str, ...] = ()
+    #: raw ``[models.notify]`` (see :mod:`analytics.config.notify`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def threshold(self) -> float:
@@ -169,6 +172,8 @@ class Workspace:
     timestamp_min: _dt.datetime = TIMESTAMP_MIN
     #: ... and so are those at or after now (UTC) + this
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+    #: raw ``[notify]`` (see :mod:`analytics.config.notify`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -281,7 +286,8 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         spec = _parse_model(rm, label, root, problems)
         if spec is not None:
             models.append(spec)
-
+    problems.extend(notify_problems(raw, raw_models))
+    notify = dict(raw["notify"]) if isinstance(raw.get("notify"), dict) else {}
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
@@ -290,7 +296,7 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
     return Workspace(path=path, models=tuple(models), backend=backend,
                      backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, notify=MappingProxyType(notify))
 
 
 # ----------------------------------------------------------------------- helpers
@@ -388,7 +394,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare"):
+    for key in ("alerts", "drift", "compare", "notify"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")

@@ -16,6 +16,7 @@ from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.perclass import per_class_panel
+from app.components.timeline import timeline_panel
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
@@ -83,6 +84,7 @@ def body(ctx: PageContext) -> None:
           key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)
+    timeline_panel(ctx.ws_key, ctx.workspace, [ctx.spec.name], key="ov_timeline")
 
 
 run_page("Model overview", body, caption="How is this model doing, and is it getting better or worse?")

@@ -18,6 +18,7 @@ from app.components.theme import for_theme
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
+from app.components.timeline import timeline_panel
 from app.components.widgets import spinner
 
 #: Net value is shown for the latest week with at most this share of outcomes still pending.
@@ -122,6 +123,7 @@ def body(ctx: PageContext) -> None:
         statuses.append(model_card(ctx, spec))
     counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
+    timeline_panel(ctx.ws_key, ctx.workspace, ctx.workspace.model_names, key="pf_timeline")
     with board.container():
         with spinner("Working out what to do…"):
             decision.board(ctx.ws_key, ctx.workspace.models)
