@@ -13,6 +13,7 @@ from scipy import stats
 
 from analytics import cli
 from analytics.analyses import compare as cmp
+from analytics.config.compare import validate_compare_config
 from analytics.config.workspace import load_workspace
 from analytics.errors import EmptySelectionError, SelectionError, UnknownVersionError
 from analytics.log.engine import Engine
@@ -318,8 +319,8 @@ def test_primary_metric_from_workspace(tmp_path):
 
 
 def test_validate_compare_config():
-    assert cmp.validate_compare_config({"primary_metric": "roc_auc", "min_n": 100}) == []
-    problems = cmp.validate_compare_config({"primry_metric": "x", "alpha": 2, "min_n": 0,
+    assert validate_compare_config({"primary_metric": "roc_auc", "min_n": 100}) == []
+    problems = validate_compare_config({"primry_metric": "x", "alpha": 2, "min_n": 0,
                                             "primary_metric": "roc_acu", "block_on_segment_loss": "yes"})
     text = " ".join(problems)
     assert "did you mean 'primary_metric'" in text and "alpha" in text and "min_n" in text

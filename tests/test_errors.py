@@ -40,6 +40,19 @@ def test_which_exceptions_mean_bad_data(exc, data):
     assert isinstance(out, LastmileError) is data
 
 
+def test_an_exception_an_engine_library_raises_itself_is_bad_data():
+    import pyarrow.compute as pc
+
+    try:
+        pc.add(pa.array([1]), "not a number")  # raised inside pyarrow, whatever its type
+    except Exception as exc:  # noqa: BLE001
+        assert is_data_error(exc)
+    try:
+        {}["lm_score"]  # raised by our own code: a bug
+    except KeyError as exc:
+        assert not is_data_error(exc)
+
+
 def test_a_data_error_names_the_file():
     out = failure(duckdb.IOException("No magic bytes found at end of file '/x/p.parquet'"), None, "the logs")
     assert isinstance(out, CorruptFileError) and "'/x/p.parquet'" in out.message

@@ -1,2 +1,2 @@
-"""The analyses: segments, compare (like for like), drift, value, roles, health, facts, recommend
-(what to do about each model), timeline (versions' first days, start of drift)."""
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts, estimate (label-free),
+recommend (what to do about each model), timeline (versions' first days, start of drift)."""

@@ -35,6 +35,9 @@ level:
 * ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
 * ``label_coverage`` -- the share labeled among predictions ``after_weeks``
   weeks old (labels that should have arrived by then).
+* ``estimated_drop`` -- while the latest week's labels are not in, its label-free
+  estimate of the primary metric against the reference (:mod:`.estimate.health`;
+  warns, pulls only with ``[models.estimate] pull = true``).
 
 The status is the worst level among the reasons. A rule that cannot be
 evaluated adds an ``info`` reason saying why (it does not change the status).
@@ -60,6 +63,7 @@ from analytics.query.selection import Grouping, Selection
 from analytics.stats.twosample import unpaired_test
 from .drift import compute_drift, default_reference
 from .drift.importance import feature_importance
+from .estimate.health import estimate_reasons
 from .value import compute_value
 
 #: From best to worst: ``error`` (the model's logs cannot be read) outranks ``pull``,
@@ -376,6 +380,11 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
                 chk.add("net_value", "net_value", r.net_value, th, level, perf_period,
                         f"{v}: net value is {_fmt(r.net_value)} {spec.business.currency} in {perf_period} "
                         f"(value against the baseline minus compute cost), below {_fmt(th)} ({level}).", v)
+
+    # ---- estimated drop: label-free estimates where the labels are not in yet
+    n0, nl0 = totals(0)
+    for r in estimate_reasons(engine, spec, cur_end, versions, nl0 / n0 if n0 else None):
+        chk.add(**r)
 
     return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), windows, versions)
 

@@ -39,12 +39,20 @@ def pages() -> dict[str, list]:
             for i, (section, items) in enumerate(LAYOUT.items())}
 
 
+def remember(pages: dict[str, list]) -> None:
+    """Note the pages this user may open (the sign-in gate may hide some): only those get links."""
+    state.remember("nav_pages", {p.url_path for items in pages.values() for p in items})
+
+
 def links(where) -> None:
     """The navigation links in ``where`` (a sidebar container), each carrying the current
     filter parameters; call it after the page's parameters are final for this run."""
     params = state.link_params()
+    visible = state.recall("nav_pages")
     with where:
         for section, items in LAYOUT.items():
-            st.caption(section)
-            for script, title, icon, _path in items:
+            shown = [i for i in items if visible is None or i[3] in visible]
+            if shown:
+                st.caption(section)
+            for script, title, icon, _path in shown:
                 st.page_link(script, label=title, icon=icon, query_params=params)

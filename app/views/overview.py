@@ -12,6 +12,7 @@ from analytics.render import charts, format as F
 from app import resources, state
 from app.components import arriving
 from app.components.marks import marked
+from app.components.estimates import estimate_panel
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
@@ -79,6 +80,7 @@ def body(ctx: PageContext) -> None:
         chart(marked(ctx, charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
                                                   title=f"{d.label} per {period} and version (95% interval bands)")),
               key="ov_metric_chart")
+    estimate_panel(ctx, metric)
     chart(marked(ctx, charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
                                               title="Label coverage: share of predictions whose outcome is known")),
           key="ov_coverage_chart")

@@ -13,6 +13,7 @@ from analytics.render import charts, format as F
 
 from app import resources, state
 from app.components import decision
+from app.components.estimates import estimate_card
 from app.components.health import badge
 from app.components.theme import for_theme
 from app.components.metricview import latest
@@ -71,6 +72,7 @@ def model_card(ctx: PageContext, spec) -> str:
                           help=f"{d.description}\n\nInterval: {d.interval_method}")
                 st.caption(f"week of {cur.period} · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}")
             spark([r.metrics[primary].value for r in rows], d.fmt, f"pf_spark_m_{spec.name}")
+            estimate_card(ctx.ws_key, spec, primary, metrics_call[1][1])
         with c[2]:
             if inputs is None:
                 st.metric("Net value", F.MISSING, help="No [models.business] in the workspace for this model.")

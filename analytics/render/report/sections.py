@@ -40,6 +40,7 @@ from ..charts import bar_by_group, compare_forest, distribution_chart, metric_ov
 from ..charts.drift_rule import drift_rule_chart
 from .incidents import incidents_section
 from .perclass import per_class
+from .estimates import estimate_cells
 
 #: Users' documentation (one Markdown file per area; the method notes no longer include it).
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -186,6 +187,7 @@ def kpis(mi) -> dict:
                          for r in versions],
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
+        "estimated": estimate_cells(mi, psel) if cur_row and cur_row.n else {},
     }
 
 
