@@ -253,7 +253,9 @@ def report_period(ws: tuple[str, float], model: str, start, end):
 def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = True, progress=None) -> bytes:
     """The PDF report (not cached: built on demand, with progress feedback)."""
     from analytics.render.report import build_report
-    return build_report(eng, model, start=start, end=end, charts=with_charts, progress=progress)
+    from analytics.config.cachedir import cache_root, state_dir
+    return build_report(eng, model, start=start, end=end, charts=with_charts, progress=progress,
+                        state_dir=state_dir(eng.workspace.path, cache_root()))
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)

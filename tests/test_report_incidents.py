@@ -17,7 +17,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "analytics" / "render" / "r
 
 
 def mi_for(path, start, end):
-    return SimpleNamespace(engine=SimpleNamespace(workspace=SimpleNamespace(path=path)), model="m",
+    return SimpleNamespace(state_dir=state_dir(path, cache_root()), model="m",
                            selection=Selection.build("m", start, end))
 
 

@@ -33,9 +33,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(config: Path, port: int) -> subprocess.Popen:
-    """Streamlit serving app/main.py over ``config`` (as `lastmile serve` starts it)."""
-    env = dict(os.environ, LASTMILE_CONFIG=str(config))
+def start_server(config: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Streamlit serving app/main.py over ``config`` (as `lastmile serve` starts it);
+    ``env``: extra environment (e.g. its own LASTMILE_CACHE_DIR)."""
+    env = dict(os.environ, **(env or {}), LASTMILE_CONFIG=str(config))
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]

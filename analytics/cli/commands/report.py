@@ -16,6 +16,7 @@ import time
 
 from analytics.cli import add_common
 from analytics.errors import LastmileError
+from analytics.cli.commands._alerts import state
 
 
 def add_parser(sub):
@@ -97,7 +98,7 @@ def _run(args, ctx) -> int:
                     raise
                 # --all: the portfolio gets a page saying what is wrong with this model
         pdf = build_report(ctx.engine, args.model, start=args.start, end=args.end, progress=progress,
-                           press=press)
+                           press=press, state_dir=state(ctx))
     write_report(out, pdf)
     ctx.out(f"Wrote {out} ({len(pdf) / 1024:,.0f} KiB) in {time.perf_counter() - t0:.1f} s.")
     return 0

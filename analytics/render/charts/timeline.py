@@ -24,6 +24,9 @@ def timeline_figure(all_bands: Sequence[Band], releases: Mapping[str, Sequence[t
         return empty_figure("No verdicts recorded yet: `lastmile check` records one per run, and "
                             "`lastmile check --backfill --since DATE` fills past days.", height=160)
     models = list(dict.fromkeys(b.model for b in all_bands))
+    # the axis spans the recorded verdicts (a release long before them would squeeze the
+    # bands; it stays in the figure, off the drawn range)
+    lo, hi = min(b.start for b in all_bands) - DAY, max(b.end for b in all_bands) + DAY
     fig = go.Figure()
     for status, colour in STATUS_COLORS.items():
         bs = [b for b in all_bands if b.status == status]
@@ -54,8 +57,10 @@ def timeline_figure(all_bands: Sequence[Band], releases: Mapping[str, Sequence[t
         ))
         shown = True
     fig.update_layout(barmode="overlay", bargap=0.35)
-    fig.update_xaxes(type="date")
+    fig.update_xaxes(type="date", range=[lo.isoformat(), hi.isoformat()])
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(models)))
     style(fig, title=title, height=height or (110 + 48 * len(models)))
-    fig.update_layout(hovermode="closest")
+    # the legend above the plot: below it, it covers the date labels of a one-row chart
+    fig.update_layout(hovermode="closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1, title=None))
     return fig

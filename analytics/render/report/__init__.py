@@ -73,6 +73,7 @@ class ModelInput:
     previous: Selection | None      # the previous period of equal length (None: no data before start)
     charts: ChartSet
     generated_at: _dt.datetime
+    state_dir: Path | None = None   # the workspace's state folder (the verdict history); None: none given
 
     @property
     def model(self) -> str:
@@ -142,7 +143,7 @@ def file_name(model: str | None, start: _dt.datetime | None, end: _dt.datetime |
 
 
 def model_input(engine: Engine, spec: ModelSpec, charts: ChartSet, generated_at: _dt.datetime,
-                start=None, end=None) -> ModelInput:
+                start=None, end=None, state_dir: str | os.PathLike | None = None) -> ModelInput:
     """Resolve ``spec``'s report period and the previous period of equal length."""
     from analytics.query.selection import Selection  # lazy: Ibis, see the TYPE_CHECKING note
 
@@ -159,7 +160,7 @@ def model_input(engine: Engine, spec: ModelSpec, charts: ChartSet, generated_at:
     if s is not None and e is not None and span.first is not None and span.first < s:
         previous = Selection.build(spec.name, start=s - (e - s), end=s)
     return ModelInput(engine=engine, spec=spec, span=span, selection=selection, previous=previous,
-                      charts=charts, generated_at=generated_at)
+                      charts=charts, generated_at=generated_at, state_dir=state_dir and Path(state_dir))
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -238,7 +239,7 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
                  charts: bool = True, progress: Progress | None = None, *,
                  browser_path: str | os.PathLike | None = None, now: _dt.datetime | None = None,
                  timings: Timings | None = None, typeset_helpers: int | None = None,
-                 press: Press | None = None) -> bytes:
+                 press: Press | None = None, state_dir: str | os.PathLike | None = None) -> bytes:
     """The PDF report of ``model`` (``None``: every model of the workspace) as bytes.
 
     ``charts=False`` leaves the charts out (no browser needed). ``browser_path``
@@ -251,17 +252,20 @@ def build_report(engine: Engine, model: str | None = None, start=None, end=None,
 
     ``press``: a :class:`Press` made earlier (its paper, charts, browser and helpers
     are used; the arguments of the same names are ignored). It is closed on return.
+    ``state_dir``: the workspace's state folder, whose verdict history the incidents
+    section reads (None: the section says no history was given).
     """
     # an unknown model or an empty workspace fails before anything starts
     specs = report_specs(engine.workspace, model)
     if press is None:  # bad paper names and a missing browser fail here, before any query
         press = Press(paper, charts, browser_path=browser_path, helpers=typeset_helpers)
     with press:
-        return _build(engine, specs, model is None, start, end, press, progress, now, timings)
+        return _build(engine, specs, model is None, start, end, press, progress, now, timings, state_dir)
 
 
 def _build(engine: Engine, specs: list[ModelSpec], portfolio: bool, start, end, press: Press,
-           progress: Progress | None, now: _dt.datetime | None, timings: Timings | None) -> bytes:
+           progress: Progress | None, now: _dt.datetime | None, timings: Timings | None,
+           state_dir: str | os.PathLike | None = None) -> bytes:
     from . import sections  # lazy: the analyses and charts, after the press has started
 
     say = progress or (lambda _msg: None)
@@ -287,7 +291,7 @@ def _build(engine: Engine, specs: list[ModelSpec], portfolio: bool, start, end, 
 
         say(f"{spec.name}: reading the log")
         try:
-            mi = model_input(engine, spec, chart_set, generated_at, start, end)
+            mi = model_input(engine, spec, chart_set, generated_at, start, end, state_dir)
             report = sections.build_model(mi, say, cover_alone=not portfolio, on_part=on_part)
         except LastmileError as exc:
             if not portfolio:

@@ -2,8 +2,9 @@
 recorded verdicts (``lastmile check``, ``check --backfill``) were not healthy, each
 with its reasons and the notifications sent (:mod:`analytics.alerts`).
 
-The history is read from the workspace's state folder (it is never written here);
-a workspace with no history says so, and how to make one.
+The history is read from the state folder the caller gives (``ModelInput.state_dir``:
+the CLI and the app pass the workspace's; it is never written here); a workspace with
+no history says so, and how to make one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as _dt
 
 from analytics.alerts.history import History
 from analytics.alerts.timeline import DAY, bands, incidents
-from analytics.config.cachedir import cache_root, state_dir
 
 TITLE = "Incidents"
 #: Reasons listed per incident (the rest are counted).
@@ -22,8 +22,7 @@ MAX_REASONS = 4
 def incidents_section(mi, earlier=None) -> dict:
     out = {"template": "incidents.html.j2", "title": TITLE, "rows": [], "empty": None, "period": ""}
     sel = mi.selection
-    history = History.in_state_dir(state_dir(mi.engine.workspace.path, cache_root()))
-    verdicts = history.verdicts(mi.model)
+    verdicts = History.in_state_dir(mi.state_dir).verdicts(mi.model) if mi.state_dir else ()
     start, end = sel.start, sel.end
     out["period"] = " to ".join(x for x in (start and start.date().isoformat(),
                                              end and (end - DAY).date().isoformat()) if x) or "all data"
