@@ -265,6 +265,26 @@ def report_pdf(eng: Engine, model: str | None, start, end, with_charts: bool = T
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def recommendations(ws: tuple[str, float], model: str):
+    """What to do about ``model`` (:mod:`analytics.analyses.recommend`), from its cached health."""
+    from analytics.analyses.recommend import recommend
+    from analytics.analyses.health import checked_health
+    eng = _engine(*ws)
+    try:
+        health = model_health(ws, model)
+    except Exception:  # noqa: BLE001 - an unreadable model: its card says why; no advice
+        health = checked_health(eng, eng.spec(model))
+    return recommend(eng, model, health=health)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+def timeline(ws: tuple[str, float], model: str):
+    """Each version's first day and the start of detected drift (:mod:`analytics.analyses.timeline`)."""
+    from analytics.analyses.timeline import events
+    return events(_engine(*ws), model)
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
 def version_roles(ws: tuple[str, float], model: str):
     """``version -> "serving" | "shadow"`` (:mod:`analytics.analyses.roles`)."""
     from analytics.analyses.roles import version_roles as _roles

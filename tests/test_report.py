@@ -273,7 +273,7 @@ def test_chapters_start_pages_and_nest_under_their_model(labeled):
     walk(reader.outline, None)
     assert [t for t, _p in children[None]] == ["binary_model", "Method notes"]
     titles = dict(children["binary_model"])
-    assert list(titles)[:2] == ["Highlights", "Key figures"] and list(titles)[-1] == "Label coverage"
+    assert list(titles)[:2] == ["What to do", "Key figures"] and list(titles)[-1] == "Label coverage"
     # each chapter opens a page: its first section's title is the first text under the page's header
     for first in ("Key figures", "Performance over time", "Drift"):
         assert pages[titles[first] - 1].find(first) < 80, (first, pages[titles[first] - 1][:120])
@@ -287,7 +287,7 @@ def test_portfolio_notes_define_only_what_is_shown(unlabeled):
     _pdf, pages, _out, _err = unlabeled
     text = " ".join(pages)
     notes = text[text.index("Method notes Every number"):]
-    assert "RMSE (rmse)" in notes and "ROC AUC (roc_auc)" not in notes
+    assert "RMSE" in notes and "ROC AUC" not in notes
 
 
 def test_kept_page_draws_the_same_svg_as_kaleido():
@@ -336,7 +336,7 @@ def test_metric_definitions_are_not_broken_after_their_first_word(labeled):
     its line) when an inline interval note followed; each description is now a span of its own."""
     _engine, pdf, _pages, _ = labeled
     raw = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    assert "Among labeled rows decided positive" in raw
+    assert "Of the cases the model flagged, the share" in raw  # the appendix's plain words for precision
 
 
 def test_report_file_name_is_model_start_last_day():
@@ -348,3 +348,42 @@ def test_report_file_name_is_model_start_last_day():
     assert file_name("credit_default", s, e) == "credit_default_2026-10-26_2026-11-22.pdf"
     assert file_name(None, s, e) == "portfolio_2026-10-26_2026-11-22.pdf"
     assert file_name("../etc/x y", None, None) == ".._etc_x_y_first_last.pdf"
+
+
+def _fill(page) -> float:
+    """Share of the page's content height (between the header and footer margins) above the
+    lowest line of text on it."""
+    height = float(page.mediabox.height)
+    top, bottom = height - 20 * 72 / 25.4, 20 * 72 / 25.4   # the 20 mm margins of report.css
+    ys = []
+
+    def visit(text, cm, tm, _font, _size):
+        if text.strip():
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if bottom < y < top:
+                ys.append(y)
+
+    page.extract_text(visitor_text=visit)
+    return (top - min(ys)) / (top - bottom) if ys else 0.0
+
+
+def test_no_page_is_less_than_half_full_unless_a_chapter_ends_there(labeled):
+    _engine, pdf, pages, _ = labeled
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    starts = set()   # pages on which a chapter (or the notes) begins
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            elif item.title in ("Key figures", "Performance over time", "Per-class performance", "Drift",
+                                "Method notes", "binary_model"):
+                starts.add(reader.get_destination_page_number(item))
+
+    walk(reader.outline)
+    n = len(reader.pages)
+    fills = [_fill(p) for p in reader.pages]
+    short = [(i + 1, round(f, 2)) for i, f in enumerate(fills)
+             if f < 0.5 and i + 1 < n and (i + 1) not in starts]
+    assert not short, (short, sorted(s + 1 for s in starts))
+    assert 0 < min(fills) and max(fills) > 0.8   # the measure sees the pages

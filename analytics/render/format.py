@@ -204,3 +204,29 @@ def d3_money(values) -> str:
     """Axis format for money: cents only when the amounts are small."""
     finite = [abs(v) for v in values if _ok(v)]
     return ",.2f" if finite and max(finite) < 100 else ",.0f"
+
+
+def sig(v: float | None, digits: int = 3) -> str:
+    """A number for people, to ``digits`` significant digits: ``0.73647 -> "0.736"``,
+    ``6.219 -> "6.22"``, ``147.39 -> "147"``, ``12345.6 -> "12,300"``."""
+    if not _ok(v):
+        return MISSING
+    if v == 0:
+        return "0"
+    exp = math.floor(math.log10(abs(v)))
+    places = digits - 1 - exp
+    r = round(v, places)
+    if places <= 0:
+        return f"{r:,.0f}"
+    return f"{r:,.{places}f}"
+
+
+def chance(p: float | None) -> str:
+    """A p-value in plain words (the value itself belongs in a footnote)."""
+    if not _ok(p):
+        return "not tested"
+    if p < 0.001:
+        return "very unlikely to be chance"
+    if p < 0.05:
+        return "unlikely to be chance"
+    return "could be chance"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analytics.render import format as F
 from .. import resources, state
+from .presets import preset_control
 from ..state import Filters
 
 
@@ -59,6 +60,7 @@ def filter_bar(models: tuple[str, ...], with_model: bool = True) -> Filters:
 
     state.bind(K_RANGE, "from", parse_range)
     seeded = {} if K_RANGE in st.session_state else {"value": (first, last)}
+    preset_control(sb, K_RANGE, st.session_state.get(K_RANGE, (first, last)), first, last)
     rng = sb.date_input("Time range", **seeded, min_value=first, max_value=last, key=K_RANGE, format="YYYY-MM-DD",
                         help=f"Prediction dates, both days included. Data spans {F.date(first)} to {F.date(last)}.")
     start, end = (rng if isinstance(rng, (tuple, list)) and len(rng) == 2 else (first, last))

@@ -24,6 +24,7 @@ from analytics.log.engine import Engine
 from analytics.query.selection import Selection
 from .. import auth, resources, state
 from ..state import Filters
+from . import nav
 from . import store_refresh
 from .filters import filter_bar
 from .text import escape_md
@@ -77,6 +78,7 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
     st.title(title)
     if caption:
         st.caption(caption)
+    menu = st.sidebar.container()  # the navigation, filled last: its links carry this run's view
     try:
         state.enter_page(title, from_url=state.sync_from_url())
         access = auth.gate()
@@ -118,3 +120,4 @@ def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | 
         st.error(f"Something went wrong on this page ({type(exc).__name__}: {escape_md(exc)}). This is a bug in Lastmile, "
                  "not in your data; the details are in the server log.", icon=":material/bug_report:")
     state.write_url()
+    nav.links(menu)

@@ -33,8 +33,9 @@ def kpi(col, label: str, value: str, *, delta: str | None = None, help: str | No
 
 
 def chart(fig: go.Figure, key: str | None = None) -> None:
-    """Draw a plotly figure full width, without the plotly mode bar clutter."""
-    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False,
+    """Draw a plotly figure full width, without the plotly mode bar clutter, in the user's theme."""
+    from app.components.theme import for_theme
+    st.plotly_chart(for_theme(fig), width="stretch", key=key, config={"displaylogo": False,
                                                            "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
 
 

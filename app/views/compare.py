@@ -10,6 +10,7 @@ from analytics.metrics import get_metric
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components import urlwidgets
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 from app.components.widgets import chart, kpi, metric_help, spinner
@@ -62,8 +63,9 @@ def body(ctx: PageContext) -> None:
             help="Paired: both versions scored the same predictions (a shadow deployment), so differences are "
                  "tested prediction by prediction (McNemar, paired t, paired DeLong). Auto detects it from the "
                  "overlap of prediction ids.") or "auto"
-    state.set_param("baseline", base)
-    state.set_param("candidate", cand)
+    urlwidgets.set_unless_default("baseline", base, versions[0])
+    # a chosen baseline names its candidate too (the pair is the view)
+    urlwidgets.set_unless_default("candidate", cand, others[0] if others and base == versions[0] else None)
     if ctx.filters.versions:
         st.caption("The version filter does not apply here: the comparison uses the two versions picked above.")
     with spinner("Comparing the two versions…"):

@@ -13,6 +13,8 @@ from analytics.render import charts, format as F
 from analytics.render.charts.drift_rule import drift_rule_chart
 
 from app import resources, state
+from app.components import urlwidgets
+from app.components.marks import marked
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 from app.components.widgets import chart, kpi, spinner
@@ -28,7 +30,12 @@ STAT_HELP = {
 }
 
 
-def feature_table(res) -> pl.DataFrame:
+#: feature_table's columns shown at once (they fit at 1280 px); the others are in the details.
+MAIN_COLUMNS = ("target", "drifted", "why", "PSI", "JS distance", "Wasserstein (norm.)")
+
+
+def feature_table(res, main: bool = True) -> pl.DataFrame:
+    """One row per target: ``main`` the columns of :data:`MAIN_COLUMNS`, else the target and the rest."""
     rows = []
     for role, f in res.targets():
         rows.append({
@@ -40,7 +47,11 @@ def feature_table(res) -> pl.DataFrame:
             "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "rule": f.rule, "note": f.reason or "",
         })
     frame = pl.DataFrame(rows)
-    return frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
+    frame = frame.sort("drifted", descending=True, maintain_order=True) if rows else frame
+    if not rows:
+        return frame
+    keep = [c for c in frame.columns if (c in MAIN_COLUMNS) == main or c == "target"]
+    return frame.select(keep)
 
 
 def _to_datetime(d: _dt.date) -> _dt.datetime:
@@ -70,8 +81,9 @@ def body(ctx: PageContext) -> None:
     if not isinstance(ref_range, (tuple, list)) or len(ref_range) != 2:
         st.info("Pick the first and the last day of the reference window.")
         return
-    state.set_param("ref_from", ref_range[0].isoformat())
-    state.set_param("ref_to", ref_range[1].isoformat())
+    urlwidgets.set_unless_default("ref_from", ref_range[0].isoformat(), default_ref.start.date().isoformat())
+    urlwidgets.set_unless_default("ref_to", ref_range[1].isoformat(),
+                                  (default_ref.end.date() - _dt.timedelta(days=1)).isoformat())
     flt = ctx.filters
     ref = ctx.selection.replace(start=_to_datetime(ref_range[0]),
                                 end=_to_datetime(ref_range[1]) + _dt.timedelta(days=1))
@@ -105,13 +117,15 @@ def body(ctx: PageContext) -> None:
         caption=lab.why if lab else None)
     st.dataframe(feature_table(res), hide_index=True, width="stretch",
                  column_config={k: st.column_config.TextColumn(k, help=v) for k, v in STAT_HELP.items()})
+    with st.expander("Details: kind, KS and χ² tests, rows, rule, notes"):
+        st.table(feature_table(res, main=False).to_pandas().set_index("target"))  # static: wraps, never cut
 
     targets = [f.name if role == "feature" else role for role, f in res.targets()]
     state.bind(K_FEATURE, "feature", lambda v: v if v in targets else None)
     default = (res.drifted_features or targets)[0]
     feature = st.selectbox("Distribution of", targets, key=K_FEATURE,
                            **({} if K_FEATURE in st.session_state else {"index": targets.index(default)}))
-    state.set_param("feature", feature)
+    urlwidgets.set_unless_default("feature", feature, default)
     with spinner():
         dist = resources.distribution(ctx.ws_key, spec.name, feature, ref, cur)
     chosen = next(f for role, f in res.targets() if (f.name if role == "feature" else role) == feature)
@@ -126,7 +140,7 @@ def body(ctx: PageContext) -> None:
                     format_func=lambda s: f"{LABELS[s]} ({', '.join(CHART_STATS[s])})",
                     help="The dashed line is the drift rule's threshold for this statistic; a target "
                          "drifts when any of its kind's statistics reaches its line.")
-    chart(drift_rule_chart(over, res.config, stat, title=f"{LABELS[stat]} per {flt.period} against the reference"),
+    chart(marked(ctx, drift_rule_chart(over, res.config, stat, title=f"{LABELS[stat]} per {flt.period} against the reference")),
           key="dr_time")
 
 

@@ -10,6 +10,7 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
 from app import resources
+from app.components.marks import marked
 from app.components.text import escape_md
 from app.components.page import PageContext, run_page
 from app.components.widgets import chart, table, kpi, metric_help, spinner
@@ -65,15 +66,15 @@ def body(ctx: PageContext) -> None:
                                                if traffic.height < frame.height else "")
     left, right = st.columns(2)
     with left:
-        chart(charts.volume_chart(traffic, title=vol_title), key="ops_volume")
+        chart(marked(ctx, charts.volume_chart(traffic, title=vol_title)), key="ops_volume")
     with right:
-        chart(charts.latency_chart(frame, by="version", quantiles=("latency_p50", "latency_p95"),
-                                   title=f"Latency per {period}: p50 solid, p95 dashed"),
+        chart(marked(ctx, charts.latency_chart(frame, by="version", quantiles=("latency_p50", "latency_p95"),
+                                               title=f"Latency per {period}: p50 solid, p95 dashed")),
               key="ops_latency")
     left, right = st.columns(2)
     with left:
-        chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
-                                      title="Label coverage (share of predictions with an outcome)"),
+        chart(marked(ctx, charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                                  title="Label coverage (share of predictions with an outcome)")),
               key="ops_coverage")
     with right:
         delays = delay_frame(by_time)
@@ -83,7 +84,8 @@ def body(ctx: PageContext) -> None:
             chart(charts.metric_over_time(delays, "label_delay_days", label="label delay", fmt="days",
                                           title="Label delay (days, median) per version"), key="ops_delay")
     if costs is not None:
-        chart(charts.value_over_time(costs, y="compute_cost", currency=ctx.currency, title=f"Compute cost per {period}"),
+        chart(marked(ctx, charts.value_over_time(costs, y="compute_cost", currency=ctx.currency,
+                                                 title=f"Compute cost per {period}")),
               key="ops_cost")
     with st.expander("Table"):
         table(frame)

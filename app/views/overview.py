@@ -10,6 +10,8 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components import arriving
+from app.components.marks import marked
 from app.components.estimates import estimate_panel
 from app.components.health import health_panel
 from app.components.metricview import latest
@@ -41,7 +43,8 @@ def body(ctx: PageContext) -> None:
         st.markdown(f"**{literal(ctx.spec.name)}** · {task}")
         st.text(ctx.spec.description)
 
-    cols = st.columns(len(tiles))
+    per_row = (len(tiles) + 1) // 2   # two rows: every value fits at 1280 px with the sidebar open
+    cols = [c for i in range(0, len(tiles), per_row) for c in st.columns(per_row)]
     for col, m in zip(cols, tiles):
         d = get_metric(m, task)
         cur = latest(by_period, m)
@@ -49,9 +52,10 @@ def body(ctx: PageContext) -> None:
             kpi(col, d.label, F.MISSING, help=metric_help(m, task), caption="no value in this range")
             continue
         better = {True: "normal", False: "inverse", None: "off"}[d.higher_is_better]
-        kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=F.delta(cur.delta, d.fmt),
+        late = arriving.coverage_tile(health, cur.period, cur.delta) if m == "label_coverage" else {}
+        kpi(col, d.label, F.by_kind(cur.value.value, d.fmt), delta=None if late else F.delta(cur.delta, d.fmt),
             delta_color=better, help=metric_help(m, task),
-            caption=f"{period} of {cur.period}" + (
+            caption=f"{period} of {cur.period}" + (f" · {late['note']}" if late else "") + (
                 f" · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}" if cur.value.ci_low is not None else ""))
     st.caption(f"Each tile: the latest {period} with a value, its 95% interval, and the change from the {period} "
                f"before; {escape_md(pooled)}.")
@@ -73,12 +77,12 @@ def body(ctx: PageContext) -> None:
     if d.kind == "label" and frame[metric].drop_nulls().is_empty():
         st.info(no_labels_message(ctx.ws_key, ctx.spec.name), icon=":material/schedule:")
     else:
-        chart(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
-                                      title=f"{d.label} per {period} and version (95% interval bands)"),
+        chart(marked(ctx, charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
+                                                  title=f"{d.label} per {period} and version (95% interval bands)")),
               key="ov_metric_chart")
     estimate_panel(ctx, metric)
-    chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
-                                  title="Label coverage: share of predictions whose outcome is known"),
+    chart(marked(ctx, charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
+                                              title="Label coverage: share of predictions whose outcome is known")),
           key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)

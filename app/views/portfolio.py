@@ -12,8 +12,10 @@ from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components import decision
 from app.components.estimates import estimate_card
-from app.components.health import badge, reason_lines
+from app.components.health import badge
+from app.components.theme import for_theme
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
@@ -30,7 +32,7 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
         st.caption("not enough periods for a trend")
         return
     kw = {"line_color": color} if color else {}
-    st.plotly_chart(charts.sparkline(vals, fmt=fmt, **kw), width="stretch", key=key,
+    st.plotly_chart(for_theme(charts.sparkline(vals, fmt=fmt, **kw)), width="stretch", key=key,
                     config={"displayModeBar": False, "staticPlot": False})
 
 
@@ -54,9 +56,9 @@ def model_card(ctx: PageContext, spec) -> str:
         inputs = value_call[0][0](*value_call[0][1]) if value_call else None
     rows = sorted(res.rows, key=lambda r: str(r.group["period"]))
     with st.container(border=True):
-        c = st.columns([3, 3, 3, 2, 1.3], vertical_alignment="center")
+        c = st.columns([3, 3, 3, 2, 1.6], vertical_alignment="center")
         with c[0]:
-            st.markdown(f"### {literal(spec.name)}\n{badge(health.status)} · {task}")
+            st.markdown(f"#### {literal(spec.name)}\n{badge(health.status)} · {task}")
             if spec.description:  # the workspace's words, as plain text (never Markdown: no images, links)
                 st.text(spec.description)
         with c[1]:
@@ -87,7 +89,8 @@ def model_card(ctx: PageContext, spec) -> str:
                 delta = (last.net_value - prev.net_value) if last and prev and last.net_value is not None \
                     and prev.net_value is not None else None
                 st.metric("Net value", F.money(last.net_value if last else None, currency, short=True),
-                          delta=F.delta(delta, "money", currency) if delta is not None else None,
+                          delta=(("+" if delta >= 0 else "-") + F.money(abs(delta), currency, short=True))
+                          if delta is not None else None,   # the same short form as the value
                           help="Value of the outcomes, minus the baseline policy's, minus compute cost, this week "
                                "(labeled predictions; recent weeks fill in as labels arrive).")
                 if last:
@@ -104,7 +107,7 @@ def model_card(ctx: PageContext, spec) -> str:
             if st.button("Open", key=f"pf_open_{spec.name}", icon=":material/arrow_forward:", type="primary",
                          help=f"The overview of {spec.name}"):
                 st.switch_page("views/overview.py", query_params=state.link_params(model=spec.name))
-        lines = reason_lines(health, with_info=False)
+        lines = decision.plain_findings(spec, health)  # in plain words; the overview has every sentence
         if lines:
             st.markdown("\n".join(lines))
     return health.status
@@ -112,15 +115,20 @@ def model_card(ctx: PageContext, spec) -> str:
 
 def body(ctx: PageContext) -> None:
     summary = st.empty()
+    board = st.empty()  # what to do leads the page; filled once the cards are drawn
     statuses = []
     # every answer but the first model's health computes in the background, in card order,
     # while this thread computes that one: cards still draw one by one, in order
-    resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:])
+    resources.prefetch([c for spec in ctx.workspace.models for c in card_calls(ctx, spec)][1:]
+                       + decision.recommendation_calls(ctx.ws_key, ctx.workspace.models))
     for spec in ctx.workspace.models:  # card by card, so the first model shows while the others load
         statuses.append(model_card(ctx, spec))
     counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
     timeline_panel(ctx.ws_key, ctx.workspace, ctx.workspace.model_names, key="pf_timeline")
+    with board.container():
+        with spinner("Working out what to do…"):
+            decision.board(ctx.ws_key, ctx.workspace.models)
 
 
 run_page("Portfolio", body, caption="Every model at a glance: is it healthy, what is it worth, is it getting better?",

@@ -11,6 +11,7 @@ import streamlit as st
 from analytics.render import format as F
 
 from app import auth, resources, state
+from app.components import urlwidgets
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 
@@ -36,7 +37,7 @@ def build_with_progress(ctx: PageContext, model, start, end, with_charts: bool, 
 
 def body(ctx: PageContext) -> None:
     flt = ctx.filters
-    scope = st.radio("Report on", SCOPES, key=K_SCOPE, horizontal=True,
+    scope = urlwidgets.radio("Report on", "scope", SCOPES, key=K_SCOPE, horizontal=True,
                      help="One model in depth, or a portfolio report with a section per model.")
     model = flt.model if scope == SCOPES[0] else None
     start = flt.start
@@ -50,7 +51,7 @@ def body(ctx: PageContext) -> None:
         period = f"{F.date(shown_start)} to {F.date(shown_end - _dt.timedelta(days=1))}"
     st.markdown(f"**{literal(model) if model else 'Every model'}**, predictions from {period} "
                 "(change the model and time range in the filter bar).")
-    with_charts = st.toggle("Charts", value=True, key="rep_charts",
+    with_charts = urlwidgets.toggle("Charts", "charts", True, key="rep_charts",
                             help="Charts are drawn with the system's Chromium; without them the PDF is quicker.")
     key = (model, start, end, with_charts, resources.ws_key())
     if st.button("Build the PDF", type="primary", icon=":material/picture_as_pdf:", key="rep_build"):

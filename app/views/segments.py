@@ -14,6 +14,7 @@ from analytics.render import charts, format as F
 from analytics.render.output import frame_to_csv
 
 from app import auth, resources, state
+from app.components.marks import marked
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
@@ -155,8 +156,8 @@ def body(ctx: PageContext) -> None:
     with spinner():
         ts = resources.metrics(ctx.ws_key, sel, Grouping(by=("period", "version"), period=ctx.filters.period),
                                (metric,), False)
-    chart(charts.metric_over_time(ts.to_polars(), metric, label=d.label, fmt=d.fmt,
-                                  title=f"{d.label} for {pick}, per {ctx.filters.period} and version"),
+    chart(marked(ctx, charts.metric_over_time(ts.to_polars(), metric, label=d.label, fmt=d.fmt,
+                                              title=f"{d.label} for {pick}, per {ctx.filters.period} and version")),
           key="seg_series")
 
 

@@ -16,6 +16,8 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
 from app import resources
+from app.components import urlwidgets
+from app.components.marks import marked
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, spinner
@@ -41,20 +43,25 @@ COLUMN_HELP = {col: st.column_config.TextColumn(help=HELP[key]) for col, key in 
     ("pending, expected", "pending"), ("role", "role"))}
 
 
-def version_table(result, currency: str) -> pl.DataFrame:
+def version_table(result, currency: str, roi: bool = True) -> pl.DataFrame:
+    """Per version: the columns that fit at 1280 px (the rest: :func:`details_table`)."""
     rows = []
     for r in result.rows:
-        role = "shadow: value if promoted" if r.role == "shadow" else (r.role or "")
-        rows.append({"version": r.group.get("version", "all"), "role": role, "predictions": F.count(r.n),
-                     "labeled": F.count(r.n_labeled), "value": F.money(r.value, currency),
-                     "baseline": F.money(r.baseline_value, currency), "lift": F.money(r.lift, currency),
-                     "compute cost": F.money(r.compute_cost, currency),
-                     "net value": F.money(r.net_value, currency),
-                     "return on compute": (F.value_for_money(r.net_value, r.compute_cost, currency)
-                                           if r.net_value is not None else (r.roi_reason or F.MISSING)),
-                     "pending": F.count(r.pending_n),
-                     "pending, expected": F.money(r.pending_expected_value, currency)})
+        row = {"version": r.group.get("version", "all"), "role": r.role or "", "predictions": F.count(r.n),
+               "value": F.money(r.value, currency), "lift": F.money(r.lift, currency),
+               "compute cost": F.money(r.compute_cost, currency), "net value": F.money(r.net_value, currency)}
+        if roi:
+            row["return on compute"] = (F.value_for_money(r.net_value, r.compute_cost, currency, short=True)
+                                        if r.net_value is not None else (r.roi_reason or F.MISSING))
+        rows.append(row)
     return pl.DataFrame(rows)
+
+
+def details_table(result, currency: str) -> pl.DataFrame:
+    """Per version: labeled rows, the baseline's value and the outcomes still pending."""
+    return pl.DataFrame([{"version": r.group.get("version", "all"), "labeled": F.count(r.n_labeled),
+                          "baseline": F.money(r.baseline_value, currency), "pending": F.count(r.pending_n),
+                          "pending, expected": F.money(r.pending_expected_value, currency)} for r in result.rows])
 
 
 def value_matrix_editor(defaults: Assumptions, classes: tuple[str, ...]) -> tuple[tuple[str, str, float], ...]:
@@ -82,20 +89,20 @@ def what_if(defaults: Assumptions, task: str, spec) -> Assumptions:
                 st.text_input(label, value=f"per-row: {v}", disabled=True, key=f"val_{key}",
                               help=f"Taken from the column {v!r} on each row.")
             elif task == "binary":
-                changes[key] = st.number_input(label, value=float(v), step=1.0, key=f"val_{key}",
-                                               help=f"Value of each {label.lower()} ({defaults.currency}).")
+                changes[key] = urlwidgets.number(label, key, float(v), step=1.0, key=f"val_{key}",
+                                                 help=f"Value of each {label.lower()} ({defaults.currency}).")
     with cols[4]:
-        changes["cost_per_1k"] = st.number_input("Cost per 1,000", value=float(defaults.cost_per_1k), min_value=0.0,
-                                                 step=0.1, key="val_cost", help=HELP["cost"])
+        changes["cost_per_1k"] = urlwidgets.number("Cost per 1,000", "cost", float(defaults.cost_per_1k),
+                                                   min_value=0.0, step=0.1, key="val_cost", help=HELP["cost"])
     if task == "binary" and spec.columns.score:
-        changes["threshold"] = st.slider("Decision threshold", 0.0, 1.0, float(defaults.threshold), 0.01,
-                                         key="val_threshold",
+        changes["threshold"] = urlwidgets.slider("Decision threshold", "threshold", 0.0, 1.0,
+                                                 float(defaults.threshold), 0.01, key="val_threshold",
                                          help="Score at or above which a prediction counts as positive.")
     if task == "multiclass" and spec.columns.classes:
         changes["value_matrix"] = value_matrix_editor(defaults, spec.columns.classes)
     if task == "regression" and defaults.cost_over is None:
-        changes["cost_per_unit_error"] = st.number_input(
-            "Cost per unit of error", value=float(defaults.cost_per_unit_error or 0.0), min_value=0.0,
+        changes["cost_per_unit_error"] = urlwidgets.number(
+            "Cost per unit of error", "cpue", float(defaults.cost_per_unit_error or 0.0), min_value=0.0,
             key="val_cpue", help=f"What each unit of absolute error costs ({defaults.currency}).")
     return defaults.replace(**changes)
 
@@ -139,7 +146,8 @@ def body(ctx: PageContext) -> None:
                               f"{F.count(r.n)} predictions it scored, not added to the total"
                               for r in shadows) + ".", icon=":material/visibility:")
         st.dataframe(version_table(configured, cur), hide_index=True, width="stretch", column_config=COLUMN_HELP)
-        with st.expander("Details: raw ROI (net value / compute cost)"):
+        with st.expander("Details: labeled rows, baseline, pending outcomes, raw ROI (net value / compute cost)"):
+            st.table(details_table(configured, cur).to_pandas().set_index("version"))  # static: wraps, never cut
             st.markdown("\n".join(
                 [f"- **{literal(r.group.get('version'))}**: ROI {F.num(r.roi)}× "
                  f"({F.money(r.net_value, cur)} / {F.money(r.compute_cost, cur)})"
@@ -148,8 +156,8 @@ def body(ctx: PageContext) -> None:
                 + [f"- **total** ({escape_md(t.pooled())}): ROI {F.num(t.roi)}×" if t.roi is not None
                    else f"- **total**: {t.roi_reason}"]))
         over_time = evaluate(by_time, defaults).to_polars()
-        chart(charts.value_over_time(over_time, currency=cur,
-                                     title=f"Net value per {ctx.filters.period} and version ({cur})"),
+        chart(marked(ctx, charts.value_over_time(over_time, currency=cur,
+                                                 title=f"Net value per {ctx.filters.period} and version ({cur})")),
               key="val_time")
 
     st.subheader("What if?")
@@ -157,7 +165,7 @@ def body(ctx: PageContext) -> None:
                "recomputed from the aggregates already loaded, without querying the logs again.")
     assumed = what_if(defaults, task, spec)
     result = evaluate(by_version, assumed)
-    shown = version_table(result, assumed.currency)
+    shown = version_table(result, assumed.currency, roi=not (configured is not None and assumed != defaults))
     if configured is not None and assumed != defaults:
         before = {r.group.get("version"): r.net_value for r in configured.rows}
         shown = shown.with_columns(pl.Series("net value vs workspace", [

@@ -25,8 +25,10 @@ notification does not change the exit status unless ``--fail-on-notify`` (then 5
 """
 
 from analytics.analyses.health import STATUSES, checked_health, portfolio_health
+from analytics.analyses.recommend import lines as recommendation_lines, recommend
 from analytics.cli import add_common
 from analytics.config.times import parse_time
+from analytics.errors import LastmileError
 from analytics.render.output import render, to_table
 from analytics.alerts.backfill import backfill, last_day
 from analytics.cli.commands._alerts import NOTIFY_FAILED, add_alert_flags, day, record, state, who
@@ -83,8 +85,15 @@ def run(args, ctx) -> int:
         results = tuple(checked_health(engine, engine.spec(m), now) for m in args.model)
     else:
         results = portfolio_health(engine, now)
+    recs = []
+    for h in results:  # what to do about each model (the report's page 1 and the portfolio say the same)
+        try:
+            recs += recommend(engine, h.model, now, h)
+        except LastmileError:
+            pass  # an unreadable model has its error status; nothing to recommend
     payload = {"status": max((h.status for h in results), key=_rank, default="healthy"),
-               "fail_on": args.fail_on, "models": [h.to_dict() for h in results]}
+               "fail_on": args.fail_on, "models": [h.to_dict() for h in results],
+               "recommendations": [r.to_dict() for r in recs]}
     rows = []
     for h in results:
         shown = [r for r in h.reasons if r.level != "info" or args.all_reasons or ctx.fmt != "table"]
@@ -104,7 +113,8 @@ def run(args, ctx) -> int:
                              "pull": sum(r.level == "pull" for r in h.reasons)} for h in results],
                            ["model", "status", "warn", "pull"], "Health of every model")
         detail = [f"{r['model']} [{r.get('level') or r['status']}] {r['message']}" for r in rows]
-        ctx.out(summary + "\n\n" + "\n".join(detail) + f"\n\nexit status {code} (--fail-on {args.fail_on})")
+        advice = "\n".join(["What to do:"] + recommendation_lines(recs)) if recs else ""
+        ctx.out(summary + "\n\n" + advice + "\n\n" + "\n".join(detail) + f"\n\nexit status {code} (--fail-on {args.fail_on})")
     else:
         ctx.out(render(ctx.fmt, payload, rows, COLUMNS))
     return code

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 
 import datetime as _dt
-import functools
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from analytics.metrics import METRICS, PRIMARY_METRIC, format_value, get_metric,
 from analytics.metrics.compute import compute_metrics
 from analytics.query.selection import Grouping, Selection
 from analytics.render import format as fmt
+from analytics.render.report.appendix import appendix
+from analytics.render.report.decision import decision
 from ..charts import bar_by_group, compare_forest, distribution_chart, metric_over_time, volume_chart
 from ..charts.drift_rule import drift_rule_chart
 from .incidents import incidents_section
@@ -42,7 +43,7 @@ from .perclass import per_class
 from .quality import quality
 from .estimates import estimate_cells
 
-#: Users' documentation (one Markdown file per area) shown in the method notes.
+#: Users' documentation (one Markdown file per area; the method notes no longer include it).
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 #: Threads building one model's sections concurrently (queries overlap compilation).
 WORKERS = 2
@@ -162,7 +163,9 @@ def kpis(mi) -> dict:
                                           and p.value is not None) else None
         rows.append({"name": name, "label": d.label, **_metric_cells(d, v),
                      "previous": format_value(d, p.value) if p is not None else fmt.MISSING,
-                     "change": fmt.delta(change, d.fmt), "direction": _direction(change, d.higher_is_better)})
+                     "change": fmt.delta(change, d.fmt), "direction": _direction(change, d.higher_is_better),
+                     "fmt": d.fmt, "raw": (v.value if v is not None else None),
+                     "raw_previous": (p.value if p is not None else None), "raw_change": change})
     primary = get_metric(PRIMARY_METRIC[task], task)
     pv = cur_row.metrics.get(primary.name) if cur_row else None
     cov = cur_row.metrics.get("label_coverage") if cur_row else None
@@ -381,7 +384,7 @@ def health(mi, earlier: dict) -> dict:
              "message": r.message} for r in sorted(h.reasons, key=lambda r: ("pull", "warn", "info").index(r.level))]
     windows = {k: f"{fmt.date(a)} to {fmt.date(b - _dt.timedelta(days=1))}" for k, (a, b) in h.windows.items()}
     return {"template": "health.html.j2", "title": "Health checks", "status": h.status, "rows": rows,
-            "windows": windows, "empty": None,
+            "windows": windows, "empty": None, "result": h,
             "verdict": {"status": h.status, "headline": headline,
                         "reasons": [r.message for r in findings if r.message not in headline]},
             "summary": {"status": h.status, "headline": headline}}
@@ -517,22 +520,9 @@ def weak_segments(mi, earlier: dict, top: int = 10) -> dict:
 
 
 def method_notes(metrics_used: list[str], areas: list[str]) -> dict:
-    """Definitions of every metric shown (registry) and the users' docs of each area used."""
-    return dict(_method_notes(tuple(dict.fromkeys(metrics_used)), tuple(dict.fromkeys(areas))))
-
-
-@functools.lru_cache(maxsize=16)
-def _method_notes(metrics_used: tuple[str, ...], areas: tuple[str, ...]) -> dict:
-    defs = [METRICS[n] for n in dict.fromkeys(metrics_used) if n in METRICS]
-    docs = []
-    for area in areas:
-        path = DOCS / f"{area}.md"
-        if path.is_file():
-            docs.append({"area": area, "html": markdown_html(path.read_text(encoding="utf-8"))})
-    return {"template": "methods.html.j2", "title": "Method notes",
-            "metrics": [{"label": d.label, "name": d.name, "description": d.description,
-                         "interval": d.interval_method} for d in defs],
-            "docs": docs, "empty": None}
+    """The appendix: every metric shown and how the numbers are worked out, in plain language
+    (:mod:`.appendix`; no code names, no command-line options)."""
+    return appendix(tuple(dict.fromkeys(metrics_used)))
 
 
 #: Doc sections about usage rather than method (workspace keys, commands, JSON, internals, features
@@ -659,6 +649,7 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS, *, cover
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-report") as pool:
         for key in START_ORDER:
             futures[key] = pool.submit(run, key)
+        decided = pool.submit(_decision, mi, earlier, say)  # page 1: needed with the cover, last
         for i, keys in enumerate(CHAPTERS):
             chapters.append([futures[key].result() for key in keys])
             if on_part is not None and 0 < i + offset < len(CHAPTERS) - 1 + offset:
@@ -666,6 +657,7 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS, *, cover
     built = [s for chapter in chapters for s in chapter]
     k = built[0]
     c = cover(mi, built)
+    c["decision"] = decided.result()
     parts = [[c]] + chapters if cover_alone else [[c] + chapters[0]] + chapters[1:]
     if on_part is not None:
         # the cover before the last chapter: its charts may still be being drawn
@@ -677,8 +669,15 @@ def build_model(mi, say: Callable[[str], None], workers: int = WORKERS, *, cover
                "primary_interval": k["primary"]["interval"]}
     for s in built:
         summary.update(s.get("summary", {}))
+    summary["decision"] = c["decision"].get("entries", [])
     return ModelReport(model=mi.model, description=mi.spec.description, task=mi.spec.task, parts=parts,
                        summary=summary, metrics_used=[r["name"] for r in k["rows"]], areas=model_areas())
+
+
+def _decision(mi, earlier, say) -> dict:
+    """Page 1's decision (:mod:`.decision`)."""
+    say(f"{mi.model}: what to do")
+    return decision(mi, earlier)
 
 
 def model_areas() -> list[str]:
