@@ -11,7 +11,7 @@ from .conftest import no_exception, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["", "overview", "segments", "compare", "drift", "value", "operations", "explore", "report"]
+PAGES = ["", "overview", "segments", "compare", "drift", "quality", "value", "operations", "explore", "report"]
 
 
 def params(tab) -> dict[str, list[str]]:
