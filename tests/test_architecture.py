@@ -220,8 +220,6 @@ SIZE_ALLOWED = {
     "analytics/analyses/drift/__init__.py": "results, windows and the per-target statistics; phase 2 splits it",
     "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
                                                           "from one sorted pass",
-    "analytics/analyses/health.py": "every rule of the verdict; phase 2 makes them a table of small rules",
-    "analytics/analyses/health.py::model_health": "every rule inline; phase 2 makes them a table",
     "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model; "
                                    "phase 2 splits it",
     "analytics/analyses/value.py::summary_expr": "one aggregate expression per business-value field",

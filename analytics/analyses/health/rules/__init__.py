@@ -1,0 +1,9 @@
+"""The health rules, one module each, registered in the order their reasons appear
+(:mod:`.registry`). Adding one: a module here that calls
+:func:`~.registry.register_rule`, its import below, and its settings' defaults in
+``RULE_DEFAULTS`` (``analytics/config/alerts.py``, where the workspace validates them)."""
+
+from . import floors, drop, latency, label_coverage, drift, net_value, volume_drop  # noqa: F401 - registers each
+from .registry import RULES, HealthRule, register_rule
+
+__all__ = ["RULES", "HealthRule", "register_rule"]
