@@ -32,4 +32,14 @@ PAGES = {
     ],
 }
 
+from analytics.errors import LastmileError  # noqa: E402
+
+from app import auth  # noqa: E402
+
+if __name__ == "__main__":  # (a worker process of app/pool.py re-imports this file as __mp_main__)
+    try:  # the gate: who is this, which models and pages are theirs (it stops the run for a stranger)
+        PAGES = auth.visible_pages(PAGES, auth.gate())
+    except LastmileError:
+        pass  # a bad workspace: the page says so in one sentence
+
 st.navigation(PAGES).run()

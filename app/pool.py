@@ -106,10 +106,10 @@ _WORKER: dict[str, Any] = {}     # "key" -> Key, "engine" -> Engine, "seconds" -
 
 def _worker_engine(key: Key, snapshot_seconds: float):
     if _WORKER.get("key") != key:
-        from analytics.log.engine import Engine
+        from analytics.store import open_engine
         from analytics.config.workspace import load_workspace
         _WORKER.clear()
-        _WORKER["engine"] = Engine(load_workspace(key[0]), snapshot=True, snapshot_seconds=snapshot_seconds)
+        _WORKER["engine"] = open_engine(load_workspace(key[0]), snapshot=True, snapshot_seconds=snapshot_seconds)
         _WORKER["key"] = key
     return _WORKER["engine"]
 

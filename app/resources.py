@@ -40,6 +40,7 @@ import analytics.analyses.segments  # noqa: F401,E402
 import analytics.analyses.value  # noqa: F401,E402
 from analytics.config.workspace import Workspace, load_workspace
 from analytics.log.engine import Engine
+from analytics.store import open_engine
 from analytics.query.selection import Grouping, Selection
 from . import pool, state
 
@@ -66,7 +67,8 @@ def _workspace(path: str, mtime: float) -> Workspace:
 @st.cache_resource(show_spinner=False)
 def _engine(path: str, mtime: float) -> Engine:
     # small logs are joined once (a snapshot every session shares), refreshed as often as results
-    return Engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
+    # and a model's log is read from the incremental store when it answers exactly
+    return open_engine(_workspace(path, mtime), snapshot=True, snapshot_seconds=TTL.total_seconds())
 
 
 #: Bumped by :func:`refresh`: the worker processes' engines belong to a generation.
@@ -277,3 +279,10 @@ def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Groupi
     eng = _engine(*ws)
     sel, caption = pooled_selection(eng, selection)
     return compute_metrics(eng, sel, grouping, list(names) if names else None, label_delay), caption
+
+
+@st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+def estimates(ws: tuple[str, float], selection: Selection, grouping: Grouping):
+    """Label-free estimates per group (:mod:`analytics.analyses.estimate`)."""
+    from analytics.analyses.estimate import estimate_performance
+    return estimate_performance(_engine(*ws), selection, grouping)

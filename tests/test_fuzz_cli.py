@@ -141,6 +141,7 @@ COMMANDS = [
     (["drift", "--model", "fuzzed", "--format", "json"], {0, 2}),
     (["roi", "--model", "fuzzed", "--by", "version"], {0, 2}),
     (["compare", "--model", "fuzzed", "--baseline", "v1", "--candidate", "v2"], {0, 2}),
+    (["estimate", "--model", "fuzzed", "--by", "period", "--format", "json", "--backtest"], {0, 2}),
     (["check", "--format", "json"], {0, 2, 3, 4}),
 ]
 

@@ -98,7 +98,8 @@ def test_expected_per_week():
 
 def test_the_table_and_its_settings():
     names = [r.name for r in RULES]
-    assert names == ["floor", "drop", "latency_p95", "label_coverage", "drifted_features", "net_value", "volume_drop"]
+    assert names == ["floor", "drop", "latency_p95", "label_coverage", "drifted_features", "net_value",
+                     "estimated_drop", "volume_drop"]
     assert all(r.reason and r.settings in (None, *RULE_DEFAULTS) for r in RULES)
     assert RULE_DEFAULTS["volume_drop"] == {"enabled": True, "warn": 0.5, "pull": 0.8}
     with pytest.raises(ValueError, match="twice"):

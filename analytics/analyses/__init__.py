@@ -1,1 +1,1 @@
-"""The analyses: segments, compare (like for like), drift, value, roles, health, facts."""
+"""The analyses: segments, compare (like for like), drift, value, roles, health, facts, estimate (label-free)."""

@@ -50,10 +50,12 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from analytics.log.engine import Engine  # lazy: Ibis loads only for commands that query
+            from analytics.store import open_engine  # lazy: Ibis loads only for commands that query
 
-            # a command is short-lived: small logs are joined once and queried in memory
-            self._engine = Engine(self.workspace, snapshot=True)
+            # a command is short-lived: small logs are joined once and queried in memory;
+            # a model's log is read from the store when it answers exactly (unless --no-store)
+            self._engine = open_engine(self.workspace, not getattr(self.args, "no_store", False),
+                                       snapshot=True)
         return self._engine
 
     @property
@@ -76,6 +78,7 @@ def add_common(p: argparse.ArgumentParser, formats: bool = True) -> None:
     """--config (every command) and --format (commands that print results)."""
     p.add_argument("--config", metavar="PATH", help="workspace file (default: $LASTMILE_CONFIG, "
                    "./lastmile.toml, then the bundled sample workspace)")
+    p.add_argument("--no-store", action="store_true", help="read the raw logs, not the incremental store")
     if formats:
         p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 

@@ -13,6 +13,7 @@ environment of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -25,7 +26,11 @@ from typing import Any, Mapping
 from analytics.config.alerts import validate_alerts_config
 from analytics.config.compare import validate_compare_config
 from analytics.config.drift import validate_drift_config
+from analytics.config.estimate import validate_estimate_config
+from analytics.config.notify import notify_problems
 from analytics.config.s3 import S3Options, split_engine_options
+from analytics.config.store import StoreConfig, default_memory_limit, parse_memory_limit, parse_store
+from analytics.access.config import AccessConfig, AuditConfig, AuthConfig, parse_access_sections
 from analytics.errors import ConfigError, UnknownModelError, suggest
 
 TASKS = ("binary", "multiclass", "regression")
@@ -36,8 +41,8 @@ RESERVED_PREFIX = "lm_"
 #: Where the bundled sample workspace lives (the repository's ``sample_data``).
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "lastmile.toml"
 
-_TOP_KEYS = {"engine", "models"}
-_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead"}
+_TOP_KEYS = {"engine", "models", "notify", "store", "auth", "access", "audit"}  # the last three: analytics/access/config.py
+_ENGINE_KEYS = {"backend", "options", "materialize_rows", "timestamp_min", "timestamp_max_ahead", "memory_limit"}
 #: Default of ``[engine] materialize_rows`` (see :class:`analytics.log.engine.Engine`).
 MATERIALIZE_ROWS = 2_000_000
 #: Defaults of ``[engine] timestamp_min`` / ``timestamp_max_ahead``: prediction timestamps
@@ -48,7 +53,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MODEL_KEYS = {
     "name", "task", "description", "predictions", "outcomes", "columns",
-    "business", "alerts", "drift", "compare", "shadow",
+    "business", "alerts", "drift", "compare", "shadow", "estimate", "notify",
 }
 _COLUMN_KEYS = {
     "id", "timestamp", "version", "score", "class_scores", "prediction", "label",
@@ -133,9 +138,13 @@ class ModelSpec:
     alerts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     drift: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     compare: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: raw ``[models.estimate]`` (label-free estimation; :mod:`analytics.config.estimate`)
+    estimate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: ``shadow = ["v3"]``: versions declared to score without deciding (see
     #: :mod:`analytics.analyses.roles`; names absent from the log are reported when it is read)
     shadow: tuple[str, ...] = ()
+    #: raw ``[models.notify]`` (see :mod:`analytics.config.notify`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def threshold(self) -> float:
@@ -169,6 +178,22 @@ class Workspace:
     timestamp_min: _dt.datetime = TIMESTAMP_MIN
     #: ... and so are those at or after now (UTC) + this
     timestamp_max_ahead: _dt.timedelta = TIMESTAMP_MAX_AHEAD
+    #: raw ``[notify]`` (see :mod:`analytics.config.notify`)
+    notify: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[engine] memory_limit`` in bytes (DuckDB spills past it; see :mod:`analytics.config.store`)
+    memory_limit: int = field(default_factory=default_memory_limit)
+    #: ``[store]``: the incremental store (see :mod:`analytics.store`)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    #: ``[auth]``, ``[access]``, ``[audit]`` (see :mod:`analytics.access`)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+
+    def restricted(self, names) -> "Workspace":
+        """This workspace with only the models ``names`` (in workspace order): a signed-in
+        user's view. Asking it for any other model is the "unknown model" sentence."""
+        keep = set(names)
+        return dataclasses.replace(self, models=tuple(m for m in self.models if m.name in keep))
 
     def timestamp_range(self, now: _dt.datetime | None = None) -> tuple[_dt.datetime, _dt.datetime]:
         """``[low, high)``: the plausible prediction timestamps (naive UTC), ``high``
@@ -237,7 +262,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
     problems: list[str] = []
     where = str(path) if path else "workspace"
     _unknown(raw, _TOP_KEYS, "the top level", problems)
-
     engine = raw.get("engine", {})
     backend, options, materialize, s3 = "duckdb", {}, MATERIALIZE_ROWS, S3Options()
     ts_min, ts_ahead = TIMESTAMP_MIN, TIMESTAMP_MAX_AHEAD
@@ -261,7 +285,6 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         ts_min = _parse_timestamp_min(engine.get("timestamp_min", TIMESTAMP_MIN), problems)
         ts_ahead = _parse_duration(engine.get("timestamp_max_ahead", TIMESTAMP_MAX_AHEAD),
                                    "[engine] timestamp_max_ahead", problems)
-
     raw_models = raw.get("models", [])
     if not isinstance(raw_models, list) or not all(isinstance(m, dict) for m in raw_models):
         problems.append("[[models]] must be an array of tables.")
@@ -281,19 +304,37 @@ def parse_workspace(raw: Mapping[str, Any], root: Path, path: Path | None = None
         spec = _parse_model(rm, label, root, problems)
         if spec is not None:
             models.append(spec)
+    problems.extend(notify_problems(raw, raw_models))
+    resources = _resources(raw, root, problems)   # before the problems are counted
+    notify = dict(raw["notify"]) if isinstance(raw.get("notify"), dict) else {}
+    people = parse_access_sections(raw, root, tuple(seen), models, problems)  # auth, access, audit
 
+    _raise_problems(where, problems)
+    return Workspace(path=path, models=tuple(models), backend=backend,
+                     backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
+                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead, notify=MappingProxyType(notify),
+                     **people, **resources)
+
+
+def _resources(raw: Mapping[str, Any], root: Path, problems: list[str]) -> dict[str, Any]:
+    """``[store]`` and ``[engine] memory_limit`` (:mod:`analytics.config.store`)."""
+    engine = raw.get("engine")
+    return {"store": parse_store(raw.get("store"), root, problems),
+            "memory_limit": parse_memory_limit(engine.get("memory_limit") if isinstance(engine, dict) else None,
+                                               problems)}
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _raise_problems(where: str, problems: list[str]) -> None:
+    """One :class:`ConfigError` naming the first problem and how many more (none: nothing)."""
     if problems:
         n = len(problems)
         head = f"{where} has {n} problem{'s' if n > 1 else ''}: {problems[0]}"
         if n > 1:
             head += f" (and {n - 1} more; `lastmile validate` lists them all)"
         raise ConfigError(head.rstrip(".") + ".", tuple(problems))
-    return Workspace(path=path, models=tuple(models), backend=backend,
-                     backend_options=MappingProxyType(dict(options)), materialize_rows=materialize,
-                     s3=s3, timestamp_min=ts_min, timestamp_max_ahead=ts_ahead)
-
-
-# ----------------------------------------------------------------------- helpers
 
 
 def _parse_timestamp_min(value: Any, problems: list[str]) -> _dt.datetime:
@@ -388,7 +429,7 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
             business = _parse_business(rm["business"], label, task, problems)
 
     sections = {}
-    for key in ("alerts", "drift", "compare"):
+    for key in ("alerts", "drift", "compare", "estimate", "notify"):
         val = rm.get(key, {})
         if not isinstance(val, dict):
             problems.append(f"{label}: [models.{key}] must be a table.")
@@ -400,6 +441,8 @@ def _parse_model(rm: Mapping[str, Any], label: str, root: Path, problems: list[s
         problems.extend(f"{label} {p}" for p in validate_compare_config(sections["compare"]))
     if sections["alerts"]:
         problems.extend(f"{label} {p}" for p in validate_alerts_config(sections["alerts"]))
+    if sections["estimate"]:
+        problems.extend(f"{label} {p}" for p in validate_estimate_config(sections["estimate"]))
 
     shadow: tuple[str, ...] = ()
     raw_shadow = rm.get("shadow", [])

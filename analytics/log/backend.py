@@ -14,6 +14,7 @@ is a bug (:func:`is_data_error` says which).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import ibis
 
@@ -68,12 +69,26 @@ def open_backend(workspace: Workspace):
     return be
 
 
-def open_duckdb_root(workspace: Workspace, store):
+def duckdb_memory(be, limit: int, tmp) -> None:
+    """The database's memory limit (``[engine] memory_limit``), and where it spills past
+    it: ``tmp``, in the workspace's state folder, never beside the logs."""
+    import sqlglot.expressions as sge
+
+    Path(tmp).mkdir(parents=True, exist_ok=True)
+    for key, value in (("memory_limit", f"{max(limit // 2**20, 16)}MiB"), ("temp_directory", str(tmp))):
+        item = sge.SetItem(this=sge.EQ(this=sge.var(key), expression=sge.Literal.string(value)))
+        be.raw_sql(sge.Set(expressions=[item]).sql("duckdb"))
+
+
+def open_duckdb_root(workspace: Workspace, store, tmp=None):
     """The one DuckDB database of an engine, with the snapshot catalog attached and
-    ``store`` (s3:// through s3fs, or None) registered for every cursor."""
+    ``store`` (s3:// through s3fs, or None) registered for every cursor; with ``tmp``,
+    the memory limit and the spill folder set (:func:`duckdb_memory`)."""
     import sqlglot.expressions as sge
 
     root = open_backend(workspace)
+    if tmp is not None:
+        duckdb_memory(root, workspace.memory_limit, tmp)
     # READ_WRITE even when the user's database is opened read-only
     attach = sge.Attach(this=sge.alias_(sge.Literal.string(":memory:"), SNAPSHOT_DB),
                         expressions=[sge.AttachOption(this=sge.var("READ_WRITE"))])

@@ -37,12 +37,14 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterable
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from analytics.config.store import temp_dir
 from analytics.config.workspace import ModelSpec, Workspace
 from analytics.errors import LastmileError, UnknownVersionError, suggest
 from analytics.log import objectstore
@@ -54,11 +56,15 @@ from analytics.log.defects import check_case_collisions, repeated_ids
 from analytics.log.joined import build_log
 from analytics.log.sources import Source, resolve_source
 
+#: How a store names a table of the backend instead of Parquet files (``table:<db>.<name>``).
+STORE_TABLE = "table:"
+
 
 class Engine:
     """Connections and canonical log tables for one workspace."""
 
-    def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0):
+    def __init__(self, workspace: Workspace, snapshot: bool = False, snapshot_seconds: float = 300.0,
+                 store=None, cache: Path | None = None):
         """``snapshot``: on DuckDB, compute each model's joined log once into an
         in-memory table when its predictions hold at most ``[engine]
         materialize_rows`` rows (read from the Parquet footers), and let every query
@@ -66,6 +72,13 @@ class Engine:
         it (one DuckDB database, a cursor per thread). The snapshot is rebuilt
         after ``snapshot_seconds``, so new log files show up. Larger logs, other
         backends and ``snapshot=False`` (the default) query the files directly.
+
+        ``store``: where a model's joined log may already be kept (the incremental
+        store's reader, :class:`analytics.store.serve.StoreReader`; build an engine with
+        it by :func:`analytics.store.open_engine`): :meth:`log` reads it whenever it
+        answers exactly, else joins the raw logs. ``cache``: the cache root under which
+        DuckDB spills past ``[engine] memory_limit`` (default
+        :func:`analytics.config.cachedir.cache_root`).
         """
         self.workspace = workspace
         self.snapshot = snapshot
@@ -82,6 +95,9 @@ class Engine:
         self._snapshot_locks: dict[str, threading.Lock] = {}
         #: DuckDB: the s3fs filesystem for s3:// paths (None when the workspace has none)
         self._store = objectstore.for_workspace(workspace)
+        #: the incremental store's reader (None: always the raw logs)
+        self.stored_by = store if workspace.store.enabled else None
+        self._tmp = temp_dir(workspace, cache)
 
     # -- connections -------------------------------------------------------
 
@@ -102,7 +118,7 @@ class Engine:
         if self.workspace.backend == "duckdb":
             with self._lock:
                 if self._root is None:
-                    self._root = open_duckdb_root(self.workspace, self._store)
+                    self._root = open_duckdb_root(self.workspace, self._store, self._tmp)
                 root = self._root
             return cursor(root)
         return open_backend(self.workspace)
@@ -161,6 +177,12 @@ class Engine:
             if key not in cache:
                 cache[key] = self.backend.table(name, database=(SNAPSHOT_DB, "main"))
             return cache[key]
+        stored = self.stored(spec)
+        if stored is not None:
+            key = (spec.name, "store", stored)
+            if key not in cache:
+                cache[key] = self._read_store(spec, stored[0])
+            return cache[key]
         key = (spec.name, "log")
         if key not in cache:
             # queried in place, every query pays for ranking repeated ids: only when there are some
@@ -169,6 +191,54 @@ class Engine:
                                    ts_range=self.workspace.timestamp_range(),
                                    rank_repeats=bool(spec.outcomes) and self.repeated_ids(spec))
         return cache[key]
+
+    def stored(self, model: str | ModelSpec) -> tuple[tuple[str, ...], int] | None:
+        """(files, generation) of the model's joined log in the store when it answers
+        exactly today (see :mod:`analytics.store.serve`); None: the raw logs are joined."""
+        if self.stored_by is None or (self.workspace.backend != "duckdb" and not self.workspace.store.database):
+            return None
+        spec = self.spec(model)
+        pred = self.source(spec, "predictions")
+        out = self.source(spec, "outcomes") if spec.outcomes else None
+        if not pred.files or "://" in pred.path or (out is not None and "://" in out.path):
+            return None
+        return self.stored_by.files(self.workspace, spec, pred.files, out.files if out is not None else ())
+
+    def _read_store(self, spec: ModelSpec, files: tuple[str, ...]) -> ir.Table:
+        try:
+            if files[0].startswith(STORE_TABLE):   # a table in [store] database (another backend)
+                db, name = files[0][len(STORE_TABLE):].rsplit(".", 1)
+                return self.backend.table(name, database=db)
+            return self.backend.read_parquet(list(files), hive_partitioning=False)
+        except LastmileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted by failure(): bad data or a bug
+            raise failure(exc, spec, "the store") from exc
+
+    def joined(self, model: str | ModelSpec) -> ir.Table:
+        """The joined log as a query over files: the store's when it answers exactly,
+        else the raw logs joined (what a snapshot is computed from)."""
+        spec = self.spec(model)
+        stored = self.stored(spec)
+        if stored is not None:
+            return self._read_store(spec, stored[0])
+        return build_log(spec, self.raw(spec, "predictions"),
+                         self.raw(spec, "outcomes") if spec.outcomes else None,
+                         ts_range=self.workspace.timestamp_range())
+
+    def prejoined(self, model: str | ModelSpec) -> bool:
+        """Whether :meth:`log` is already joined (a snapshot or the store), so reading
+        it whole costs no join."""
+        return self.snapshotted(model) or self.stored(model) is not None
+
+    def write_partitioned(self, expr: ir.Table, folder: Path, by: str, model=None) -> None:
+        """Write ``expr`` as Parquet files in hive folders ``folder/<by>=<value>/`` (DuckDB)."""
+        try:
+            self.backend.to_parquet(expr, str(folder), partition_by=by)
+        except LastmileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted by failure(): bad data or a bug
+            raise failure(exc, self.spec(model) if model is not None else None, "the logs") from exc
 
     def repeated_ids(self, model: str | ModelSpec) -> bool:
         """Whether some version of the model logs a prediction id more than once
@@ -198,9 +268,7 @@ class Engine:
             gen = entry[2] + 1 if entry else 0
             base = "lm_log_" + hashlib.sha1(spec.name.encode()).hexdigest()[:16]
             name = f"{base}_{gen}"
-            t = build_log(spec, self.raw(spec, "predictions"),
-                          self.raw(spec, "outcomes") if spec.outcomes else None,
-                          ts_range=self.workspace.timestamp_range())
+            t = self.joined(spec)
             try:
                 drop_table(self.backend, name, SNAPSHOT_DB)
                 self.backend.create_table(name, t, database=(SNAPSHOT_DB, "main"))

@@ -19,11 +19,12 @@ import streamlit as st
 
 from analytics.analyses.facts import ModelFacts
 from analytics.config.workspace import ModelSpec, Workspace
-from analytics.errors import EmptySelectionError, LastmileError
+from analytics.errors import EmptySelectionError, LastmileError, UnknownModelError
 from analytics.log.engine import Engine
 from analytics.query.selection import Selection
-from .. import resources, state
+from .. import auth, resources, state
 from ..state import Filters
+from . import store_refresh
 from .filters import filter_bar
 from .text import escape_md
 
@@ -41,6 +42,8 @@ class PageContext:
     spec: ModelSpec
     facts: ModelFacts | None
     ws_key: tuple[str, float]
+    #: who is looking, with which role on which model (app/auth.py)
+    access: auth.Access | None = None
 
     @property
     def selection(self) -> Selection:
@@ -51,31 +54,55 @@ class PageContext:
         return self.spec.business.currency if self.spec.business else "USD"
 
 
-def refresh_button() -> None:
+def refresh_button(access: auth.Access, page: str) -> None:
     st.sidebar.divider()
+    if not access.can("refresh"):  # admins only: it drops every user's cached results
+        return
     if st.sidebar.button("Re-read the logs", icon=":material/refresh:", key="lm_refresh",
                          help=f"Results are kept for {int(resources.TTL.total_seconds() // 60)} minutes; "
                               "this drops them (for every viewer) so new log files show now."):
+        access.record("refresh", page=page, detail="re-read the logs")
+        store_refresh.refresh_now(resources.workspace())
         resources.refresh()
         st.rerun()
 
 
 def run_page(title: str, body: Callable[[PageContext], None], *, caption: str | None = None,
-             with_filters: bool = True) -> None:
-    """Draw the page ``title`` with the filter bar and run ``body``; errors become messages."""
+             with_filters: bool = True, needs: str | None = None) -> None:
+    """Draw the page ``title`` with the filter bar and run ``body``; errors become messages.
+
+    The page sees only the models the user may see (``needs``: only those on which the
+    user has that capability, e.g. ``"explore"``); a URL naming another model gets the
+    same sentence as a model that does not exist."""
     st.title(title)
     if caption:
         st.caption(caption)
     try:
         state.enter_page(title, from_url=state.sync_from_url())
-        ws = resources.workspace()
+        access = auth.gate()
+        ws = access.scoped(needs)
+        if not ws.models:
+            st.info(f"This page needs the {needs} capability (role analyst or admin) on a model; "
+                    "ask an admin.", icon=":material/lock:")
+            return
+        wanted = state.get("model")
+        if wanted is not None and wanted not in ws.model_names:
+            try:
+                ws.model(wanted)
+            except UnknownModelError as exc:  # the same words for a model not shared and one that does not exist
+                st.warning(f"{escape_md(exc)} Showing {escape_md(ws.model_names[0])}.", icon=":material/help:")
+            state.set_param("model", None)
         flt = filter_bar(ws.model_names, with_model=with_filters)
-        refresh_button()
+        auth.sidebar_user(access)
+        refresh_button(access, title)
+        store_refresh.maybe_refresh(resources.workspace())
         state.write_url()
         spec = ws.model(flt.model)
+        auth.viewed(access, title, flt.model if with_filters else None,
+                    None if with_filters else f"models: {', '.join(ws.model_names)}")
         facts = resources.facts(resources.ws_key(), flt.model) if with_filters else None
-        ctx = PageContext(workspace=ws, engine=resources.engine(), filters=flt, spec=spec,
-                          facts=facts, ws_key=resources.ws_key())
+        ctx = PageContext(workspace=ws, engine=access.engine(ws), filters=flt, spec=spec,
+                          facts=facts, ws_key=resources.ws_key(), access=access)
         if with_filters:
             warnings = resources.data_warnings(ctx.ws_key, flt.model)
             if warnings:

@@ -12,7 +12,7 @@ from analytics.query.selection import Grouping
 from analytics.render import charts
 from analytics.render.output import frame_to_csv
 
-from app import resources, state
+from app import auth, resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
 from app.components.widgets import chart, table, spinner
@@ -68,11 +68,12 @@ def body(ctx: PageContext) -> None:
                                    title=f"{defs[y].label}" + (f" by {', '.join(by)}" if by else "")),
               key="ex_chart")
     table(metric_table(frame, list(by), metrics, defs))
-    st.download_button("Download CSV", frame_to_csv(frame), file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
-                       icon=":material/download:", help="Every value with its interval bounds, n and reason.")
-    if st.toggle("Show the query", key="ex_sql",
+    auth.download_button(ctx.access, ctx.spec.name, "Explore", "Download CSV", frame_to_csv(frame),
+                         file_name=f"{ctx.spec.name}_metrics.csv", mime="text/csv",
+                         icon=":material/download:", help="Every value with its interval bounds, n and reason.")
+    if ctx.access.can("show_query", ctx.spec.name) and st.toggle("Show the query", key="ex_sql",
                  help="Every SQL query the engine runs for this view, for audit."):
         st.code(metrics_sql(ctx.engine, ctx.selection, grouping, metrics), language="sql")
 
 
-run_page("Explore", body, caption="Any metric, sliced any way, without writing SQL.")
+run_page("Explore", body, caption="Any metric, sliced any way, without writing SQL.", needs="explore")

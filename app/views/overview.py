@@ -10,10 +10,12 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components.estimates import estimate_panel
 from app.components.health import health_panel
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.perclass import per_class_panel
+from app.components.timeline import timeline_panel
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
@@ -74,11 +76,13 @@ def body(ctx: PageContext) -> None:
         chart(charts.metric_over_time(frame, metric, label=d.label, fmt=d.fmt,
                                       title=f"{d.label} per {period} and version (95% interval bands)"),
               key="ov_metric_chart")
+    estimate_panel(ctx, metric)
     chart(charts.metric_over_time(frame, "label_coverage", label="label coverage", fmt="pct",
                                   title="Label coverage: share of predictions whose outcome is known"),
           key="ov_coverage_chart")
     if task == "multiclass":
         per_class_panel(ctx)
+    timeline_panel(ctx.ws_key, ctx.workspace, [ctx.spec.name], key="ov_timeline")
 
 
 run_page("Model overview", body, caption="How is this model doing, and is it getting better or worse?")

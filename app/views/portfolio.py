@@ -12,10 +12,12 @@ from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.render import charts, format as F
 
 from app import resources, state
+from app.components.estimates import estimate_card
 from app.components.health import badge, reason_lines
 from app.components.metricview import latest
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
+from app.components.timeline import timeline_panel
 from app.components.widgets import spinner
 
 #: Net value is shown for the latest week with at most this share of outcomes still pending.
@@ -68,6 +70,7 @@ def model_card(ctx: PageContext, spec) -> str:
                           help=f"{d.description}\n\nInterval: {d.interval_method}")
                 st.caption(f"week of {cur.period} · 95% {F.interval(cur.value.ci_low, cur.value.ci_high, d.fmt)}")
             spark([r.metrics[primary].value for r in rows], d.fmt, f"pf_spark_m_{spec.name}")
+            estimate_card(ctx.ws_key, spec, primary, metrics_call[1][1])
         with c[2]:
             if inputs is None:
                 st.metric("Net value", F.MISSING, help="No [models.business] in the workspace for this model.")
@@ -117,6 +120,7 @@ def body(ctx: PageContext) -> None:
         statuses.append(model_card(ctx, spec))
     counts = {s: statuses.count(s) for s in ("healthy", "warn", "pull", "error") if s != "error" or s in statuses}
     summary.markdown(" ".join(f"{badge(s)} **{n}**" for s, n in counts.items()))
+    timeline_panel(ctx.ws_key, ctx.workspace, ctx.workspace.model_names, key="pf_timeline")
 
 
 run_page("Portfolio", body, caption="Every model at a glance: is it healthy, what is it worth, is it getting better?",

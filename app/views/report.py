@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.render import format as F
 
-from app import resources, state
+from app import auth, resources, state
 from app.components.page import PageContext, run_page
 from app.components.text import literal
 
@@ -55,6 +55,9 @@ def body(ctx: PageContext) -> None:
     key = (model, start, end, with_charts, resources.ws_key())
     if st.button("Build the PDF", type="primary", icon=":material/picture_as_pdf:", key="rep_build"):
         with st.status("Building the report…", expanded=True) as status:
+            ctx.access.record("report", page="Report", model=model,
+                              detail=f"{'portfolio: ' + ', '.join(ctx.workspace.model_names) if model is None else model}; "
+                                     f"{start or 'default start'} to {end or 'last day'}")
             pdf = build_with_progress(ctx, model, start, end, with_charts, status.write)
             status.update(label=f"Report ready ({len(pdf) / 1024:,.0f} KB)", state="complete", expanded=False)
         state.remember("report", (key, pdf))
@@ -62,11 +65,12 @@ def body(ctx: PageContext) -> None:
     if built and built[0] == key:
         from analytics.render.report import file_name
         name = file_name(model, shown_start, shown_end)
-        st.download_button("Download the PDF", built[1], file_name=name, mime="application/pdf",
-                           icon=":material/download:", key="rep_download")
+        auth.download_button(ctx.access, model, "Report", "Download the PDF", built[1], file_name=name,
+                             mime="application/pdf", icon=":material/download:", key="rep_download")
     else:
         st.caption("The report holds the health verdict, KPIs with intervals, value, trends and the version "
                    "comparison, with a page of methods. It takes a few seconds per model.")
 
 
-run_page("Report", body, caption="The executive PDF: the same numbers as the dashboard, for people who read on paper.")
+run_page("Report", body, caption="The executive PDF: the same numbers as the dashboard, for people who read on paper.",
+         needs="report")

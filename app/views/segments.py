@@ -13,7 +13,7 @@ from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 from analytics.render.output import frame_to_csv
 
-from app import resources, state
+from app import auth, resources, state
 from app.components.metricview import metric_table
 from app.components.page import PageContext, run_page
 from app.components.text import escape_md, literal
@@ -139,8 +139,8 @@ def body(ctx: PageContext) -> None:
     shown = shown.with_columns(pl.Series("vs overall", [F.delta(x, d.fmt) for x in diff]),
                                pl.Series(f"{d.label} (value)", frame[metric].to_list()))
     table(shown, **{f"{d.label} (value)": st.column_config.NumberColumn(help="sortable raw value")})
-    st.download_button("Download CSV", frame_to_csv(frame.drop("segment")), file_name=f"{ctx.spec.name}_segments.csv",
-                       mime="text/csv", icon=":material/download:")
+    auth.download_button(ctx.access, ctx.spec.name, "Segments", "Download CSV", frame_to_csv(frame.drop("segment")),
+                         file_name=f"{ctx.spec.name}_segments.csv", mime="text/csv", icon=":material/download:")
 
     st.subheader("One segment over time")
     labels = frame["segment"].to_list()

@@ -285,9 +285,9 @@ Stats = dict[tuple[int, Any], tuple[dict, list[str]]]   # (target index, key) ->
 def _prediction_log(engine: Engine, spec: ModelSpec):
     """The canonical log built over an *empty* outcomes table: every prediction row and
     column, NULL labels, and no join to pay for (the join never adds or drops a
-    prediction row: at most one outcome per id). A snapshotted log is read as it is
-    (already joined, in memory)."""
-    if not spec.outcomes or engine.snapshotted(spec):
+    prediction row: at most one outcome per id). A log already joined (a snapshot or the
+    store) is read as it is."""
+    if not spec.outcomes or engine.prejoined(spec):
         return engine.log(spec)
     return build_log(spec, engine.raw(spec, "predictions"), engine.raw(spec, "outcomes"),
                      ts_range=engine.workspace.timestamp_range(), labels=False)
@@ -298,9 +298,9 @@ def _logs(engine: Engine, spec: ModelSpec, tgts: Sequence[Target]) -> list[tuple
 
     Targets whose column comes from the prediction files are read from
     :func:`_prediction_log`; labels (and features logged with the outcomes)
-    from the joined log. A snapshotted log serves every target in one pass.
+    from the joined log. A log already joined (snapshot, store) serves every target in one pass.
     """
-    if not spec.outcomes or engine.snapshotted(spec):
+    if not spec.outcomes or engine.prejoined(spec):
         return [(engine.log(spec), list(range(len(tgts))))]
     pred_cols = set(engine.raw(spec, "predictions").columns)
     light = [i for i, t in enumerate(tgts) if t.role == "prediction" or (t.role == "feature" and t.column in pred_cols)]

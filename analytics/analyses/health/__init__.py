@@ -35,6 +35,9 @@ level:
 * ``latency_p95`` -- p95 latency in ms, and its ratio to the reference p95;
 * ``label_coverage`` -- the share labeled among predictions ``after_weeks``
   weeks old (labels that should have arrived by then);
+* ``estimated_drop`` -- while the latest week's labels are not in, its label-free
+  estimate of the primary metric against the reference (:mod:`..estimate.health`;
+  warns, pulls only with ``[models.estimate] pull = true``);
 * ``volume_drop`` -- this week's predictions against the reference window's
   average per 7 days (a relative drop).
 

@@ -17,12 +17,20 @@ never           0        0     0     0
 
 Bad input to the command itself (unknown ``--model``, unreadable workspace) exits 2
 whatever ``--fail-on`` says.
+
+Every run is recorded in the verdict history; ``--notify`` also sends what changed
+to the ``[notify]`` channels, and ``--backfill --since DATE`` records past days'
+verdicts instead of checking now (see :file:`analytics/docs/alerts.md`). A failed
+notification does not change the exit status unless ``--fail-on-notify`` (then 5).
 """
 
 from analytics.analyses.health import STATUSES, checked_health, portfolio_health
 from analytics.cli import add_common
 from analytics.config.times import parse_time
 from analytics.render.output import render, to_table
+from analytics.alerts.backfill import backfill, last_day
+from analytics.cli.commands._alerts import NOTIFY_FAILED, add_alert_flags, day, record, state, who
+from analytics.errors import SelectionError
 
 #: The exit code of each status (the contract's 0/3/4, and 2 for an unreadable model).
 EXIT = {"healthy": 0, "warn": 3, "pull": 4, "error": 2}
@@ -62,10 +70,13 @@ def add_parser(sub):
                    help="evaluate as of this time (default: the latest prediction of each model)")
     p.add_argument("--all-reasons", action="store_true",
                    help="table: also list the info notes (rules that could not be evaluated)")
+    add_alert_flags(p)
     return p
 
 
 def run(args, ctx) -> int:
+    if args.backfill:
+        return run_backfill(args, ctx)
     engine = ctx.engine
     now = parse_time(args.now, "--now")
     if args.model:  # an unknown name is bad input (exit 2); an unreadable model is status error
@@ -82,6 +93,11 @@ def run(args, ctx) -> int:
         for r in shown:
             rows.append({"model": h.model, "status": h.status, **r.to_dict()})
     code = exit_status([h.status for h in results], args.fail_on)
+    recorded = record(args, ctx, payload)
+    if recorded is not None and args.notify:
+        payload["notifications"] = [o.to_dict() for o in recorded.outcomes]
+        if args.fail_on_notify and recorded.failed:
+            code = NOTIFY_FAILED
     if ctx.fmt == "table":
         summary = to_table([{"model": h.model, "status": h.status,
                              "warn": sum(r.level == "warn" for r in h.reasons),
@@ -92,3 +108,28 @@ def run(args, ctx) -> int:
     else:
         ctx.out(render(ctx.fmt, payload, rows, COLUMNS))
     return code
+
+
+def run_backfill(args, ctx) -> int:
+    since = day(args.since, "--since")
+    if since is None:
+        raise SelectionError("--backfill needs --since DATE (the first day to judge).")
+    if args.notify:
+        raise SelectionError("--backfill records past verdicts and never notifies; drop --notify.")
+    if args.every < 1:
+        raise SelectionError("--every must be a whole number of days >= 1.")
+    engine = ctx.engine
+    specs = [engine.spec(m) for m in args.model] if args.model else list(ctx.workspace.models)
+    until = day(args.until, "--until") or last_day(engine, specs)
+    if until is None or until < since:
+        raise SelectionError(f"Nothing to backfill: --since {since} is after the last day "
+                             f"({until or 'no predictions'}).")
+    rows = backfill(engine, specs, since, until, state(ctx), by=who(args), every=args.every, progress=ctx.warn)
+    if ctx.fmt == "table":
+        shown = [{**r, "reasons": ", ".join(r["reasons"]) or "-"} for r in rows]
+        ctx.out(to_table(shown, ["day", "model", "status", "reasons"],
+                         f"Backfilled {len(rows)} verdicts into the history"))
+    else:
+        ctx.out(render(ctx.fmt, {"backfilled": rows}, [{**r, "reasons": " ".join(r["reasons"])} for r in rows],
+                       ["day", "model", "status", "reasons"]))
+    return 0

@@ -37,7 +37,9 @@ from analytics.query.selection import Grouping, Selection
 from analytics.render import format as fmt
 from ..charts import bar_by_group, compare_forest, distribution_chart, metric_over_time, volume_chart
 from ..charts.drift_rule import drift_rule_chart
+from .incidents import incidents_section
 from .perclass import per_class
+from .estimates import estimate_cells
 
 #: Users' documentation (one Markdown file per area) shown in the method notes.
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -182,6 +184,7 @@ def kpis(mi) -> dict:
                          for r in versions],
         "volume": cur_row.n if cur_row else 0,
         "empty": None if cur_row and cur_row.n else "There are no predictions in the report period.",
+        "estimated": estimate_cells(mi, psel) if cur_row and cur_row.n else {},
     }
 
 
@@ -587,6 +590,7 @@ def _per_class(mi, earlier) -> dict:
 #: before it (by key); ``area`` names the docs/<area>.md the method notes include.
 SECTIONS: list[tuple[str, str, Callable]] = [
     ("health", "health", health),
+    ("incidents", "health", incidents_section),
     ("value", "value", value),
     ("over_time", "metrics", over_time),
     ("per_class", "metrics", _per_class),
@@ -599,12 +603,12 @@ SECTIONS: list[tuple[str, str, Callable]] = [
 #: A model's sections in reading order, in chapters (keys of ``kpis`` and :data:`SECTIONS`).
 #: Each chapter starts on a new page and is typeset as soon as its sections are built
 #: and its charts drawn (see :mod:`.typeset`), while the later chapters' queries run.
-CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "value"), ("over_time", "per_class", "compare"),
+CHAPTERS: tuple[tuple[str, ...], ...] = (("kpis", "health", "incidents", "value"), ("over_time", "per_class", "compare"),
                                          ("drift", "segments", "coverage"))
 
 #: The order sections are started in: chapter by chapter, so the first chapters are ready
 #: early, and the longest section of a chapter first. Only ``kpis`` is waited for by others.
-START_ORDER = ("kpis", "health", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
+START_ORDER = ("kpis", "health", "incidents", "value", "compare", "over_time", "per_class", "drift", "segments", "coverage")
 
 
 class _Earlier:

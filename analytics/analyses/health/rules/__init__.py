@@ -3,7 +3,7 @@
 :func:`~.registry.register_rule`, its import below, and its settings' defaults in
 ``RULE_DEFAULTS`` (``analytics/config/alerts.py``, where the workspace validates them)."""
 
-from . import floors, drop, latency, label_coverage, drift, net_value, volume_drop  # noqa: F401 - registers each
+from . import floors, drop, latency, label_coverage, drift, net_value, estimated_drop, volume_drop  # noqa: F401,E501
 from .registry import RULES, HealthRule, register_rule
 
 __all__ = ["RULES", "HealthRule", "register_rule"]
