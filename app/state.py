@@ -24,7 +24,7 @@ import datetime as _dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -230,15 +230,6 @@ def parse_date(text: str | None) -> _dt.date | None:
         return _dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
-
-
-def parse_where(items: Iterable[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for item in items:
-        if "=" in item:
-            col, val = item.split("=", 1)
-            out.setdefault(col, []).append(val)
-    return out
 
 
 def remember(name: str, value: Any) -> None:

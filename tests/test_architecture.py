@@ -222,18 +222,17 @@ MAX_FUNCTION_LINES = 60
 #: module or function has come under the limit fails the test (remove it).
 SIZE_ALLOWED = {
     "analytics/analyses/compare.py": "one verdict's pieces (paired and unpaired tests, segment losses, "
-                                     "sequential monitoring) share its settings and results; phase 2 splits it",
-    "analytics/analyses/compare.py::_compare_on": "runs the comparison's queries in one temporary table; "
-                                                 "phase 2 splits it",
-    "analytics/analyses/drift/__init__.py": "results, windows and the per-target statistics; phase 2 splits it",
+                                     "sequential monitoring) share its settings and results types",
+    "analytics/analyses/compare.py::_compare_on": "runs the comparison's queries in one temporary table, "
+                                                 "in the order the verdict needs them",
+    "analytics/analyses/drift/__init__.py": "results, targets, windows and the evaluation share one set of types; "
+                                            "the statistics themselves are drift/statistics/",
     "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
                                                           "from one sorted pass",
-    "analytics/analyses/health.py": "every rule of the verdict; phase 2 makes them a table of small rules",
-    "analytics/analyses/health.py::model_health": "every rule inline; phase 2 makes them a table",
-    "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model; "
-                                   "phase 2 splits it",
+    "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model "
+                                   "and its result types",
     "analytics/analyses/value.py::summary_expr": "one aggregate expression per business-value field",
-    "analytics/analyses/value.py::evaluate": "one pass over the value components; phase 2 splits it",
+    "analytics/analyses/value.py::evaluate": "one pass over the value components, in the contract's order",
     "analytics/analyses/value.py::_value_row": "the contract's row, field by field",
     "analytics/analyses/value.py::curve": "the threshold curve: one query and its finishing loop",
     "analytics/config/alerts.py::validate_alerts_config": "one check per [models.alerts] key, in the key's order",
@@ -244,9 +243,9 @@ SIZE_ALLOWED = {
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",
-    "analytics/render/report/sections.py": "every section builder of the PDF; phase 2 splits it",
+    "analytics/render/report/sections.py": "every section builder of the PDF, in the report's order",
     "analytics/render/report/typeset.py::merge": "joins the PDF parts, numbers pages and fixes the outline",
-    "analytics/sample.py": "the sample's stories (credit, churn, retail), each a day generator; phase 2 splits it",
+    "analytics/sample.py": "the sample's stories (credit, churn, retail), each a day generator; only quality changes it",
     "analytics/sample.py::_credit_day": "the credit story's day: every column of one generated day",
     "analytics/sample.py::workspace_toml": "the sample workspace file, section by section",
 }

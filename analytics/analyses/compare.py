@@ -71,6 +71,7 @@ from analytics.stats.twosample import (PlacementMoments, Test, benjamini_hochber
                                        paired_t, unpaired_test)
 from .like_for_like import (ComparisonWindow, STRATA, WINDOWS, on_days, served_days, served_together,
                             stratified_tests, window_of)
+from analytics.results import record
 
 VERDICTS = ("promote", "keep", "inconclusive")
 
@@ -133,10 +134,7 @@ class MetricComparison:
         return (self.delta > 0) == self.higher_is_better
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
-                "ci_low": self.ci_low, "ci_high": self.ci_high, "p_value": self.p_value,
-                "method": self.method, "n_baseline": self.n_baseline, "n_candidate": self.n_candidate,
-                "reason": self.reason}
+        return record(self, drop=("name", "higher_is_better"))
 
 
 @dataclass(frozen=True)

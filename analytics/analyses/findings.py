@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics.analyses.health import WEEK, _weekly_counts
+from analytics.analyses.health.context import weekly_counts
+from analytics.analyses.health.reasons import WEEK
 from analytics.metrics import get_metric
 from analytics.render import format as fmt
 
@@ -28,7 +29,7 @@ def arriving_weeks(engine, spec, health) -> list[dict[str, Any]]:
     k = round((cur[1] - perf[1]) / WEEK)
     if k <= 0:
         return []
-    counts = _weekly_counts(engine, spec, cur[1], k)
+    counts = weekly_counts(engine, spec, cur[1], k)
     out = []
     for i in reversed(range(k)):
         n = sum(v[0] for (kk, ver), v in counts.items() if kk == i and ver in health.versions)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import UnknownMetricError
+from analytics.results import record
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -42,8 +43,7 @@ class MetricValue:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "n": self.n, "se": self.se, "reason": self.reason}
+        return record(self)
 
 
 def missing(reason: str, n: int = 0) -> MetricValue:

@@ -28,19 +28,22 @@ PERIODS = {"day": "D", "week": "W", "month": "M"}
 BUILTIN_GROUPS = ("version", "period")
 
 
-def parse_where(items: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def parse_where(items: Iterable[str], strict: bool = True) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``["region=EU", "region=NA", "channel=web"]`` -> ``(("region", ("EU", "NA")), ("channel", ("web",)))``.
 
     The same column given twice means either value; different columns must all match.
+    ``strict`` (the command line): an item that is not ``COLUMN=VALUE`` is an error;
+    otherwise (a dashboard link someone edited) it is left out.
     """
     out: dict[str, list[str]] = {}
     for item in items:
-        if "=" not in item:
-            raise SelectionError(f"--where {item!r} must look like COLUMN=VALUE.")
-        col, val = item.split("=", 1)
+        col, eq, val = item.partition("=")
         col = col.strip()
-        if not col:
-            raise SelectionError(f"--where {item!r} names no column.")
+        if not (eq and col):
+            if not strict:
+                continue
+            raise SelectionError(f"--where {item!r} must look like COLUMN=VALUE." if not eq
+                                 else f"--where {item!r} names no column.")
         out.setdefault(col, []).append(val)
     return tuple((k, tuple(v)) for k, v in out.items())
 

@@ -49,6 +49,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from analytics.results import record
+
 #: Default mixing standard deviation, relative to the per-row standard deviation.
 DEFAULT_TAU_REL = 0.1
 #: Rows per arm needed before the mixing scale is fixed and looks are reported.
@@ -68,9 +70,7 @@ class Look:
     p_value: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day.isoformat() if self.day else None, "n_baseline": self.n_baseline,
-                "n_candidate": self.n_candidate, "delta": self.delta, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "p_value": self.p_value}
+        return record(self, day=self.day.isoformat() if self.day else None)
 
 
 @dataclass(frozen=True)

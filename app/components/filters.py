@@ -11,6 +11,7 @@ import datetime as _dt
 
 import streamlit as st
 
+from analytics.query.selection import parse_where
 from analytics.render import format as F
 from .. import resources, state
 from .presets import preset_control
@@ -76,7 +77,7 @@ def filter_bar(models: tuple[str, ...], with_model: bool = True) -> Filters:
                                         help="Leave empty for every version."))
 
     where = []
-    wanted = state.parse_where(state.get_all("where"))
+    wanted = dict(parse_where(state.get_all("where"), strict=False))
     segs = [c for c, _ in facts.segment_values]
     if segs:
         with sb.expander("Segment filters", expanded=bool(wanted)):

@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.analyses.drift.rule import CHART_STATS, LABELS
+from analytics.analyses.drift.statistics import STATISTICS
 from analytics.render import charts, format as F
 from analytics.render.charts.drift_rule import drift_rule_chart
 
@@ -28,6 +29,22 @@ STAT_HELP = {
     "Wasserstein (norm.)": "Earth mover's distance divided by the reference's standard deviation.",
     "χ² p": "Chi-square test of homogeneity of the category counts (no continuity correction).",
 }
+# a statistic registered without its own sentence here gets its registry docs
+STAT_HELP.update({s.label: s.doc for s in STATISTICS.values() if s.shown and s.label not in STAT_HELP})
+
+
+def stat_cells(f) -> dict[str, str]:
+    """One column per registered statistic shown (analytics/analyses/drift/statistics/), by its label."""
+    out = {}
+    for s in STATISTICS.values():
+        if not s.shown:
+            continue
+        v = getattr(f, s.name)
+        cell = F.p_value(v) if s.fmt == "p_value" else F.num(v)
+        if s.with_p and v is not None:
+            cell += f"  (p {F.p_value(getattr(f, s.with_p))})"
+        out[s.label] = cell
+    return out
 
 
 #: feature_table's columns shown at once (they fit at 1280 px); the others are in the details.
@@ -41,9 +58,7 @@ def feature_table(res, main: bool = True) -> pl.DataFrame:
         rows.append({
             "target": f.name if role == "feature" else f"{f.name} ({role})", "kind": f.kind,
             "drifted": "yes" if f.drifted else "no", "why": f.why,
-            "PSI": F.num(f.psi), "JS distance": F.num(f.js_distance),
-            "KS": F.num(f.ks_statistic) + (f"  (p {F.p_value(f.ks_p_value)})" if f.ks_statistic is not None else ""),
-            "Wasserstein (norm.)": F.num(f.wasserstein_normed), "χ² p": F.p_value(f.chi2_p_value),
+            **stat_cells(f),
             "n reference": F.count(f.n_ref), "n current": F.count(f.n_cur), "rule": f.rule, "note": f.reason or "",
         })
     frame = pl.DataFrame(rows)

@@ -29,9 +29,8 @@ sentence that applies it to its numbers (``why``).
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import ibis
@@ -47,9 +46,9 @@ from analytics.log.engine import Engine
 from analytics.log.joined import build_log
 from analytics.query.selection import PERIODS, Selection, period_start
 from analytics.results import jsonable
-from analytics.stats.drift import chi2_p_value, js_distance, ks_p_value, psi
 from . import queries as q
 from .rule import DriftRule
+from .statistics import STATISTICS, finish as finish_stats, for_kind as stats_for_kind, names as stat_names
 
 __all__ = [
     "DriftConfig", "FeatureDrift", "DriftResult", "compute_drift", "drift_over_time",
@@ -61,8 +60,6 @@ __all__ = [
 DEFAULT_WINDOW = _dt.timedelta(days=28)
 #: A categorical target with more categories than this is not compared (reason given).
 MAX_CATEGORIES = 10_000
-_NUMERIC_STATS = ("psi", "js_distance", "ks_statistic", "ks_p_value", "wasserstein", "wasserstein_normed")
-_CATEGORICAL_STATS = ("psi", "js_distance", "chi2_p_value")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -92,13 +89,9 @@ class FeatureDrift:
     kind: str                      # numeric | categorical
     method: str                    # the rule that decided: wasserstein_psi | js_psi (small n: ks | chi2) | none
     drifted: bool
-    psi: float | None = None
-    js_distance: float | None = None
-    ks_statistic: float | None = None
-    ks_p_value: float | None = None
-    wasserstein: float | None = None
-    wasserstein_normed: float | None = None
-    chi2_p_value: float | None = None
+    #: ``(name, value)`` of every statistic of the kind, in registry order
+    #: (:mod:`analytics.analyses.drift.statistics`); read them as attributes (``f.psi``)
+    stats: tuple[tuple[str, float | None], ...] = ()
     n_ref: int = 0                 # values compared (numeric: non-missing; label: labelled)
     n_cur: int = 0
     reason: str | None = None
@@ -107,10 +100,26 @@ class FeatureDrift:
     rule: str = ""                 # the decision rule, in words (the part that applies to n_ref, n_cur)
     why: str = ""                  # the rule applied to the numbers: "PSI 0.41 >= 0.2"
 
+    def __getattr__(self, name: str) -> float | None:
+        """A statistic by name: its value, or None when it does not apply to the kind."""
+        if name.startswith("_") or name not in STATISTICS:
+            raise AttributeError(name)
+        return dict(self.__dict__.get("stats", ())).get(name)
+
+    def statistics(self) -> dict[str, float | None]:
+        """Every registered statistic (None where it does not apply), in registry order."""
+        have = dict(self.stats)
+        return {n: have.get(n) for n in STATISTICS}
+
+    def row(self) -> dict[str, Any]:
+        """The table row of this target (the columns of :data:`_FRAME_SCHEMA` after role, feature)."""
+        return {"kind": self.kind, "method": self.method, "drifted": self.drifted, **self.statistics(),
+                "n_ref": self.n_ref, "n_cur": self.n_cur, "reason": self.reason, "missing_ref": self.missing_ref,
+                "missing_cur": self.missing_cur, "rule": self.rule, "why": self.why}
+
     def to_dict(self) -> dict[str, Any]:
-        stats = _NUMERIC_STATS if self.kind == "numeric" else _CATEGORICAL_STATS
         out: dict[str, Any] = {"kind": self.kind, "method": self.method, "drifted": self.drifted}
-        out.update({s: getattr(self, s) for s in stats})
+        out.update({name: getattr(self, name) for name in stat_names(self.kind)})
         out.update(n_ref=self.n_ref, n_cur=self.n_cur, rule=self.rule, why=self.why, reason=self.reason)
         if self.kind == "numeric":
             out.update(missing_ref=self.missing_ref, missing_cur=self.missing_cur)
@@ -160,15 +169,13 @@ class DriftResult:
 
     def to_polars(self) -> pl.DataFrame:
         """One row per target (columns: role, feature and every FeatureDrift field)."""
-        rows = [{"role": role, "feature": f.name, **{k.name: getattr(f, k.name) for k in fields(f) if k.name != "name"}}
-                for role, f in self.targets()]
+        rows = [{"role": role, "feature": f.name, **f.row()} for role, f in self.targets()]
         return pl.DataFrame(rows, schema=_FRAME_SCHEMA)
 
 
 _FRAME_SCHEMA = {
     "role": pl.Utf8, "feature": pl.Utf8, "kind": pl.Utf8, "method": pl.Utf8, "drifted": pl.Boolean,
-    **{s: pl.Float64 for s in ("psi", "js_distance", "ks_statistic", "ks_p_value", "wasserstein",
-                               "wasserstein_normed", "chi2_p_value")},
+    **{name: pl.Float64 for name in STATISTICS},
     "n_ref": pl.Int64, "n_cur": pl.Int64, "reason": pl.Utf8, "missing_ref": pl.Int64,
     "missing_cur": pl.Int64, "rule": pl.Utf8, "why": pl.Utf8,
 }
@@ -256,7 +263,8 @@ def _result(t: Target, cfg: DriftConfig, n_ref: int, n_cur: int, stats: dict[str
         method, rule, drifted, why = d.method, r.text(n_ref, n_cur), d.drifted, d.why
     return FeatureDrift(name=t.name, kind=t.kind, method=method, drifted=bool(drifted), n_ref=n_ref,
                         n_cur=n_cur, reason="; ".join(reasons) or None, missing_ref=missing_ref,
-                        missing_cur=missing_cur, rule=rule, why=why, **stats)
+                        missing_cur=missing_cur, rule=rule, why=why,
+                        stats=tuple((n, stats[n]) for n in stat_names(t.kind) if n in stats))
 
 
 # --------------------------------------------------------------------------- the evaluation
@@ -373,36 +381,41 @@ def _edges(summary: Mapping[str, Any], bins: int) -> list[float]:
 
 def _numeric_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int], n_ref: dict[int, int],
                    cfg: DriftConfig) -> Stats:
+    """Every numeric statistic of the registry, finished from the aggregates it needs: the
+    reference summary and the sorted pass (:func:`queries.numeric_query`) for all, and the
+    queries some statistics bring of their own."""
     summ = {r[q.F]: r for r in engine.execute(q.reference_summary_query(counts, idx, cfg.bins), spec).to_pylist()}
     edges = {j: _edges(summ[j], cfg.bins) for j in idx}
     rows = engine.execute(q.numeric_query(counts, n_ref, {j: summ[j]["x_max"] for j in idx},
                                           {j: summ[j]["g_max"] for j in idx}, edges), spec).to_pylist()
+    extra = _own_queries(engine, spec, counts, idx, "numeric")
     ref_bins = {r[q.F]: r for r in rows if r[q.IS_REF]}
     out: Stats = {}
     for r in rows:
         if r[q.IS_REF]:
             continue
-        j = r[q.F]
-        nb, var = len(edges[j]) + 1, summ[j]["var"]
-        reasons = []
-        d, p = ks_p_value(int(r["ks_num"]), n_ref[j], int(r["n"]))
-        w = max(float(r["wasserstein"]), 0.0)  # a sum of non-negative pieces: clip rounding below 0
-        if var is not None and var > 0:
-            wn = w / math.sqrt(var)
-        else:
-            wn = None
-            reasons.append("wasserstein_normed: the reference has a single value" if n_ref[j] < 2 else
-                           "wasserstein_normed: the reference values are all equal (standard deviation 0)")
-        rb = [ref_bins[j][f"b{b}"] for b in range(nb)]
-        cb = [r[f"b{b}"] for b in range(nb)]
-        out[(j, r[q.KEY])] = (dict(ks_statistic=d, ks_p_value=p, wasserstein=w, wasserstein_normed=wn,
-                                   psi=psi(rb, cb), js_distance=js_distance(rb, cb)), reasons)
+        j, nb = r[q.F], len(edges[r[q.F]]) + 1
+        agg = {"n_ref": n_ref[j], "n_cur": int(r["n"]), "ks_num": r["ks_num"], "wasserstein": r["wasserstein"],
+               "ref_var": summ[j]["var"], "ref_bins": [ref_bins[j][f"b{b}"] for b in range(nb)],
+               "cur_bins": [r[f"b{b}"] for b in range(nb)], **extra.get((j, r[q.KEY]), {})}
+        out[(j, r[q.KEY])] = finish_stats("numeric", agg)
+    return out
+
+
+def _own_queries(engine: Engine, spec: ModelSpec, counts, idx: list[int], kind: str) -> dict[tuple, dict]:
+    """The columns of the engine queries registered statistics bring (one run per query),
+    by ``(target, key)``."""
+    out: dict[tuple, dict] = {}
+    for query in dict.fromkeys(s.query for s in stats_for_kind(kind) if s.query is not None):
+        for r in engine.execute(query(counts, idx), spec).to_pylist():
+            out.setdefault((r[q.F], r[q.KEY]), {}).update({k: v for k, v in r.items() if k not in (q.F, q.KEY)})
     return out
 
 
 def _categorical_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int]) -> Stats:
     limit = 20 * MAX_CATEGORIES
     rows = engine.execute(q.categorical_query(counts, idx, limit + 1), spec).to_pylist()
+    extra = _own_queries(engine, spec, counts, idx, "categorical")
     ref: dict[int, dict[str, int]] = {}
     cur: dict[tuple[int, Any], dict[str, int]] = {}
     for r in rows:
@@ -420,7 +433,8 @@ def _categorical_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int]) 
             continue
         rc = [rr.get(c, 0) for c in cats]
         kc = [cc.get(c, 0) for c in cats]
-        out[(j, k)] = (dict(chi2_p_value=chi2_p_value(rc, kc), psi=psi(rc, kc), js_distance=js_distance(rc, kc)), [])
+        agg = {"n_ref": sum(rc), "n_cur": sum(kc), "ref_bins": rc, "cur_bins": kc, **extra.get((j, k), {})}
+        out[(j, k)] = finish_stats("categorical", agg)
     return out
 
 
@@ -468,8 +482,7 @@ def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection
     rows = []
     for t, by_key in ev.by_target.items():
         for k, f in by_key.items():
-            rows.append({"period": k, "role": t.role, "feature": t.name,
-                         **{x.name: getattr(f, x.name) for x in fields(f) if x.name != "name"}})
+            rows.append({"period": k, "role": t.role, "feature": t.name, **f.row()})
     frame = pl.DataFrame(rows, schema={"period": pl.Date, **_FRAME_SCHEMA})
     return frame.sort(["period", "role", "feature"])
 

@@ -36,6 +36,7 @@ from analytics.metrics.compute import Keyed, finish_metrics, plan_keyed, run_pla
 from analytics.metrics.registry import PRIMARY_METRIC, get_metric
 from analytics.query.selection import Selection
 from . import distribution, queries as q, targets
+from analytics.results import record
 
 __all__ = ["FeatureImportance", "feature_importance", "primary_metric"]
 
@@ -56,8 +57,7 @@ class FeatureImportance:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"feature": self.feature, "metric": self.metric, "value": self.value, "impact": self.impact,
-                "worse": self.worse, "bins": self.bins, "reason": self.reason}
+        return record(self)
 
     def describe(self) -> str:
         """"importance 0.012 roc_auc (worse)" or why it is missing."""

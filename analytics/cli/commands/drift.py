@@ -8,11 +8,12 @@ reference_start``/``reference_end``), the current window the last 28 days.
 """
 
 from analytics.analyses.drift import compute_drift, resolve_windows
+from analytics.analyses.drift.statistics import names as stat_names
 from analytics.cli import add_common
 from analytics.render.output import render
 
-COLUMNS = ["role", "feature", "kind", "drifted", "why", "method", "psi", "js_distance", "ks_statistic",
-           "ks_p_value", "wasserstein", "wasserstein_normed", "chi2_p_value", "n_ref", "n_cur", "rule", "reason"]
+#: The table's columns: every registered statistic (analytics/analyses/drift/statistics/) in registry order.
+COLUMNS = ["role", "feature", "kind", "drifted", "why", "method", *stat_names(), "n_ref", "n_cur", "rule", "reason"]
 
 
 def add_parser(sub):
