@@ -301,20 +301,6 @@ def test_health_is_the_same(binary, shadow):
     binary.both(model_health, "binary_model", now=dt.datetime(2026, 4, 6))
 
 
-def test_the_reports_numbers_are_the_same(binary):
-    """Every section's data (the numbers and text the PDF is typeset from)."""
-    from analytics.render.report import model_input
-    from analytics.render.report.sections import build_model
-    from analytics.render.report.svg import ChartSet
-
-    def sections(e):
-        mi = model_input(e, e.spec("binary_model"), ChartSet(enabled=False), dt.datetime(2026, 5, 1, 12, 0))
-        return build_model(mi, say=lambda _msg: None, workers=1).parts
-
-    parts = binary.both(sections)
-    assert len(parts) == 4
-
-
 # ------------------------------------------------------------------ Spark from the workspace file
 
 

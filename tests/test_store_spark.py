@@ -38,7 +38,7 @@ def test_store_tables_in_the_spark_database_answer_as_duckdb(tmp_path, spark):
                         '[store]\ndatabase = "default"\n' + text)
     ws = load_workspace(g.config)
     res = refresh(ws)
-    assert [m.action for m in res.models] == ["rebuilt"], res.models
+    assert [m.action for m in res.models] in (["built"], ["rebuilt"]), res.models  # new, or a stale store replaced
     eng = open_engine(ws)
     stored = eng.stored("binary_model")
     assert stored is not None and stored[0][0].startswith("table:default.lm_store_")
