@@ -416,10 +416,10 @@ def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
         label = "y"
     """))
     ws = load_workspace(tmp_path / "lastmile.toml")
-    assert ws.memory_limit == 64 * 10**6
+    assert ws.memory_limit == 96 * 10**6
     eng = open_engine(ws)
     limit = eng.backend.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert limit.startswith("61"), limit   # 61 MiB
+    assert limit.startswith("91"), limit   # 91 MiB
     res = compute_metrics(eng, Selection(model="big"), Grouping(by=("version",)), ["roc_auc"])
     assert sum(r.n for r in res.rows) == n
     from sklearn.metrics import roc_auc_score
