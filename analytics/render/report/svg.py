@@ -51,6 +51,10 @@ INSTALL_HINT = ("install it with `apt-get install chromium` (Debian/Ubuntu) or y
                 "package manager, or use --no-charts for a report with tables only")
 
 
+#: how often a figure is asked again while kaleido's page is still loading its scripts
+LOAD_RETRIES = 3
+
+
 def find_browser(path: str | os.PathLike | None = None) -> str:
     """The Chromium executable that draws the charts.
 
@@ -192,7 +196,16 @@ class _Browser:
 
         async def _draw():
             k = await asyncio.wrap_future(opened)
-            data = await k.calc_fig(fig, opts={"format": "svg", "width": chart.width, "height": chart.height})
+            for attempt in range(LOAD_RETRIES + 1):
+                try:
+                    data = await k.calc_fig(fig, opts={"format": "svg", "width": chart.width, "height": chart.height})
+                    break
+                except Exception as exc:
+                    # on a busy machine kaleido's page can be asked before its scripts ran
+                    # ("ReferenceError: kaleido_scopes is not defined"): wait, then ask again
+                    if attempt == LOAD_RETRIES or "is not defined" not in str(exc):
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
             return data.decode("utf-8") if isinstance(data, bytes) else str(data)
 
         return asyncio.run_coroutine_threadsafe(_draw(), self._loop)
