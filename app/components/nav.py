@@ -42,7 +42,8 @@ def pages() -> dict[str, list]:
 
 def remember(pages: dict[str, list]) -> None:
     """Note the pages this user may open (the sign-in gate may hide some): only those get links."""
-    state.remember("nav_pages", {p.url_path for items in pages.values() for p in items})
+    # by title: the default page's ``url_path`` is "" (it lives at the root)
+    state.remember("nav_pages", {p.title for items in pages.values() for p in items})
 
 
 def links(where) -> None:
@@ -52,7 +53,7 @@ def links(where) -> None:
     visible = state.recall("nav_pages")
     with where:
         for section, items in LAYOUT.items():
-            shown = [i for i in items if visible is None or i[3] in visible]
+            shown = [i for i in items if visible is None or i[1] in visible]
             if shown:
                 st.caption(section)
             for script, title, icon, _path in shown:

@@ -135,3 +135,11 @@ def test_re_reading_the_logs_drops_cached_results(app, monkeypatch):
     assert calls == []  # cached
     at.button(key="lm_refresh").click().run()
     assert calls and not at.exception and not at.error
+
+
+@pytest.mark.parametrize("page", ["portfolio", "quality"])
+def test_the_navigation_links_every_page_including_the_portfolio(app, page):
+    """The default page lives at the root (its url_path is ""): it still gets its link."""
+    at = open_page(app, page)
+    labels = [el.proto.label for el in at.get("page_link")]
+    assert labels[:2] == ["Portfolio", "Model overview"] and "Data quality" in labels and "Report" in labels
