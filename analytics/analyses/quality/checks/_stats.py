@@ -1,7 +1,22 @@
-"""Small helpers the checks share: one-sided binomial and Poisson tail probabilities
+"""Small helpers the checks share: the outside-the-bounds aggregate, one-sided binomial and Poisson tail probabilities
 (``scipy.special``'s distribution functions: ``scipy.stats`` takes seconds to import)."""
 
 from __future__ import annotations
+
+import ibis
+
+
+def outside_bounds(col, t, ref, cfg):
+    """The period's aggregates for a check of values outside the reference's ``[lo, hi]``:
+    ``valid`` (non-missing numbers) and ``out`` (how many fall outside; none when the
+    reference had no values)."""
+    x = col.num(t)
+    out = {"valid": x.count()}
+    if ref.get("lo") is None:
+        return out
+    lo, hi = ibis.literal(float(ref["lo"])), ibis.literal(float(ref["hi"]))
+    out["out"] = ((x < lo) | (x > hi)).cast("int64").sum()
+    return out
 
 
 def binom_greater(k: int, n: int, p: float) -> float:

@@ -1,9 +1,7 @@
 """Numeric values outside the reference's [0.1%, 99.9%] quantiles."""
 
-import ibis
-
 from ..registry import Measure, QualityCheck, register
-from ._stats import binom_greater
+from ._stats import binom_greater, outside_bounds as _current
 
 LOW, HIGH = 0.001, 0.999
 
@@ -11,16 +9,6 @@ LOW, HIGH = 0.001, 0.999
 def _reference(col, t):
     x = col.num(t)
     return {"lo": col.quantile(x, LOW), "hi": col.quantile(x, HIGH)}
-
-
-def _current(col, t, ref, cfg):
-    x = col.num(t)
-    out = {"valid": x.count()}
-    if ref.get("lo") is None:
-        return out
-    lo, hi = ibis.literal(float(ref["lo"])), ibis.literal(float(ref["hi"]))
-    out["out"] = ((x < lo) | (x > hi)).cast("int64").sum()
-    return out
 
 
 def _evaluate(cur, ref, cfg):

@@ -1,24 +1,12 @@
 """Numeric values outside the reference's [min, max]."""
 
-import ibis
-
 from ..registry import Measure, QualityCheck, register
-from ._stats import binom_greater
+from ._stats import binom_greater, outside_bounds as _current
 
 
 def _reference(col, t):
     x = col.num(t)
     return {"lo": x.min(), "hi": x.max(), "valid": x.count()}
-
-
-def _current(col, t, ref, cfg):
-    x = col.num(t)
-    out = {"valid": x.count()}
-    if ref.get("lo") is None:
-        return out
-    lo, hi = ibis.literal(float(ref["lo"])), ibis.literal(float(ref["hi"]))
-    out["out"] = ((x < lo) | (x > hi)).cast("int64").sum()
-    return out
 
 
 def _evaluate(cur, ref, cfg):
