@@ -23,6 +23,8 @@ from analytics.config.workspace import ModelSpec
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection
+from analytics.store import incremental as inc
+from analytics.store.answers import remembered
 from ..errors import EmptySelectionError
 from .definitions import LATENCY_QUANTILES, interpolate
 from .queries import Rows, confusion_query, quantile_query, score_query, sums_query
@@ -91,6 +93,26 @@ class MetricsResult:
         raise KeyError(group)
 
 
+def _by_period(q, fn, engine: Engine, given: dict, days: dict) -> MetricsResult | None:
+    """The answer on new data from the last one on other data (:mod:`analytics.store.incremental`):
+    rows grouped by period are computed again only for the periods holding a changed day."""
+    grouping = given["grouping"]
+    prev = inc.previous(q, days) if "period" in grouping.by else None
+    if prev is None:
+        return None
+    old, changed = prev
+    lo, hi = inc.span(changed, grouping.period)
+    keep = [r for r in old.rows if not lo <= inc.as_date(r.group["period"]) < hi]
+    part = inc.narrowed(given["selection"], lo, hi)
+    try:
+        new = fn(engine, part, grouping, given["metrics"], given["label_delay"]).rows if part else ()
+    except EmptySelectionError:
+        new = ()
+    rows = sorted([*keep, *new], key=lambda r: _sort_key(tuple(r.group[k] for k in old.group_keys)))
+    return replace(old, rows=tuple(rows)) if rows else None
+
+
+@remembered("compute_metrics", periods=_by_period)
 def compute_metrics(engine: Engine, selection: Selection, grouping: Grouping = Grouping(),
                     metrics: Sequence[str] | None = None, label_delay: bool = True) -> MetricsResult:
     """The requested metrics (default: all of the model's task) for each group of ``selection``.

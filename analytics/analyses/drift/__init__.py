@@ -46,7 +46,9 @@ from analytics.log.engine import Engine
 from analytics.log.joined import build_log
 from analytics.query.selection import PERIODS, Selection, period_start
 from analytics.results import jsonable
+from analytics.store.answers import remembered
 from . import queries as q
+from .remember import by_period
 from .rule import DriftRule
 from .statistics import STATISTICS, finish as finish_stats, for_kind as stats_for_kind, names as stat_names
 
@@ -441,6 +443,7 @@ def _categorical_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int]) 
 # --------------------------------------------------------------------------- the API
 
 
+@remembered("compute_drift")
 def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, current: Selection,
                   features: Sequence[str] | None = None, config: DriftConfig | None = None, *,
                   prediction: bool = True, label: bool = True) -> DriftResult:
@@ -462,6 +465,7 @@ def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, 
                        reference=reference, current=current, config=cfg)
 
 
+@remembered("drift_over_time", periods=by_period)
 def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection, selection: Selection,
                     period: str = "week", features: Sequence[str] | None = None,
                     config: DriftConfig | None = None, *, prediction: bool = True,
