@@ -4,6 +4,7 @@ readers and damage leave it usable; the logs are never touched."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
@@ -28,7 +29,7 @@ from analytics.store import open_engine, refresh, store_info
 from analytics.store.manifest import StoreBusyError
 from analytics.config.workspace import load_workspace
 
-from .factories import make_workspace
+from .factories import START, make_workspace
 
 TOL = 1e-12
 BUSINESS = {"currency": "EUR", "tp": 120.0, "fp": -15.0, "fn": -60.0, "tn": 0.0}
@@ -428,3 +429,63 @@ def test_engine_memory_limit_default_and_spilling_outside_the_logs(tmp_path):
         # outcomes were written in another order: join them back by id
         assert abs(r.metrics["roc_auc"].value - roc_auc_score(y[mask], score[mask])) < 1e-9
     assert (store_root(ws) / "tmp").is_dir() and tmp_path not in store_root(ws).parents
+
+
+# ------------------------------------------------------------------ remembered answers
+
+
+def _question(eng, ws):
+    """Metrics by (version, week) and drift over time of every target against weeks 2-3
+    (the held-back late labels are of weeks 1-2, the held-back predictions weeks 7-8)."""
+    from analytics.analyses.drift import compute_drift, drift_over_time
+    from analytics.metrics.compute import compute_metrics
+    from analytics.query.selection import Grouping, Selection
+
+    week = datetime.timedelta(weeks=1)
+    m = compute_metrics(eng, Selection.build("binary_model"), Grouping(by=("version", "period")))
+    ref = Selection.build("binary_model", START + week, START + 3 * week)
+    cur = Selection.build("binary_model", START + 3 * week, None)
+    d = drift_over_time(eng, "binary_model", ref, cur, period="week")
+    one = compute_drift(eng, "binary_model", ref, cur, features=["income"])
+    return m.to_dict(), d.to_dicts(), one.to_dict()
+
+
+def test_answers_are_remembered_and_only_changed_periods_recomputed(ws_dir, monkeypatch):
+    import analytics.store.incremental as inc
+
+    config = ws_dir / "lastmile.toml"
+    refresh(load_workspace(config))
+    ws = load_workspace(config)
+    raw = _question(open_engine(ws, use_store=False), ws)
+    kept = store_root(ws) / "answers"
+    assert not kept.exists()   # the raw path is never remembered
+    first = _question(open_engine(ws), ws)
+    close(list(first), list(raw))
+    assert len(list(kept.rglob("*.pickle"))) == 3
+
+    def no_query(*a, **k):
+        raise AssertionError("a remembered answer ran a query")
+
+    with monkeypatch.context() as mp:   # asked again: no engine work at all
+        mp.setattr(Engine, "execute", no_query)
+        mp.setattr(Engine, "temporary", no_query)
+        close(list(_question(open_engine(ws), ws)), list(first))
+
+    spans = []
+    real = inc.narrowed
+    monkeypatch.setattr(inc, "narrowed", lambda sel, lo, hi: spans.append((lo, hi)) or real(sel, lo, hi))
+    _append_days(ws_dir, config)   # weeks 7-8: the reference is untouched, weeks 1-6 are kept
+    refresh(load_workspace(config))
+    ws = load_workspace(config)
+    after = _question(open_engine(ws), ws)
+    assert len(spans) == 2 and all(lo > START.date() + datetime.timedelta(weeks=4) for lo, _ in spans), spans
+    close(list(after), list(_question(open_engine(ws, use_store=False), ws)))
+    assert after[1] != first[1]
+
+    spans.clear()
+    _late_outcomes(ws_dir, config)   # labels of weeks 1-2: the drift reference is touched, drift is redone
+    refresh(load_workspace(config))
+    ws = load_workspace(config)
+    late = _question(open_engine(ws), ws)
+    assert len(spans) == 1, spans   # metrics only
+    close(list(late), list(_question(open_engine(ws, use_store=False), ws)))
