@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analytics.log.engine import Engine
-from analytics.store import manifest as mf
+from analytics.store import answers, manifest as mf
 from analytics.store.days import Job, Written, build_days, changed, days_of_outcomes, intact, scan_days
 from analytics.store.tables import build_table, sweep_tables, tables
 
@@ -82,6 +82,7 @@ def refresh(workspace, cache: Path | None = None, *, models=None, progress: Prog
             result.warnings.append(f"warning: the store at {str(root)!r} is rebuilt: {problem}.")
             say(result.warnings[-1])
         result.swept = mf.sweep(root, mf.stored_files(current) | set(current.get("previous_files", [])))
+        result.swept += answers.sweep(root)
         eng = engine if engine is not None else Engine(workspace, cache=cache)
         result.swept += sweep_tables(eng, workspace, tables(current) | set(current.get("previous_tables", [])))
         previous = {"previous_files": sorted(mf.stored_files(current)), "previous_tables": sorted(tables(current))}

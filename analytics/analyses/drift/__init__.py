@@ -29,6 +29,7 @@ sentence that applies it to its numbers (``why``).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -465,7 +466,7 @@ def compute_drift(engine: Engine, model: str | ModelSpec, reference: Selection, 
                        reference=reference, current=current, config=cfg)
 
 
-@remembered("drift_over_time", periods=by_period)
+@remembered("drift_over_time", periods=functools.partial(by_period, targets=targets))
 def drift_over_time(engine: Engine, model: str | ModelSpec, reference: Selection, selection: Selection,
                     period: str = "week", features: Sequence[str] | None = None,
                     config: DriftConfig | None = None, *, prediction: bool = True,

@@ -17,10 +17,9 @@ from analytics.errors import EmptySelectionError
 from analytics.store import incremental as inc
 
 
-def by_period(q, fn, engine, given: dict, days: dict) -> pl.DataFrame | None:
-    """The answer on new data from the last one on other data (None: compute it whole)."""
-    from analytics.analyses.drift import targets
-
+def by_period(q, fn, engine, given: dict, days: dict, *, targets) -> pl.DataFrame | None:
+    """The answer on new data from the last one on other data (None: compute it whole);
+    ``targets``: :func:`analytics.analyses.drift.targets`."""
     prev = inc.previous(q, days)
     if prev is None:
         return None
