@@ -477,6 +477,8 @@ def test_answers_are_remembered_and_only_changed_periods_recomputed(ws_dir, monk
     _append_days(ws_dir, config)   # weeks 7-8: the reference is untouched, weeks 1-6 are kept
     refresh(load_workspace(config))
     ws = load_workspace(config)
+    _question(open_engine(ws, snapshot=True), ws)   # an in-memory snapshot may be older than the store
+    assert len(list(kept.rglob("*.pickle"))) == 3
     after = _question(open_engine(ws), ws)
     assert len(spans) == 2 and all(lo > START.date() + datetime.timedelta(weeks=4) for lo, _ in spans), spans
     close(list(after), list(_question(open_engine(ws, use_store=False), ws)))

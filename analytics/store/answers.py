@@ -6,8 +6,9 @@ the model's settings (its whole ``ModelSpec``), the stored files that hold the m
 joined log (new data is written to new files: their names are the data's generation),
 the library's code (the size and mtime of every module) and the versions of Ibis and
 DuckDB. A question is only remembered when the store serves the model exactly
-(:meth:`~analytics.log.engine.Engine.stored`); on the raw path (``--no-store``, a
-stale store, another backend without ``[store] database``) nothing is read or written.
+(:meth:`~analytics.log.engine.Engine.stored`) and the engine reads it (not an in-memory
+snapshot, which may be older than the store); on the raw path (``--no-store``, a stale
+store, another backend without ``[store] database``) nothing is read or written.
 
 So an answer read back is the answer the function computes on that data: deleting the
 folder changes no answer. An argument that has no canonical form (a function, an
@@ -90,6 +91,8 @@ class Question:
         if model is None or reader is None:
             return
         spec = engine.spec(model)
+        if engine.snapshotted(spec):   # an in-memory snapshot may hold older data than the store
+            return
         stored = engine.stored(spec)
         texts = {k: canonical(v) for k, v in args.items()}
         if stored is None or any(t is None for t in texts.values()):
