@@ -185,6 +185,42 @@ def polars_question(folder: Path) -> dict:
     return res
 
 
+# ------------------------------------------------------------------ the floor
+
+
+#: What no plan of the question can skip, in DuckDB on this machine (constant SQL, the
+#: files as a bound parameter): read the columns the question needs, join each prediction
+#: to its id's outcome, and sort each numeric feature's values once (exact KS and
+#: Wasserstein need the sorted values of every window).
+FLOOR = {
+    "scan": "SELECT count(*), sum(score), sum(income), sum(age), sum(debt_ratio), sum(loan_amount), "
+            "count(DISTINCT model_version), count(DISTINCT employment), max(ts) FROM read_parquet($p)",
+    "scan + join": "SELECT count(*), sum(o.actual) FROM read_parquet($p) p "
+                   "LEFT JOIN read_parquet($o) o USING (prediction_id)",
+    "sort 4 features": "SELECT sum(r1), sum(r2), sum(r3), sum(r4) FROM (SELECT "
+                       "row_number() OVER (PARTITION BY model_version ORDER BY income) r1, "
+                       "row_number() OVER (PARTITION BY model_version ORDER BY age) r2, "
+                       "row_number() OVER (PARTITION BY model_version ORDER BY debt_ratio) r3, "
+                       "row_number() OVER (PARTITION BY model_version ORDER BY loan_amount) r4 "
+                       "FROM read_parquet($p))",
+}
+
+
+def floor(folder: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    params = {"p": str(folder / MODEL / "predictions" / "**" / "*.parquet"),
+              "o": str(folder / MODEL / "outcomes" / "**" / "*.parquet")}
+    out = {}
+    for name, sql in FLOOR.items():
+        t0, c0 = time.perf_counter(), time.process_time()
+        con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+        out[name] = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+    return out
+
+
 # ------------------------------------------------------------------ workers (one process each)
 
 
@@ -215,6 +251,8 @@ def worker(side: str, folder: Path, out: Path) -> None:
         eng = open_engine(ws, cache=cache)
         assert eng.stored(MODEL) is not None, "the store does not serve after the refresh"
         answer = lastmile_question(eng)
+    elif side == "floor":
+        extra = {"floor": floor(folder)}
     elif side == "store":
         eng = open_engine(ws, cache=cache)
         assert eng.stored(MODEL) is not None, "the store does not serve"
@@ -290,6 +328,9 @@ def run(rows: int) -> None:
     line("refresh + question", inc, f" (refresh {inc['refresh_seconds']:.1f} s) = "
          f"1/{cold['seconds'] / inc['seconds']:.1f} of cold (cpu 1/{cold['cpu'] / inc['cpu']:.1f})")
     line("question re-asked on the store", again)
+    low = measure("floor", folder)
+    for name, r in low["floor"].items():
+        print(f"    floor: {name:26s} {r['seconds']:8.1f} s  cpu {r['cpu']:8.1f} s")
     print(flush=True)
 
 

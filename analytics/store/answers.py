@@ -162,7 +162,12 @@ def remembered(name: str, periods: Callable | None = None):
             if rec is not None:
                 return rec["answer"]
             days = day_files(engine, q)
-            answer = periods(q, fn, engine, given, days) if periods is not None and days is not None else None
+            answer = None
+            if periods is not None and days is not None:
+                try:
+                    answer = periods(q, fn, engine, given, days)
+                except Exception:  # noqa: BLE001 - whatever went wrong there, the whole answer is computed
+                    answer = None
             if answer is None:
                 answer = fn(engine, *args, **kwargs)
             after = engine.stored(q.spec)
