@@ -4,8 +4,8 @@ An answer is kept in the store's folder (``answers/<model key>/<key>.pickle``) u
 key made of the question (the function's name and its arguments, canonically written),
 the model's settings (its whole ``ModelSpec``), the stored files that hold the model's
 joined log (new data is written to new files: their names are the data's generation),
-the library's code (the size and mtime of every module) and the versions of Ibis and
-DuckDB. A question is only remembered when the store serves the model exactly
+the library's code (the size and mtime of every module) and the versions of the
+libraries that compute (Ibis, DuckDB, NumPy, SciPy, Polars, PyArrow). A question is only remembered when the store serves the model exactly
 (:meth:`~analytics.log.engine.Engine.stored`) and the engine reads it (not an in-memory
 snapshot, which may be older than the store); on the raw path (``--no-store``, a stale
 store, another backend without ``[store] database``) nothing is read or written.
@@ -44,14 +44,21 @@ _code_lock = threading.Lock()
 
 
 def code_version() -> str:
-    """A fingerprint of the library's modules (sizes and mtimes), computed once a process."""
+    """A fingerprint of the library's modules (sizes and mtimes) and of the computing
+    libraries' versions, computed once a process."""
     with _code_lock:
         if not _code:
-            import duckdb
-            import ibis
+            from importlib.metadata import PackageNotFoundError, version
+
+            def ver(name: str) -> str:
+                try:
+                    return version(name)
+                except PackageNotFoundError:
+                    return "-"
 
             base = Path(__file__).resolve().parent.parent
-            h = hashlib.sha1(f"{FORMAT}|{ibis.__version__}|{duckdb.__version__}".encode())
+            libs = "|".join(ver(n) for n in ("ibis-framework", "duckdb", "numpy", "scipy", "polars", "pyarrow"))
+            h = hashlib.sha1(f"{FORMAT}|{libs}".encode())
             for dirpath, dirnames, filenames in sorted(os.walk(base)):
                 dirnames.sort()
                 for f in sorted(filenames):
