@@ -243,7 +243,6 @@ SIZE_ALLOWED = {
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",
-    "analytics/render/report/sections.py": "every section builder of the PDF, in the report's order",
     "analytics/render/report/typeset.py::merge": "joins the PDF parts, numbers pages and fixes the outline",
     "analytics/sample.py": "the sample's stories (credit, churn, retail), each a day generator; only quality changes it",
     "analytics/sample.py::_credit_day": "the credit story's day: every column of one generated day",
