@@ -21,7 +21,7 @@ def test_time_presets_set_the_range_and_the_url(server, tab):
     tab.goto(f"{server}/overview?model=credit_default")
     wait_idle(tab)
     sidebar = tab.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("7 days", exact=True).click(timeout=120_000)
+    sidebar.get_by_text("7d", exact=True).click(timeout=120_000)
     tab.wait_for_function("() => window.location.search.includes('from=2026-11-16')")
     wait_idle(tab)
     assert params(tab)["from"] == ["2026-11-16"]
