@@ -233,7 +233,6 @@ SIZE_ALLOWED = {
     "analytics/analyses/value.py::evaluate": "one pass over the value components, in the contract's order",
     "analytics/analyses/value.py::_value_row": "the contract's row, field by field",
     "analytics/analyses/value.py::curve": "the threshold curve: one query and its finishing loop",
-    "analytics/config/alerts.py::validate_alerts_config": "one check per [models.alerts] key, in the key's order",
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",
