@@ -27,6 +27,10 @@ same PDF): a helper can cost speed, never a report.
 The protocol: pickled ``(kind, key, args)`` requests on a helper's stdin, one
 pickled ``(key, "ok", value)`` or ``(key, "error", text)`` reply per request on
 its stdout.
+
+Size: :func:`merge` is over the 60-line limit (allowed in ``tests/test_architecture.py``):
+it walks the parts' pages and bookmarks once, drawing, renaming fonts and nesting
+outlines in the same loop; split, each piece would need the loop's whole state.
 """
 
 from __future__ import annotations
