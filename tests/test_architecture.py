@@ -236,7 +236,6 @@ SIZE_ALLOWED = {
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",
-    "analytics/render/report/typeset.py::merge": "joins the PDF parts, numbers pages and fixes the outline",
 }
 
 
