@@ -60,7 +60,7 @@ from analytics.errors import ConfigError, EmptySelectionError, SelectionError
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection, group_dict
-from .roles import SERVING, SHADOW, version_roles
+from ..roles import SERVING, SHADOW, version_roles
 
 #: Baseline policies that are not version names.
 POLICIES = ("all_negative", "all_positive", "none")
