@@ -227,12 +227,6 @@ SIZE_ALLOWED = {
                                                  "in the order the verdict needs them",
     "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
                                                           "from one sorted pass",
-    "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model "
-                                   "and its result types",
-    "analytics/analyses/value.py::summary_expr": "one aggregate expression per business-value field",
-    "analytics/analyses/value.py::evaluate": "one pass over the value components, in the contract's order",
-    "analytics/analyses/value.py::_value_row": "the contract's row, field by field",
-    "analytics/analyses/value.py::curve": "the threshold curve: one query and its finishing loop",
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",

@@ -126,3 +126,24 @@ def test_no_table_is_cut_off_at_1280_px(server, chromium):
         no_exception(tab)
     finally:
         ctx.close()
+
+
+TILES = """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(d => {
+  const e = d.querySelector('div') || d; return [e.innerText, e.scrollWidth, e.clientWidth]; })"""
+
+
+def test_no_tile_value_is_cut_off_at_1280_px(server, chromium):
+    """Every tile shows its whole value at 1280 px with the sidebar open (no "12.6 …")."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
+    tab = ctx.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        for path in ("overview", "operations", "value", "drift"):
+            tab.goto(f"{server}/{path}?model=credit_default")
+            wait_idle(tab)
+            tab.locator('[data-testid="stMetricValue"]').first.wait_for()
+            tiles = tab.evaluate(TILES)
+            assert tiles and all(sw <= cw + 1 for _, sw, cw in tiles), (path, tiles)
+        no_exception(tab)
+    finally:
+        ctx.close()
