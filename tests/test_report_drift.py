@@ -16,6 +16,7 @@ from analytics.render.report import model_input, render_html
 from analytics.render.report.drift import drift
 from analytics.render.report.svg import ChartSet
 from .factories import make_workspace
+from .test_report_overflow import RIGHT_MARGIN, page_width, word_boxes
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
 
@@ -63,5 +64,19 @@ def test_the_template_shows_the_registered_column(section):
     html = render_html({"portfolio": False, "charts_on": False, "title": "t", "sections": [s], "running": None},
                        "part.html.j2")
     table = html.split("<table", 1)[1].split("</table>", 1)[0]
-    assert "<th class=\"r\">Size ratio test</th>" in table
+    assert "<th class=\"r stat\">Size ratio test</th>" in table
     assert table.count("<tr>") == len(s["rows"]) + 1
+
+
+def test_the_wider_table_stays_inside_the_page(section, tmp_path):
+    """One column per statistic (seven here): the headers and cells wrap, no word passes the margin."""
+    from analytics.render.report.pdf import html_to_pdf
+
+    s, _ = section
+    html = render_html({"portfolio": False, "charts_on": False, "title": "t", "sections": [s], "running": None},
+                       "part.html.j2")
+    pdf = html_to_pdf(html, sheet="part.css")
+    words = word_boxes(pdf, tmp_path)
+    assert any(w.lower() == "size" for _, _, w in words)   # the measure sees the registered column (its header)
+    limit = page_width(pdf) - RIGHT_MARGIN + 1.0
+    assert [(p, round(x), w) for p, x, w in words if x > limit] == []

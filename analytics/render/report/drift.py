@@ -21,7 +21,7 @@ from .common import WIDTH, champion_and_challengers, history
 def _drift_row(role: str, f, columns) -> dict:
     """One target's row: its statistics in ``columns`` (the registry's shown ones) as people read them."""
     return {"name": f.name, "role": role, "kind": f.kind, "drifted": f.drifted, "method": f.method,
-            "stats": [cell(s, f) for s in columns],
+            "stats": [cell(s, f).replace("(p ", "(p\u00a0") for s in columns],  # "(p 0.03)" stays whole
             "n": f"{fmt.count(f.n_ref)} / {fmt.count(f.n_cur)}", "rule": f.rule, "why": f.why,
             "reason": f.reason}
 
