@@ -51,6 +51,7 @@ def direction(change: float | None, higher_is_better: bool | None) -> str:
 
 
 def champion_and_challengers(kpis_section: dict, limit: int = 2) -> tuple[str | None, list[str]]:
-    """Champion: the version with most traffic in the period; challengers: the next ones."""
+    """Champion: the serving version with most traffic in the period (``kpis`` orders the
+    versions so, shadows last); challengers: the next ones."""
     versions = list(kpis_section.get("versions", ()))
     return (versions[0] if versions else None), versions[1:1 + limit]

@@ -32,12 +32,12 @@ def cover(mi, built: list[dict]) -> dict:
         "model": mi.model, "description": mi.spec.description, "task": mi.spec.task,
         "period": f"{fmt.date(mi.selection.start)} to {fmt.date(end_shown)}",
         "period_days": round(window_days(mi.selection)),
-        "bounds": f"--start {fmt.date(mi.selection.start)} --end {fmt.date(mi.selection.end)}",
         "previous": (f"{fmt.date(prev.start)} to {fmt.date(prev.end - _dt.timedelta(days=1))}"
                      if prev is not None else "none (the period starts with the data)"),
         "data_range": (f"{fmt.date(mi.span.first)} to {fmt.date(mi.span.last)}, {fmt.count(mi.span.n)} predictions"
                        if mi.span.first else "no predictions"),
-        "versions": ", ".join(k["versions"]) or fmt.MISSING,
+        "versions": ", ".join(r["version"] + (" (shadow)" if r["role"] == "shadow" else "")
+                              for r in sorted(k["version_rows"], key=lambda r: str(r["version"]))) or fmt.MISSING,
         "generated_at": mi.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         "verdict": next((s["verdict"] for s in built if s.get("verdict")), None),
         "tiles": tiles + [t for s in built for t in s.get("tiles", ())],
@@ -79,7 +79,9 @@ def kpis(mi) -> dict:
     primary = get_metric(PRIMARY_METRIC[task], task)
     pv = cur_row.metrics.get(primary.name) if cur_row else None
     cov = cur_row.metrics.get("label_coverage") if cur_row else None
-    versions = sorted(by_version, key=lambda r: (-r.n, str(r.group["version"])))
+    # the champion is the first: the serving version with most traffic (a shadow never is)
+    versions = sorted(by_version, key=lambda r: (roles.role(r.group["version"]) == "shadow", -r.n,
+                                                 str(r.group["version"])))
     return {
         "template": "kpis.html.j2", "title": "Key figures",
         "rows": rows, "n": cur_row.n if cur_row else 0, "n_labeled": cur_row.n_labeled if cur_row else 0,
