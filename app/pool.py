@@ -18,7 +18,8 @@ the caller, with its sentence.
 
 The pool is started from a ``forkserver`` (never ``fork`` a threaded server)
 that has the library imported already, so a worker is ready in a fraction of a
-second.
+second, and that never re-runs the server's ``__main__`` (Streamlit's page script) in a
+worker (:mod:`app.pool_boot`).
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ class Pool:
         with self._lock:
             if self._pool is None:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["app.pool", "analytics.log.engine", "analytics.metrics", "analytics.analyses.drift"])
+                ctx.set_forkserver_preload(["app.pool_boot", "app.pool", "analytics.log.engine", "analytics.metrics",
+                                            "analytics.analyses.drift"])
                 self._pool = ProcessPoolExecutor(self.size, mp_context=ctx)
                 for _ in range(self.size):   # every worker builds its engine now, not on a user's page
                     self._pool.submit(_warm, key, self.snapshot_seconds)

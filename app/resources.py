@@ -10,8 +10,11 @@
   change what another session sees. Sessions asking the same question at the
   same moment share one computation (Streamlit holds a lock per key). Nothing
   here runs at import time.
+* The answers no filter changes (the portfolio's, the filter bar's, each model's health
+  and banners) are computed ahead, once per workspace and generation, in the background
+  of the server's first page (:func:`_home`; ``$LASTMILE_PRECOMPUTE=0`` turns it off).
 * With ``$LASTMILE_WORKERS`` set, the answers are computed in worker processes
-  (:mod:`app.pool`) and the home page's answers ahead, in the background.
+  (:mod:`app.pool`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import dataclasses
 import datetime as _dt
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 import streamlit as st
@@ -86,10 +89,17 @@ def workspace() -> Workspace:
 
 def engine() -> Engine:
     key = _key()
-    if pool.workers():  # start the worker processes and compute the home answers ahead, once
+    if pool.workers():  # start the worker processes (they read the logs now, not on a user's page)
         _pool(pool.workers()).warm((*key, _generation[0]))
+    if precompute():    # and compute the answers every session asks for, once per generation
         _home(*key, _generation[0])
     return _engine(*key)
+
+
+def precompute() -> bool:
+    """Whether the server computes the filter-free answers ahead (:func:`_home`): on, unless
+    ``$LASTMILE_PRECOMPUTE`` is ``0`` (the AppTest suite turns it off: its tests count queries)."""
+    return os.environ.get("LASTMILE_PRECOMPUTE", "1").strip() != "0"
 
 
 #: The portfolio (the home page) shows every model's answers for all data, by week.
@@ -108,21 +118,45 @@ def portfolio_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]
     return calls
 
 
+def home_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]:
+    """The cached calls of ``spec`` that no filter changes, in the order pages ask them: the
+    filter bar's facts and the banner's data warnings (every page), the portfolio card
+    (:func:`portfolio_calls`, its estimate and the board's advice), the release timeline and
+    the drift reference window (the overview's and drift page's marks and defaults)."""
+    calls = [(facts, (ws, spec.name)), (data_warnings, (ws, spec.name))] + portfolio_calls(ws, spec)
+    return calls + [(portfolio_estimates, (ws, spec)), (recommendations, (ws, spec.name)),
+                    (version_roles, (ws, spec.name)), (timeline, (ws, spec.name)),
+                    (default_windows, (ws, spec.name))]
+
+
+def portfolio_estimates(ws: tuple[str, float], spec):
+    """The portfolio card's label-free estimates: all data of the serving versions, by week
+    (``None`` when the task has no estimate of its primary metric)."""
+    from analytics.analyses.estimate import METRICS
+    from analytics.metrics import PRIMARY_METRIC
+    if PRIMARY_METRIC[spec.task] not in METRICS[spec.task]:
+        return None
+    serving, _ = serving_selection(ws, Selection.build(spec.name))
+    return estimates(ws, serving, Grouping(by=("period",)))
+
+
 @st.cache_resource(show_spinner=False)
-def _home(path: str, mtime: float, generation: int) -> bool:
-    """Once per workspace and generation (the server's first page, a re-read): compute what
-    every session asks first in the background: each model's facts and data warnings (the
-    filter bar and the banner of every page) and the portfolio's cards, all data and
-    therefore the same for everyone. A user who asks meanwhile waits for that computation
-    instead of starting another."""
+def _home(path: str, mtime: float, generation: int) -> list[Future]:
+    """Once per workspace and generation (the server's first page, a re-read): compute in the
+    background what every session asks whatever its filters (:func:`home_calls` of every
+    model: the portfolio, the filter bar, the banners), model by model, on two threads (or
+    the worker processes). These answers do not depend on who asks: each page still asks
+    only for the models its user may see (app/auth.py). A user who asks meanwhile waits for
+    that computation (Streamlit's lock per key) instead of starting another. Returns the
+    computations (done or not)."""
     ws = (path, mtime)
     try:
         models = _workspace(path, mtime).models
     except Exception:  # noqa: BLE001 - a bad workspace is reported by the page
-        return False
-    calls = [(fn, (ws, m.name)) for m in models for fn in (facts, data_warnings)]
-    prefetch(calls + [c for m in models for c in portfolio_calls(ws, m)], workers=pool.workers())
-    return True
+        return []
+    calls = [c for m in models for c in home_calls(ws, m)[:2]]           # what every page asks first
+    calls += [c for m in models for c in home_calls(ws, m)[2:]]
+    return prefetch(calls, workers=max(2, pool.workers()))
 
 
 def refresh() -> None:
@@ -139,8 +173,8 @@ def ws_key() -> tuple[str, float]:
     return _key()
 
 
-def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> None:
-    """Start the cached ``calls`` (``(function, args)``) on background threads and return.
+def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> list[Future]:
+    """Start the cached ``calls`` (``(function, args)``) on background threads and return them.
 
     The page then makes the same calls in its own order: a result already
     computed is a cache hit, one still running is waited for (Streamlit lets
@@ -162,9 +196,9 @@ def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> None:
             return None
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lastmile-prefetch")
-    for fn, args in calls:
-        pool.submit(run, fn, args)
+    futures = [pool.submit(run, fn, args) for fn, args in calls]
     pool.shutdown(wait=False)
+    return futures
 
 
 # ------------------------------------------------------------------ cached results

@@ -76,6 +76,8 @@ def main() -> int:
                     help="time the filter change for every version and pair of versions; print the worst per page")
     args = ap.parse_args()
     os.environ["LASTMILE_CONFIG"] = str(Path(args.config).resolve())
+    # cold means computed by the page: not ahead, in the background of the warm-up page (app/resources.py)
+    os.environ.setdefault("LASTMILE_PRECOMPUTE", "0")
     import logging
 
     import streamlit as st

@@ -54,7 +54,8 @@ SAMPLE = ROOT / "sample_data" / "lastmile.toml"
 MODELS = ("credit_default", "ticket_router", "delivery_eta")
 #: url path -> the page's title (its h1), in the sidebar's order
 PAGES = {"": "Portfolio", "overview": "Model overview", "segments": "Segments", "compare": "Compare versions",
-         "drift": "Drift", "value": "Value", "operations": "Operations", "explore": "Explore", "report": "Report"}
+         "drift": "Drift", "quality": "Data quality", "value": "Value", "operations": "Operations",
+         "explore": "Explore", "report": "Report"}
 #: Each session's own filters (URL parameters; dates inside the data so none is dropped as the default).
 FILTERS = [
     {"model": "credit_default", "from": "2026-06-01"},
@@ -66,6 +67,8 @@ FILTERS = [
     {"model": "delivery_eta", "from": "2026-06-01", "to": "2026-11-15"},
     {"model": "delivery_eta", "version": ["v1", "v2"], "from": "2026-10-19"},
 ]
+#: The sidebar's page links (drawn by the app, each carrying the view's parameters); one per title.
+NAV_LINK = '[data-testid="stSidebar"] [data-testid="stPageLink"] a'
 TARGET_MEDIAN, TARGET_WORST = 2.0, 5.0
 #: What a page shows, as text: headings, markdown, captions, tiles, alerts (not widget chrome, button labels or hover toolbars).
 TEXT = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] :is(h1, h2, h3, '
@@ -264,8 +267,8 @@ class Session:
                     if first:  # the session starts from a shared link with its filters
                         await page.goto(f"{url}/{path}?{urlencode(self.flt, doseq=True)}")
                         first = False
-                    else:      # then clicks through the sidebar navigation
-                        await page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click()
+                    else:      # then clicks through the sidebar navigation (the app's links: app/components/nav.py)
+                        await page.locator(NAV_LINK).filter(has_text=title).first.click()
                     secs = await self.wait_loaded(page, title, t0, timeout)
                     await self.check(page, path, visit)
                     # an element drawn after the page looked done (its code came late) counts too

@@ -74,6 +74,8 @@ def body(ctx: PageContext) -> None:
     show, icon, text = VERDICT[cmp.verdict]
     show(f"**{text.format(b=base, c=cand)}** " + " ".join(cmp.reasons), icon=icon)
     task = ctx.spec.task
+    if cmp.primary_metric not in cmp.metrics:   # inconclusive with nothing measured (e.g. never served together)
+        return
     pm = cmp.metrics[cmp.primary_metric]
     d = get_metric(cmp.primary_metric, task)
     c = st.columns(4)

@@ -23,9 +23,11 @@ BUSINESS = {"currency": "USD", "tp": 100.0, "fp": -20.0, "fn": -50.0, "tn": 0.0,
 
 @pytest.fixture(autouse=True)
 def in_process(monkeypatch):
-    """Answers computed in the test's process (tests count and patch the engine's queries);
-    tests/app/test_shared_cache.py covers the worker processes."""
+    """Answers computed in the test's process (tests count and patch the engine's queries), and
+    only when a page asks (no background computation ahead); tests/app/test_shared_cache.py
+    covers the worker processes and the answers computed ahead."""
     monkeypatch.setenv("LASTMILE_WORKERS", "0")
+    monkeypatch.setenv("LASTMILE_PRECOMPUTE", "0")
 
 
 @pytest.fixture(scope="session")

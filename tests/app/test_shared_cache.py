@@ -4,6 +4,10 @@ processes give the same answers as the server's own engine and re-read on a new 
 
 from __future__ import annotations
 
+import sys
+import types
+from concurrent import futures
+
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -17,7 +21,7 @@ from analytics.metrics.compute import compute_metrics
 from analytics.query.selection import Grouping, Selection
 from ..factories import make_workspace
 from .conftest import MAIN, metric_values, open_page
-from app import pool
+from app import pool, resources
 
 
 MODEL = "binary_model"
@@ -83,10 +87,33 @@ def test_re_reading_the_logs_shows_new_log_files_to_every_session(tmp_path, monk
     assert int(metric_values(b)["Predictions"].replace(",", "")) == int(before_b.replace(",", "")) + n_v2
 
 
-@pytest.mark.xfail(strict=False, reason="known defect, open in #13: inside the whole suite the optional worker "
-                   "pool's forkserver child dies (BrokenProcessPool); alone the test passes. LASTMILE_WORKERS is off "
-                   "by default.")
-def test_worker_processes_answer_as_the_server_does_and_re_read_on_a_new_generation(tmp_path):
+def test_the_answers_no_filter_changes_are_computed_once_ahead_for_every_session(app_ws, monkeypatch, counted):
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    monkeypatch.setenv("LASTMILE_PRECOMPUTE", "1")
+    started: list = []
+    monkeypatch.setattr(resources, "prefetch", lambda *a, _p=resources.prefetch, **k: started.extend(_p(*a, **k)) or [])
+    st.cache_data.clear()
+    resources._home.clear()
+    open_page(AppTest.from_file(MAIN, default_timeout=60), "report", model=MODEL)   # the server's first page
+    futures.wait(started, timeout=240)                                  # ... started them in the background
+    ahead = sorted(task for task, _ in counted)
+    assert {"facts", "data_warnings", "model_health", "value_inputs", "default_windows"} <= set(ahead)
+    # a user with filters opens the portfolio, then a model page: nothing filter-free is computed again
+    open_page(AppTest.from_file(MAIN, default_timeout=60), "portfolio", model=MODEL, version="v2")
+    assert sorted(task for task, _ in counted) == ahead
+    at = open_page(AppTest.from_file(MAIN, default_timeout=60), "operations", model=MODEL, version="v2")
+    assert not at.error
+    assert sorted(task for task, _ in counted if task in {"facts", "data_warnings", "model_health"}) == \
+        sorted(task for task in ahead if task in {"facts", "data_warnings", "model_health"})
+    resources._home.clear()
+
+
+def test_worker_processes_answer_as_the_server_does_and_re_read_on_a_new_generation(tmp_path, monkeypatch):
+    # as in the server (and after any AppTest), __main__ is Streamlit's page script: here one
+    # already deleted. A worker that re-ran its parent's main died (BrokenProcessPool).
+    page = types.ModuleType("__main__")
+    page.__file__ = str(tmp_path / "deleted_page_script.py")
+    monkeypatch.setitem(sys.modules, "__main__", page)
     g = make_workspace(tmp_path, "binary", n=1500, seed=12)
     key = (str(g.config), 0.0, 0)
     sel, weekly = Selection.build(MODEL, versions=("v1",)), Grouping(by=("period",), period="week")
