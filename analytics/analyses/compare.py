@@ -66,6 +66,7 @@ from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
 from analytics.metrics.compute import materialized, registry_rows
 from analytics.metrics.queries import EPS
 from analytics.query.selection import Grouping, Selection, period_start, segment_text
+from analytics.render import format as fmt
 from analytics.stats import sequential as seq
 from analytics.stats.twosample import (PlacementMoments, Test, benjamini_hochberg, mcnemar, paired_delong,
                                        paired_t, unpaired_test)
@@ -153,10 +154,7 @@ class SegmentLoss:
     n_candidate: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segment": self.column, "value": self.value, "metric": self.metric,
-                "baseline": self.baseline, "candidate": self.candidate, "delta": self.delta,
-                "p_value": self.p_value, "p_adjusted": self.p_adjusted,
-                "n_baseline": self.n_baseline, "n_candidate": self.n_candidate}
+        return record(self, rename={"column": "segment"})
 
 
 @dataclass(frozen=True)
@@ -428,8 +426,8 @@ def decide(primary: MetricComparison, settings: CompareSettings, losing: Sequenc
     reasons: list[str] = []
     name, alpha = primary.name, settings.alpha
     n_min = min(primary.n_baseline, primary.n_candidate)
-    seg_text = "; ".join(f"{s.column} = {s.value} ({s.metric} {_num(s.baseline)} -> {_num(s.candidate)}, "
-                         f"adjusted p = {s.p_adjusted:.3g})" for s in losing)
+    seg_text = "; ".join(f"{s.column} = {s.value} ({s.metric} {fmt.sig(s.baseline)} -> {fmt.sig(s.candidate)}, "
+                         f"adjusted {fmt.p_against(s.p_adjusted, alpha)})" for s in losing)
     if n_min < settings.min_n:
         verdict = "inconclusive"
         reasons.append(f"Too few labeled rows: {baseline} has {primary.n_baseline:,}, {candidate} has "
@@ -440,36 +438,42 @@ def decide(primary: MetricComparison, settings: CompareSettings, losing: Sequenc
     elif primary.p_value < alpha and primary.candidate_better:
         if losing and settings.block_on_segment_loss:
             verdict = "inconclusive"
-            reasons.append(f"{candidate} is better on {name} overall ({_num(primary.baseline)} -> "
-                           f"{_num(primary.candidate)}, p = {primary.p_value:.3g}) but significantly "
+            reasons.append(f"{candidate} is better on {name} overall ({_moved(primary)}, "
+                           f"{fmt.p_against(primary.p_value, alpha)}) but significantly "
                            f"worse on some segments, so it is not promoted.")
         else:
             verdict = "promote"
-            reasons.append(f"{candidate} is significantly better on {name}: {_num(primary.baseline)} -> "
-                           f"{_num(primary.candidate)} (difference {_num(primary.delta)}, "
-                           f"{_ci(primary)}, p = {primary.p_value:.3g} < {alpha}).")
+            reasons.append(f"{candidate} is significantly better on {name}: {_moved(primary)} "
+                           f"({_difference(primary)}; {fmt.chance(primary.p_value)}: "
+                           f"{fmt.p_against(primary.p_value, alpha)}).")
     elif primary.p_value < alpha and primary.candidate_better is False:
         verdict = "keep"
-        reasons.append(f"{candidate} is significantly worse on {name}: {_num(primary.baseline)} -> "
-                       f"{_num(primary.candidate)} (difference {_num(primary.delta)}, {_ci(primary)}, "
-                       f"p = {primary.p_value:.3g} < {alpha}); keep {baseline}.")
+        reasons.append(f"{candidate} is significantly worse on {name}: {_moved(primary)} "
+                       f"({_difference(primary)}; {fmt.chance(primary.p_value)}: "
+                       f"{fmt.p_against(primary.p_value, alpha)}); keep {baseline}.")
     else:
         verdict = "inconclusive"
-        reasons.append(f"No significant difference on {name}: {_num(primary.baseline)} vs "
-                       f"{_num(primary.candidate)} ({_ci(primary)}, p = {_num(primary.p_value)} >= {alpha}).")
+        reasons.append(f"No significant difference on {name}: {fmt.sig(primary.baseline)} vs "
+                       f"{fmt.sig(primary.candidate)} ({_interval(primary)}; {fmt.chance(primary.p_value)}: "
+                       f"{fmt.p_against(primary.p_value, alpha)}).")
     if losing:
         reasons.append(f"{candidate} loses on: {seg_text}.")
     return verdict, reasons
 
 
-def _num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4g}"
+def _moved(m: MetricComparison) -> str:
+    """``0.736 -> 0.764`` (3 significant digits)."""
+    return f"{fmt.sig(m.baseline)} -> {fmt.sig(m.candidate)}"
 
 
-def _ci(m: MetricComparison) -> str:
+def _interval(m: MetricComparison) -> str:
     if m.ci_low is None:
         return "no interval"
-    return f"interval [{_num(m.ci_low)}, {_num(m.ci_high)}]"
+    return f"interval [{fmt.signed(m.ci_low)}, {fmt.signed(m.ci_high)}]"
+
+
+def _difference(m: MetricComparison) -> str:
+    return f"difference {fmt.signed(m.delta)}, {_interval(m)}"
 
 
 def compare_versions(engine: Engine, selection: Selection, baseline: str, candidate: str,
@@ -637,8 +641,8 @@ def _compare_on(engine: Engine, spec: ModelSpec, selection: Selection, two: ir.T
                             pairs if paired else None, settings)
         if seq_result.p_value is not None:
             state = "significant" if seq_result.significant else "not significant"
-            reasons.append(f"Sequential monitoring of {smetric} (mSPRT): always-valid p = "
-                           f"{seq_result.p_value:.3g}, {state} at {settings.alpha}.")
+            reasons.append(f"Sequential monitoring of {smetric} (mSPRT): always-valid "
+                           f"{fmt.p_against(seq_result.p_value, settings.alpha)}, {state} at {settings.alpha:g}.")
     return Comparison(
         model=spec.name, task=spec.task, baseline=baseline, candidate=candidate, paired=paired,
         metrics=compared, verdict=verdict, primary_metric=pm_name, n_baseline=rb.n_labeled,

@@ -67,6 +67,7 @@ from analytics.metrics.rest import (AP_BATCH_ROWS, distinct_scores_query, overal
                                     rest_score_query)
 from analytics.query.selection import Grouping, Selection
 from analytics.stats.twosample import benjamini_hochberg, unpaired_test
+from analytics.results import record
 
 #: Default minimum of labeled rows for a segment to be tested.
 MIN_SUPPORT = 100
@@ -131,9 +132,7 @@ class Capped:
                 f"are grouped as {OTHER}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": list(self.columns), "values": self.values, "supported": self.supported,
-                "ranked": self.ranked, "other_values": self.other_values, "other_rows": self.other_rows,
-                "other_labeled": self.other_labeled, "sentence": self.sentence}
+        return record(self, drop=("min_support",), sentence=self.sentence)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from analytics.config.workspace import ModelSpec
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection
+from analytics.results import record
 from ..errors import EmptySelectionError
 from .definitions import LATENCY_QUANTILES, interpolate
 from .queries import Rows, confusion_query, quantile_query, score_query, sums_query
@@ -42,9 +43,7 @@ class MetricsRow:
     label_delay_days: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": dict(self.group), "n": self.n, "n_labeled": self.n_labeled,
-                "label_delay_days": self.label_delay_days,
-                "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
+        return record(self)
 
 
 @dataclass(frozen=True)
