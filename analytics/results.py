@@ -7,25 +7,32 @@ declaration order (nested results by their own ``to_dict``, tuples as lists,
 mappings as dicts), with a declared mapping where the contract's keys differ
 (``rename``, ``drop``, extra keys).
 
-The results' ``to_dict`` methods are ``record(self, ...)``, except these, whose
-JSON is not a field-by-field image of the object (kept by hand, on purpose):
+The results' ``to_dict`` methods are ``record(self, ...)`` (metrics: ``MetricValue``,
+``MetricsRow``, ``MetricsResult``, ``Confusion``, ``ClassMetrics``; compare:
+``MetricComparison``, ``SegmentLoss``; health ``Reason``, ``Health``; ``Recommendation``;
+segments ``Capped``; quality ``Finding``; roles ``VersionRole``; ``Timeline``; estimate
+``Estimate``, ``EstimateRow``, ``BacktestRow``; drift ``DriftImportance``; sequential
+``Look``; the alerts history's ``Verdict``), except these, whose JSON is not a
+field-by-field image of the object (kept by hand, on purpose):
 
-* ``Comparison`` (analyses/compare): ``n`` nests two fields, the settings are
-  flattened into ``alpha``/``min_n``..., optional blocks appear only when present;
+* ``Comparison`` (analyses/compare/results): ``n`` nests two fields, the settings are
+  flattened into ``alpha``/``min_n``, the selection is described, the paired keys
+  appear only for a paired design;
 * ``SequentialResult`` (stats/sequential): the current look's numbers lifted to the top;
-* ``MetricsResult``, ``PerClassRow``/``PerClassResult``/``ConfusionMatrix``
-  (metrics): rows merged with their group, per-class metrics keyed by class;
-* ``SegmentsResult``, ``Segment`` (analyses/segments): the metric's value and
-  interval flattened into the segment's row;
+* ``PerClassRow``/``PerClassResult`` (metrics/perclass): per-class metrics keyed by class,
+  rows merged with their group;
+* ``SegmentsResult``, ``Segment`` (analyses/segments): the metric's value and interval
+  flattened into the segment's row;
 * ``DriftResult``/``FeatureDrift`` (analyses/drift): windows from selections, the
   statistics of the drift registry per kind;
-* ``ComparisonWindow`` (like_for_like), ``ReferenceWindow`` (estimate), ``Calibration``,
-  ``ErrorModel``, ``EstimateResult`` (estimate), ``QualityResult`` (quality):
-  computed keys (an exclusive end, a described window, bins as shares);
+* ``Roles`` (analyses/roles): a mapping whose JSON lists the serving and shadow versions;
+* ``ComparisonWindow`` (like_for_like), ``ReferenceWindow``, ``Calibration``,
+  ``ErrorModel``, ``EstimateResult`` (estimate), ``QualityResult`` (quality): computed
+  keys (an exclusive end, a described window, bins as shares, the backtest on demand);
 * ``ValidationReport`` (log/validation), ``RefreshResult`` (store/build): models keyed
   by name, seconds rounded;
-* the value module's results (analyses/value, being split): ``dataclasses.asdict``
-  with the value matrix as nested dicts.
+* the value module's results (analyses/value, being split by another change):
+  ``dataclasses.asdict`` with the value matrix as nested dicts.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ class MetricsResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON shape (plus n, se and reason per metric)."""
-        return {"model": self.model, "task": self.task, "rows": [r.to_dict() for r in self.rows]}
+        return record(self, drop=("group_keys", "metric_names"))
 
     def to_polars(self):
         """One row per group: keys, n, n_labeled, label_delay_days, and per metric
