@@ -67,6 +67,7 @@ from analytics.metrics.rest import (AP_BATCH_ROWS, distinct_scores_query, overal
                                     rest_score_query)
 from analytics.query.selection import Grouping, Selection
 from analytics.stats.twosample import benjamini_hochberg, unpaired_test
+from analytics.render import format as fmt
 from analytics.results import record
 
 #: Default minimum of labeled rows for a segment to be tested.
@@ -165,7 +166,7 @@ class SegmentsResult:
         if worse and worse[0].q_value is not None:
             w = worse[0]
             text += (f" (the weakest, {', '.join(f'{k} = {v}' for k, v in w.where.items())}, has "
-                     f"q = {w.q_value:.2g}: within chance)")
+                     f"q = {fmt.against(w.q_value, alpha, 2)}: within chance)")
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:
