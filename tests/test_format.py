@@ -96,7 +96,7 @@ def test_dates_and_ranges():
 
 
 @pytest.mark.parametrize("v, text", [
-    (0.35, "35%"), (37.2, "37.2x"), (1000.0, "1,000x"),
+    (0.35, "35%"), (37.2, "37.2×"), (719.4, "719×"), (1000.0, "1,000×"),
     (435_000.0, "compute cost is 0.00023% of value"), (1e12, "compute cost is under 0.0001% of value"),
     (None, F.MISSING),
 ])

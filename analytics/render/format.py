@@ -127,13 +127,13 @@ def _cost_share(share: float) -> str:
 
 def roi(v: float | None) -> str:
     """A raw ROI (net value / compute cost) by the same rule as :func:`value_for_money`:
-    ``0.35 -> "35%"``, ``37.2 -> "37.2x"``; above 1,000x never a bare ratio, but the
+    ``0.35 -> "35%"``, ``37.2 -> "37.2×"``; above 1,000x never a bare ratio, but the
     cost's share of value (``1 / (roi + 1)``): ``435000 -> "compute cost is 0.00023% of value"``."""
     if not _ok(v):
         return MISSING
     if v > ROI_SHARE_ABOVE:
         return f"compute cost is {_cost_share(100.0 / (v + 1.0))} of value"
-    return pct(v, 0) if abs(v) < 10 else f"{sig(v)}x"
+    return pct(v, 0) if abs(v) < 10 else f"{sig(v)}×"
 
 
 def days(v: float | None) -> str:
