@@ -5,10 +5,33 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 
 import pytest
 
 from analytics.render import format as F
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def significant_digits(token: str) -> int:
+    """Significant digits of a decimal number as shown (integers, i.e. counts, give 0)."""
+    mantissa = token.lstrip("+-").split("e")[0].replace(",", "")
+    if "." not in mantissa and "e" not in token:
+        return 0
+    return len(mantissa.replace(".", "").lstrip("0"))
+
+
+def too_precise(text: str, most: int = 3) -> list[str]:
+    """The numbers of ``text`` (dates left out) shown with more than ``most`` significant digits."""
+    return [t for t in _NUMBER.findall(_DATE.sub("", text)) if significant_digits(t) > most]
+
+
+def test_significant_digits_counts_what_a_reader_sees():
+    assert [significant_digits(t) for t in ("0.7787", "-0.0534", "147", "2.65", "4.7e-142", "12,345")] \
+        == [4, 3, 0, 3, 2, 0]
+    assert too_precise("v1: roc_auc fell from 0.7787 in 2026-05-25 to 2026-06-21 to 0.725 (n = 12,345)") == ["0.7787"]
 
 
 @pytest.mark.parametrize("v, text", [
