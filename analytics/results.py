@@ -31,7 +31,7 @@ field-by-field image of the object (kept by hand, on purpose):
   keys (an exclusive end, a described window, bins as shares, the backtest on demand);
 * ``ValidationReport`` (log/validation), ``RefreshResult`` (store/build): models keyed
   by name, seconds rounded;
-* the value module's results (analyses/value, being split by another change):
+* the value package's results (analyses/value/results.py, assumptions.py):
   ``dataclasses.asdict`` with the value matrix as nested dicts.
 """
 

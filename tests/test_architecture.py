@@ -227,12 +227,6 @@ SIZE_ALLOWED = {
                                             "the statistics themselves are drift/statistics/",
     "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
                                                           "from one sorted pass",
-    "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model "
-                                   "and its result types",
-    "analytics/analyses/value.py::summary_expr": "one aggregate expression per business-value field",
-    "analytics/analyses/value.py::evaluate": "one pass over the value components, in the contract's order",
-    "analytics/analyses/value.py::_value_row": "the contract's row, field by field",
-    "analytics/analyses/value.py::curve": "the threshold curve: one query and its finishing loop",
     "analytics/config/alerts.py::validate_alerts_config": "one check per [models.alerts] key, in the key's order",
     "analytics/config/workspace.py": "the schema of the workspace file: every top-level and model key",
     "analytics/config/workspace.py::_parse_model": "one check per model key, in the file's order",

@@ -35,7 +35,7 @@ RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     "net_value": {"enabled": True, "warn": 0.0, "pull": None},
     "latency_p95": {"enabled": True, "warn": None, "pull": None, "warn_ratio": 1.5, "pull_ratio": 3.0},
     "label_coverage": {"enabled": True, "warn": 0.5, "pull": 0.2, "after_weeks": 5},
-    # this week's predictions against the reference's average per 7 days: a relative drop
+    # this week's predictions against the reference's typical week (weekday medians): a relative drop
     "volume_drop": {"enabled": True, "warn": 0.5, "pull": 0.8},
 }
 

@@ -49,10 +49,12 @@ class Health:
     reasons: tuple[Reason, ...]
     windows: Mapping[str, tuple[_dt.datetime, _dt.datetime]] = field(default_factory=dict)
     versions: tuple[str, ...] = ()
+    #: shadow versions with current traffic: left out of the verdict (analytics.analyses.roles)
+    shadows: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return record(self, windows={k: {"start": a.isoformat(), "end": b.isoformat()}
-                                     for k, (a, b) in self.windows.items()})
+        return record(self, rename={"shadows": "shadow_versions"},
+                      windows={k: {"start": a.isoformat(), "end": b.isoformat()} for k, (a, b) in self.windows.items()})
 
 
 def worst(levels: Sequence[str]) -> str:
