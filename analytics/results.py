@@ -23,7 +23,7 @@ field-by-field image of the object (kept by hand, on purpose):
   rows merged with their group;
 * ``SegmentsResult``, ``Segment`` (analyses/segments): the metric's value and interval
   flattened into the segment's row;
-* ``DriftResult``/``FeatureDrift`` (analyses/drift): windows from selections, the
+* ``DriftResult``/``FeatureDrift`` (analyses/drift/results.py): windows from selections, the
   statistics of the drift registry per kind;
 * ``Roles`` (analyses/roles): a mapping whose JSON lists the serving and shadow versions;
 * ``ComparisonWindow`` (like_for_like), ``ReferenceWindow``, ``Calibration``,

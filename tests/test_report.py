@@ -92,7 +92,8 @@ def test_kpis_match_the_registry_for_the_same_bounds(labeled):
         d, v = get_metric(name, "binary"), row.metrics[name]
         expected = f"{d.label} {format_metric(d, v)}"
         assert expected in text, f"{name}: {expected!r} not in the report"
-    assert "--start 2026-03-30 --end 2026-04-27" in text
+    assert "2026-03-30 to 2026-04-26 (28 days)" in text   # the period, both days included
+    assert "--start" not in text                           # no CLI flags for readers
 
 
 def test_kpis_match_lastmile_metrics(labeled, capsys):
@@ -136,7 +137,7 @@ def test_pages_paper_footer_and_sections(labeled):
     for title in ("Key figures", "Health checks", "Value and ROI", "Performance over time", "Version comparison",
                   "Drift", "Weak segments", "Label coverage", "Method notes"):
         assert title in text, title
-    assert "A generated binary model" in pages[0] and "Generated at 2026-05-01 09:30 UTC" in pages[0]
+    assert "A generated binary model" in pages[0] and "generated at 2026-05-01 09:30 utc" in pages[0].lower()
     assert any("key figures" in s for s in steps) and steps[-1] == "typesetting the PDF"
 
 
@@ -181,7 +182,7 @@ def test_no_labels_still_renders_with_explanations(unlabeled):
     assert "cannot be drawn over time" in text
     assert "No prediction in this window has a known outcome yet" in text
     assert "No business values are configured" in text
-    assert f"({DEFAULT_DAYS} days;" in text
+    assert f"({DEFAULT_DAYS} days)" in text
     assert "Charts were left out" in text and "Key figures" in text
     # a model whose logs cannot be read gets a page saying why; the others are reported
     assert "broken_model" in pages[0] and "Cannot be reported on: No Parquet files match" in pages[0]
@@ -387,3 +388,13 @@ def test_no_page_is_less_than_half_full_unless_a_chapter_ends_there(labeled):
              if f < 0.5 and i + 1 < n and (i + 1) not in starts]
     assert not short, (short, sorted(s + 1 for s in starts))
     assert 0 < min(fills) and max(fills) > 0.8   # the measure sees the pages
+
+
+def test_no_word_runs_past_the_right_margin(labeled, tmp_path):
+    from tests.test_report_overflow import RIGHT_MARGIN, word_boxes
+
+    _engine, pdf, _pages, _ = labeled
+    words = word_boxes(pdf, tmp_path)
+    assert len(words) > 500
+    limit = A4[0] - RIGHT_MARGIN + 1.0
+    assert not [(p, round(x), w) for p, x, w in words if x > limit]
