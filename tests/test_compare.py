@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -287,6 +288,22 @@ def _mc(delta, p, n=1000, higher=True):
 def test_decide_rule(delta, p, n, higher, verdict):
     settings = cmp.CompareSettings(primary_metric="roc_auc")
     assert cmp.decide(_mc(delta, p, n, higher), settings, (), "v1", "v2")[0] == verdict
+
+
+@pytest.mark.parametrize("delta,p,verdict,shown", [
+    (0.0537123, 0.0499612, "promote", "p = 0.04996 < 0.05"),      # not "0.050 < 0.05"
+    (-0.0537123, 3.3e-12, "keep", "p = 3.3e-12 < 0.05"),
+    (0.0537123, 0.0500391, "inconclusive", "p = 0.05004 >= 0.05"),
+])
+def test_decide_reason_reads_off_its_numbers(delta, p, verdict, shown):
+    """The verdict's reason: 3 significant digits, the p-value against the level that
+    decides (digits enough to keep its side), so the verdict is reproducible from it."""
+    settings = cmp.CompareSettings(primary_metric="roc_auc")
+    got, reasons = cmp.decide(_mc(delta, p), settings, (), "v1", "v2")
+    assert got == verdict and shown in reasons[0], reasons
+    numbers = re.findall(r"(?<![\w.])[-+]?\d+\.\d+", reasons[0].split("p = ")[0])
+    assert numbers and all(len(x.lstrip("+-").replace(".", "").lstrip("0")) <= 3 for x in numbers), reasons[0]
+    assert ("0.754" in reasons[0] or "0.646" in reasons[0]) and "0.700" in reasons[0]
 
 
 def test_no_difference_is_inconclusive(tmp_path):

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from analytics import cli
+from analytics.analyses.findings import plain_reason
 from analytics.analyses.health import Health, Reason, model_health, portfolio_health, worst
 from analytics.cli.commands.check import exit_status
 from analytics.config.alerts import validate_alerts_config
@@ -16,6 +17,7 @@ from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import ConfigError
 from analytics.log.engine import Engine
 from .ab_factory import ab_workspace, compiling_engine
+from .test_format import too_precise
 
 
 
@@ -174,6 +176,16 @@ def test_portfolio_reports_unreadable_models(tmp_path):
 
 
 @pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sample data not generated")
+def _rounded_for_people(h):
+    """Every reason's sentence, and the portfolio's plain words for it, in 3 significant
+    digits (the one formatter); the JSON keeps the exact numbers."""
+    spec = load_workspace(SAMPLE_CONFIG).model(h.model)
+    assert not [(r.message, too_precise(r.message)) for r in h.reasons if too_precise(r.message)]
+    plain = [plain_reason(spec, r) for r in h.reasons if r.level in ("warn", "pull")]
+    assert plain and not [t for t in plain if too_precise(t)], plain
+    assert all(r.observed is None or isinstance(r.observed, float) for r in h.reasons)
+
+
 def test_sample_drifting_champion():
     """credit_default's champion drifts from mid-September: warn or pull, for drift of
     income / debt_ratio and the drop of its ROC AUC."""
@@ -187,6 +199,7 @@ def test_sample_drifting_champion():
     assert v1 <= {"drifted_features", "prediction_psi", "drop", "floor"}
     assert all(r.metric == "roc_auc" and r.observed > 0.05 for r in rules.get("drop", []) if r.version == "v1")
     assert any(r.rule == "latency_p95" and r.version == "v2" for r in h.reasons)  # v2's latency regression
+    _rounded_for_people(h)
 
 
 def test_an_error_metric_that_worsens_is_said_to_rise():
@@ -195,3 +208,4 @@ def test_an_error_metric_that_worsens_is_said_to_rise():
     drops = [r for r in h.reasons if r.rule == "drop" and r.level != "info"]
     assert drops and all(r.metric == "mae" for r in drops)
     assert all(" mae rose from " in r.message and "fell" not in r.message for r in drops)
+    _rounded_for_people(h)

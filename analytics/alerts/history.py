@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from analytics.errors import DataError
+from analytics.results import record
 
 FILENAME = "history.sqlite"
 
@@ -100,11 +101,7 @@ class Verdict:
     notifications: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "as_of": self.as_of, "checked_at": self.checked_at, "kind": self.kind,
-                "status": self.status, "reasons": [dict(r) for r in self.reasons],
-                "data_start": self.data_start, "data_end": self.data_end,
-                "recommendations": list(self.recommendations), "told": self.told, "event": self.event,
-                "notifications": [dict(n) for n in self.notifications]}
+        return record(self, drop=("id",))
 
 
 class History:

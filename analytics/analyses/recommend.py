@@ -47,6 +47,7 @@ from analytics.log.columns import C
 from analytics.metrics import get_metric
 from analytics.query.selection import Grouping, Selection
 from analytics.render import format as fmt
+from analytics.results import record
 
 ACTIONS = ("pull", "switch", "threshold", "watch", "keep")
 #: A threshold move must change the threshold by at least this much ...
@@ -77,21 +78,13 @@ class Recommendation:
     footnotes: tuple[str, ...] = ()  # exact p-values and test names, for a footnote
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "action": self.action, "sentence": self.sentence,
-                "evidence": self.evidence, "rule": self.rule, "window": dict(self.window),
-                "numbers": dict(self.numbers), "money": self.money, "money_per": self.money_per,
-                "currency": self.currency, "money_reason": self.money_reason, "version": self.version,
-                "target": self.target, "footnotes": list(self.footnotes)}
+        return record(self)
 
 
 def _window(start: _dt.datetime | _dt.date | None, end: _dt.datetime | _dt.date | None,
             description: str) -> dict[str, Any]:
     iso = (lambda d: d.isoformat() if d is not None else None)
     return {"start": iso(start), "end": iso(end), "description": description}
-
-
-def _last_day(end: _dt.datetime) -> str:
-    return fmt.date(end - _dt.timedelta(days=1))
 
 
 def _no_money(spec) -> str:
@@ -117,7 +110,7 @@ def _pull(spec, health) -> list[Recommendation]:
         return []
     versions = sorted({r.version for r in pulls if r.version}) or list(health.versions)
     refw = health.windows.get("reference")
-    ref = f" ({fmt.date(refw[0])} to {_last_day(refw[1])})" if refw else ""
+    ref = f" ({fmt.date(refw[0])} to {fmt.last_day(refw[1])})" if refw else ""
     parts, numbers = [], {}
     for r in pulls:
         if r.rule == "drop" and r.metric:
@@ -215,7 +208,7 @@ def _switch_one(engine, spec, roles, sel, end, c, pm, winner: str, loser: str, n
     if c.window is not None and c.window.rule == "overlap" and c.window.first:
         start = _dt.datetime.combine(c.window.first, _dt.time())
         stop = _dt.datetime.combine(c.window.last, _dt.time()) + _dt.timedelta(days=1)
-        where = f"on the {c.window.days} days both served ({fmt.date(start)} to {_last_day(stop)})"
+        where = f"on the {c.window.days} days both served ({fmt.date(start)} to {fmt.last_day(stop)})"
     else:
         first = roles.detail[c.candidate].first if c.candidate in roles.detail else None
         start = first.replace(hour=0, minute=0, second=0, microsecond=0) if first else sel.start
@@ -244,7 +237,7 @@ def _switch_one(engine, spec, roles, sel, end, c, pm, winner: str, loser: str, n
         money=money, money_per="month" if money is not None else None,
         currency=spec.business.currency if spec.business else None, money_reason=why,
         version=loser, target=winner,
-        footnotes=(f"{label}: {pm.method}, p = {pm.p_value:.2g}" if pm.p_value is not None else
+        footnotes=(f"{label}: {pm.method}, p = {fmt.sig(pm.p_value, 2)}" if pm.p_value is not None else
                    f"{label}: {pm.method}",))
 
 
@@ -265,7 +258,7 @@ def _threshold(engine, spec, version: str, target: str | None, end) -> list[Reco
         return []
     cur = tc.currency
     span = _span(engine, spec, end)
-    where = f"{fmt.date(span[0])} to {_last_day(end)}" if span[0] else f"to {_last_day(end)}"
+    where = f"{fmt.date(span[0])} to {fmt.last_day(end)}" if span[0] else f"to {fmt.last_day(end)}"
     word = "Lower" if vc.best_threshold < vc.current_threshold else "Raise"
     evidence = (f"at {vc.best_threshold:.2f} {version}'s decisions would have earned about "
                 f"{fmt.money(vc.left_on_table, cur, short=True)} more over {where} "
@@ -281,7 +274,7 @@ def _threshold(engine, spec, version: str, target: str | None, end) -> list[Reco
     return [Recommendation(
         model=spec.name, action="threshold", sentence=sentence, evidence=evidence,
         rule=f"threshold what-if: the best threshold gains at least {MIN_GAIN_SHARE:.0%} of the value",
-        window=_window(span[0], end, f"every labeled prediction of {version} up to {_last_day(end)}"),
+        window=_window(span[0], end, f"every labeled prediction of {version} up to {fmt.last_day(end)}"),
         numbers={"version": version, "current_threshold": vc.current_threshold,
                  "best_threshold": vc.best_threshold, "value_at_current": vc.value_at_current,
                  "best_value": vc.best_value, "gain": vc.left_on_table, "n_labeled": vc.n_labeled,
@@ -309,7 +302,7 @@ def _watch(engine, spec, health, covered: set[str]) -> list[Recommendation]:
         n = len(weeks)
         perf = health.windows["performance"]
         bits.append(f"outcomes for the last {n} week{'s' if n > 1 else ''} are still arriving ({cov} known so "
-                    f"far, which is expected); quality is judged on {fmt.date(perf[0])} to {_last_day(perf[1])} "
+                    f"far, which is expected); quality is judged on {fmt.date(perf[0])} to {fmt.last_day(perf[1])} "
                     "until they do")
     seen = []
     for r in warns:

@@ -44,6 +44,7 @@ from analytics.config.workspace import ModelSpec
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Selection
+from analytics.results import record
 
 SERVING = "serving"
 SHADOW = "shadow"
@@ -64,8 +65,7 @@ class VersionRole:
     rows: int | None = None
 
     def to_dict(self) -> dict:
-        return {"version": self.version, "role": self.role, "reason": self.reason or None,
-                "n_ids": self.n_ids, "shared": self.shared}
+        return record(self, drop=("first", "rows"), reason=self.reason or None)
 
 
 @dataclass(frozen=True)

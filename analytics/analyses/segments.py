@@ -67,6 +67,8 @@ from analytics.metrics.rest import (AP_BATCH_ROWS, distinct_scores_query, overal
                                     rest_score_query)
 from analytics.query.selection import Grouping, Selection
 from analytics.stats.twosample import benjamini_hochberg, unpaired_test
+from analytics.render import format as fmt
+from analytics.results import record
 
 #: Default minimum of labeled rows for a segment to be tested.
 MIN_SUPPORT = 100
@@ -131,9 +133,7 @@ class Capped:
                 f"are grouped as {OTHER}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": list(self.columns), "values": self.values, "supported": self.supported,
-                "ranked": self.ranked, "other_values": self.other_values, "other_rows": self.other_rows,
-                "other_labeled": self.other_labeled, "sentence": self.sentence}
+        return record(self, drop=("min_support",), sentence=self.sentence)
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ class SegmentsResult:
         if worse and worse[0].q_value is not None:
             w = worse[0]
             text += (f" (the weakest, {', '.join(f'{k} = {v}' for k, v in w.where.items())}, has "
-                     f"q = {w.q_value:.2g}: within chance)")
+                     f"q = {fmt.against(w.q_value, alpha, 2)}: within chance)")
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from analytics.analyses.drift import default_reference, drift_over_time
 from analytics.analyses.roles import version_roles
 from analytics.errors import LastmileError
 from analytics.query.selection import Selection
+from analytics.results import record
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,8 @@ class Timeline:
     reason: str | None = None           # why no drift start could be looked for
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model,
-                "version_starts": {v: d.isoformat() for v, d in self.version_starts.items()},
-                "roles": dict(self.roles),
-                "drift_start": self.drift_start.isoformat() if self.drift_start else None,
-                "drifted": list(self.drifted), "reason": self.reason}
+        return record(self, version_starts={v: d.isoformat() for v, d in self.version_starts.items()},
+                      drift_start=self.drift_start.isoformat() if self.drift_start else None)
 
 
 def _as_date(x) -> _dt.date | None:

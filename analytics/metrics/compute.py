@@ -23,6 +23,7 @@ from analytics.config.workspace import ModelSpec
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection
+from analytics.results import record
 from analytics.store import incremental as inc
 from analytics.store.answers import remembered
 from ..errors import EmptySelectionError
@@ -44,9 +45,7 @@ class MetricsRow:
     label_delay_days: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": dict(self.group), "n": self.n, "n_labeled": self.n_labeled,
-                "label_delay_days": self.label_delay_days,
-                "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
+        return record(self)
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class MetricsResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON shape (plus n, se and reason per metric)."""
-        return {"model": self.model, "task": self.task, "rows": [r.to_dict() for r in self.rows]}
+        return record(self, drop=("group_keys", "metric_names"))
 
     def to_polars(self):
         """One row per group: keys, n, n_labeled, label_delay_days, and per metric

@@ -38,6 +38,7 @@ from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection
 from analytics.stats import intervals as iv
+from analytics.results import record
 from ..errors import SelectionError
 from .compute import _sort_key, annotate, key_dict
 from .queries import Rows, confusion_query
@@ -69,9 +70,7 @@ class Confusion:
         return sum(self.support)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"classes": list(self.classes), "counts": [list(r) for r in self.counts],
-                "row_normalized": [list(r) for r in self.row_normalized],
-                "other_predicted": list(self.other_predicted)}
+        return record(self, row_normalized=[list(r) for r in self.row_normalized])
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,7 @@ class ClassMetrics:
         return getattr(self, name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"support": self.support, "predicted": self.predicted,
-                **{m: self.metric(m).to_dict() for m in PER_CLASS_METRICS}}
+        return record(self, drop=("cls", "tp"))
 
 
 @dataclass(frozen=True)

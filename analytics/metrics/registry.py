@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..errors import UnknownMetricError
+from analytics.render import format as fmt
 from analytics.results import record
 
 TASKS = ("binary", "multiclass", "regression")
@@ -121,16 +122,8 @@ def get_metric(name: str, task: str | None = None) -> MetricDef:
 
 
 def format_value(d: MetricDef, x: float | None) -> str:
-    """A metric value as people read it: pct as percent, ms with unit, counts with separators."""
-    if x is None:
-        return "-"
-    if d.fmt == "pct":
-        return f"{100 * x:.1f}%"
-    if d.fmt == "ms":
-        return f"{x:,.1f} ms"
-    if d.fmt == "count":
-        return f"{x:,.0f}"
-    return f"{x:.4f}" if abs(x) < 1000 else f"{x:,.1f}"
+    """A metric value in a table, by its ``fmt`` (:func:`analytics.render.format.metric_cell`)."""
+    return fmt.metric_cell(x, d.fmt)
 
 
 def format_metric(d: MetricDef, v: MetricValue) -> str:

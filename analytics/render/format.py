@@ -70,13 +70,6 @@ def money(v: float | None, currency: str = "USD", short: bool = False) -> str:
     return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
 
 
-def roi(v: float | None) -> str:
-    """A return on investment: ``0.35 -> "35%"``; large ones as a multiple: ``719.4 -> "719×"``."""
-    if not _ok(v):
-        return MISSING
-    return pct(v, 0) if abs(v) < 10 else f"{compact(v)}×"
-
-
 #: Above this ROI (net value / compute cost) the return is shown as the cost's share of value.
 ROI_SHARE_ABOVE = 1000.0
 
@@ -121,11 +114,26 @@ def value_for_money(net_value: float | None, compute_cost: float | None, currenc
     ratio = net_value / compute_cost
     unit = _amount(1.0, currency).replace(".00", "")
     if ratio > ROI_SHARE_ABOVE:
-        share = 100.0 * compute_cost / (net_value + compute_cost)
-        text = ("under 0.0001%" if share < 1e-4 else f"{share:.2g}%" if share < 0.1 else f"{share:.2f}%")
+        text = _cost_share(100.0 * compute_cost / (net_value + compute_cost))
         return f"cost {text} of value" if short else f"compute cost is {text} of value"
     back = _amount(ratio + 1.0, currency)
     return f"{back} per {unit}" if short else f"{unit} of compute returns {back}"
+
+
+def _cost_share(share: float) -> str:
+    """The compute cost's share of value, in percent: two significant digits, a floor."""
+    return "under 0.0001%" if share < 1e-4 else f"{share:.2g}%" if share < 0.1 else f"{share:.2f}%"
+
+
+def roi(v: float | None) -> str:
+    """A raw ROI (net value / compute cost) by the same rule as :func:`value_for_money`:
+    ``0.35 -> "35%"``, ``37.2 -> "37.2×"``; above 1,000x never a bare ratio, but the
+    cost's share of value (``1 / (roi + 1)``): ``435000 -> "compute cost is 0.00023% of value"``."""
+    if not _ok(v):
+        return MISSING
+    if v > ROI_SHARE_ABOVE:
+        return f"compute cost is {_cost_share(100.0 / (v + 1.0))} of value"
+    return pct(v, 0) if abs(v) < 10 else f"{sig(v)}×"
 
 
 def days(v: float | None) -> str:
@@ -208,17 +216,137 @@ def d3_money(values) -> str:
 
 def sig(v: float | None, digits: int = 3) -> str:
     """A number for people, to ``digits`` significant digits: ``0.73647 -> "0.736"``,
-    ``6.219 -> "6.22"``, ``147.39 -> "147"``, ``12345.6 -> "12,300"``."""
+    ``6.219 -> "6.22"``, ``147.39 -> "147"``, ``12345.6 -> "12,300"``; below 0.0001 in
+    powers of ten (``2.1e-10``)."""
     if not _ok(v):
         return MISSING
     if v == 0:
         return "0"
+    if abs(v) < 1e-4:
+        return f"{v:.{digits}g}"
     exp = math.floor(math.log10(abs(v)))
     places = digits - 1 - exp
     r = round(v, places)
+    if r != 0 and math.floor(math.log10(abs(r))) > exp:   # 9.996 -> 10.0: one place fewer
+        places -= 1
     if places <= 0:
         return f"{r:,.0f}"
     return f"{r:,.{places}f}"
+
+
+def signed(v: float | None, digits: int = 3) -> str:
+    """A difference for people, always with its sign: ``+0.0274``, ``-2.27``."""
+    if not _ok(v):
+        return MISSING
+    text = sig(v, digits)
+    return text if text.startswith("-") or text == "0" else "+" + text
+
+
+def against(v: float | None, threshold: float | None, digits: int = 3) -> str:
+    """``v`` as :func:`sig`, with more digits where rounding would put it on the other
+    side of ``threshold`` or on it (0.1996 against 0.2 is "0.1996", not "0.200"), so a
+    verdict reads off the numbers shown."""
+    if not _ok(v):
+        return MISSING
+    if not _ok(threshold):
+        return sig(v, digits)
+    side = (v > threshold) - (v < threshold)
+    for d in (digits, digits + 1, digits + 2, digits + 4, 10):
+        text = sig(v, d)
+        shown = float(text.replace(",", ""))
+        if (shown > threshold) - (shown < threshold) == side:
+            return text
+    return repr(float(v))
+
+
+def pct_against(v: float | None, threshold: float | None) -> str:
+    """A share as :func:`pct` (one decimal), with more where rounding would put it on the
+    other side of ``threshold`` or on it (0.04996 against 0.05 is "4.996%", not "5.0%")."""
+    if not _ok(v):
+        return MISSING
+    if not _ok(threshold):
+        return pct(v)
+    side = (v > threshold) - (v < threshold)
+    for d in (1, 2, 3, 5):
+        text = pct(v, d)
+        shown = float(text.rstrip("%").replace(",", "")) / 100
+        if (shown > threshold) - (shown < threshold) == side:
+            return text
+    return pct(v, 8)
+
+
+def ratio(v: float | None) -> str:
+    """A multiple: ``2.647 -> "2.65x"``."""
+    return f"{sig(v)}x" if _ok(v) else MISSING
+
+
+def points(v: float | None) -> str:
+    """A change of a share in percentage points: ``0.0123 -> "+1.2 pp"``."""
+    return delta(v, "pct")
+
+
+def p_words(p: float | None) -> str:
+    """A p-value in words with the value: ``"very unlikely to be chance (p < 0.001)"``."""
+    return f"{chance(p)} ({p_text(p)})" if _ok(p) else chance(p)
+
+
+def p_against(p: float | None, alpha: float) -> str:
+    """A p-value against the level that decides, the value always shown (two significant
+    digits, more where rounding would cross the level): ``"p = 0.012 < 0.05"``,
+    ``"p = 2e-10 < 0.05"``, ``"p = 0.31 >= 0.05"``."""
+    if not _ok(p):
+        return "p missing"
+    return f"p = {against(p, alpha, 2)} {'<' if p < alpha else '>='} {alpha:g}"
+
+
+def last_day(end: Any) -> str:
+    """The last day before an exclusive ``end``: ``2026-06-22 -> "2026-06-21"``."""
+    if isinstance(end, (_dt.date, _dt.datetime)):
+        end = end - _dt.timedelta(days=1)
+    return date(end)
+
+
+def date_range(start: Any, end: Any, exclusive: bool = True) -> str:
+    """A period as people read it: ``2026-05-25 to 2026-06-21``; ``end`` is exclusive
+    (a window's bound) unless ``exclusive=False``."""
+    last = last_day(end) if exclusive and end is not None else date(end)
+    return f"{date(start)} to {last}"
+
+
+def metric_cell(v: float | None, kind: str = "num") -> str:
+    """A metric in a table (CLI, report): pct as percent, ms with unit, counts with
+    separators, other statistics with 4 decimals (``-`` when missing)."""
+    if v is None:
+        return "-"
+    if kind == "pct":
+        return f"{100 * v:.1f}%"
+    if kind == "ms":
+        return f"{v:,.1f} ms"
+    if kind == "count":
+        return f"{v:,.0f}"
+    return f"{v:.4f}" if abs(v) < 1000 else f"{v:,.1f}"
+
+
+def cell(v: Any) -> str:
+    """Any value in a text table of the CLI (``-`` when missing, yes/no for booleans)."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "-"
+        a = abs(v)
+        if a != 0 and (a < 1e-3 or a >= 1e6):
+            return f"{v:.3g}" if a < 1e-3 else f"{v:,.0f}"
+        if a >= 1000:
+            return f"{v:,.1f}"
+        return f"{v:.4f}"
+    if isinstance(v, (_dt.date, _dt.datetime)):
+        return v.isoformat()
+    return str(v)
 
 
 def chance(p: float | None) -> str:

@@ -14,12 +14,11 @@ CLI) and :func:`frame_to_csv` (the dashboard's downloads) both do it.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
 import json
-import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from analytics.render.format import cell
 from analytics.results import jsonable
 
 FORMATS = ("table", "json", "csv")
@@ -33,34 +32,13 @@ def to_json(payload: Any) -> str:
     return json.dumps(jsonable(payload), indent=2, allow_nan=False)
 
 
-def fmt_cell(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "-"
-        a = abs(v)
-        if a != 0 and (a < 1e-3 or a >= 1e6):
-            return f"{v:.3g}" if a < 1e-3 else f"{v:,.0f}"
-        if a >= 1000:
-            return f"{v:,.1f}"
-        return f"{v:.4f}"
-    if isinstance(v, (_dt.date, _dt.datetime)):
-        return v.isoformat()
-    return str(v)
-
-
 def to_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
              title: str | None = None) -> str:
     """An aligned text table; numbers right-aligned, missing values as '-'."""
     if not rows:
         return (title + "\n" if title else "") + "(no rows)"
     cols = list(columns) if columns else list(dict.fromkeys(k for r in rows for k in r))
-    cells = [[fmt_cell(r.get(c)) for c in cols] for r in rows]
+    cells = [[cell(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in cols]
 

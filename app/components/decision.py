@@ -10,21 +10,8 @@ from analytics.analyses.recommend import plain_reason
 from analytics.errors import LastmileError
 
 from app import resources
+from app.components.health import badge
 from app.components.text import escape_md
-
-ACTION = {
-    "pull": (":material/block:", "red", "Pull"),
-    "switch": (":material/swap_horiz:", "green", "Switch"),
-    "threshold": (":material/tune:", "green", "Threshold"),
-    "watch": (":material/visibility:", "orange", "Watch"),
-    "keep": (":material/check_circle:", "green", "Keep"),
-}
-
-
-def action_badge(action: str) -> str:
-    icon, colour, text = ACTION.get(action, (":material/help:", "gray", action))
-    return f":{colour}-badge[{icon} {text}]"
-
 
 def recommendation_calls(ws, models) -> list[tuple]:
     """The cached calls behind the board (to prefetch)."""
@@ -41,7 +28,7 @@ def board(ws, models) -> None:
             lines.append(f"- **{escape_md(spec.name)}** cannot be assessed: {escape_md(exc.message)}")
             continue
         for r in recs:
-            lines.append(f"- {action_badge(r.action)} {escape_md(r.sentence)}")
+            lines.append(f"- {badge(r.action)} {escape_md(r.sentence)}")
     with st.container(border=True, key="pf_decisions"):
         st.markdown("#### What to do")
         st.markdown("\n".join(lines) if lines else "Nothing to do: every model is healthy.")
@@ -50,8 +37,6 @@ def board(ws, models) -> None:
 def plain_findings(spec, health) -> list[str]:
     """The model's warn/pull findings in a few plain words each (numbers rounded), the
     full sentences left to the overview's health panel."""
-    from app.components.health import badge
-
     seen, out = set(), []
     for r in health.reasons:
         if r.level in ("warn", "pull"):

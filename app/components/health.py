@@ -6,17 +6,24 @@ import streamlit as st
 
 from app.components.text import escape_md
 
-STATUS = {
+#: Icon, colour and word of every badge: the health statuses and reason levels, and the
+#: recommendations' actions (``pull`` is both, the same badge).
+BADGES = {
     "healthy": (":material/check_circle:", "green", "Healthy"),
     "warn": (":material/warning:", "orange", "Warn"),
     "pull": (":material/block:", "red", "Pull"),
     "error": (":material/error:", "violet", "Cannot be checked"),
     "info": (":material/info:", "gray", "Note"),
+    "switch": (":material/swap_horiz:", "green", "Switch"),
+    "threshold": (":material/tune:", "green", "Threshold"),
+    "watch": (":material/visibility:", "orange", "Watch"),
+    "keep": (":material/check_circle:", "green", "Keep"),
 }
 
 
-def badge(status: str) -> str:
-    icon, colour, text = STATUS.get(status, (":material/help:", "gray", status))
+def badge(key: str) -> str:
+    """The badge of a status, a reason's level or a recommendation's action."""
+    icon, colour, text = BADGES.get(key, (":material/help:", "gray", key))
     return f":{colour}-badge[{icon} {text}]"
 
 

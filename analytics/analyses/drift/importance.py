@@ -35,6 +35,7 @@ from analytics.log.engine import Engine
 from analytics.metrics.compute import Keyed, finish_metrics, plan_keyed, run_plan, value_columns
 from analytics.metrics.registry import PRIMARY_METRIC, get_metric
 from analytics.query.selection import Selection
+from analytics.render import format as fmt
 from . import distribution, queries as q, targets
 from analytics.results import record
 
@@ -64,7 +65,7 @@ class FeatureImportance:
         if self.value is None:
             return f"importance unknown: {self.reason}"
         word = "" if self.worse is None or self.value == 0 else (" for the worse" if self.worse else " for the better")
-        return f"moves {self.metric} by {self.value:.2g}{word}"
+        return f"moves {self.metric} by {fmt.sig(self.value, 2)}{word}"
 
 
 def primary_metric(spec: ModelSpec) -> str:

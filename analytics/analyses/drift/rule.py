@@ -25,9 +25,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-__all__ = ["DriftRule", "Decision", "LABELS", "fmt_stat"]
+from analytics.render import format as fmt
 
-#: How each statistic is named in sentences ("PSI 0.23 >= 0.2").
+__all__ = ["DriftRule", "Decision", "LABELS"]
+
+#: How each statistic is named in sentences ("PSI 0.23 >= 0.2"; the numbers by
+#: :func:`analytics.render.format.against`, 2 significant digits, more near the threshold).
 LABELS = {
     "psi": "PSI",
     "wasserstein_normed": "normed Wasserstein",
@@ -35,16 +38,6 @@ LABELS = {
     "ks_p_value": "KS p",
     "chi2_p_value": "chi-square p",
 }
-
-
-def fmt_stat(x: float, threshold: float | None = None) -> str:
-    """``x`` to 2 significant digits, with more when rounding would make it look
-    equal to ``threshold`` (0.1996 is "0.1996 < 0.2", not "0.2 < 0.2")."""
-    for digits in (2, 3, 4, 6):
-        text = f"{x:.{digits}g}"
-        if threshold is None or float(text) != threshold or x == threshold:
-            return text
-    return f"{x:.10g}"
 
 
 @dataclass(frozen=True)
@@ -116,9 +109,9 @@ class DriftRule:
             if x is None or (isinstance(x, float) and math.isnan(x)):
                 missing.append(f"{LABELS[s]} missing")
             elif x >= t:
-                fired.append(f"{LABELS[s]} {fmt_stat(x, t)} >= {t:g}")
+                fired.append(f"{LABELS[s]} {fmt.against(x, t, 2)} >= {t:g}")
             else:
-                quiet.append(f"{LABELS[s]} {fmt_stat(x, t)} < {t:g}")
+                quiet.append(f"{LABELS[s]} {fmt.against(x, t, 2)} < {t:g}")
         effect = bool(fired)
         method = self.method(n_ref, n_cur)
         if not self.small(n_ref, n_cur):
@@ -126,7 +119,7 @@ class DriftRule:
             return Decision(method, effect, why)
         p = stats.get(self.test)
         pt = self.p_value_threshold
-        p_text = f"{LABELS[self.test]} missing" if p is None else f"{LABELS[self.test]} {fmt_stat(p, pt)}"
+        p_text = f"{LABELS[self.test]} missing" if p is None else f"{LABELS[self.test]} {fmt.against(p, pt, 2)}"
         small = f"fewer than {self.large_n:,} values: the test must confirm"
         if not effect:
             return Decision(method, False, " and ".join(quiet + missing) or "no statistic")

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analytics.results import record
+
 from .calibration import BINS, Calibration
 
 Z95 = 1.959963984540054
@@ -84,10 +86,7 @@ class Estimate:
     reason: str | None = None
 
     def to_dict(self) -> dict:
-        d = {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high, "se": self.se}
-        if self.reason:
-            d["reason"] = self.reason
-        return d
+        return record(self, drop=() if self.reason else ("reason",))
 
     def covers(self, x: float | None) -> bool | None:
         if x is None or self.ci_low is None or self.ci_high is None:

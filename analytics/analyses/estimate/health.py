@@ -26,6 +26,7 @@ from analytics.log.engine import Engine
 from analytics.metrics import get_metric
 from analytics.metrics.compute import compute_metrics
 from analytics.query.selection import Grouping, Selection
+from analytics.render import format as fmt
 from .core import METRICS, PRIMARY, estimate_performance
 
 RULE = "estimated_drop"
@@ -37,10 +38,6 @@ def _reason(metric, observed, threshold, level, period, message, version=None) -
     """One reason, as keyword arguments of the health check's ``add``."""
     return {"rule": RULE, "metric": metric, "observed": observed, "threshold": threshold, "level": level,
             "period": period, "message": message, "version": version}
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.4g}"
 
 
 def estimate_reasons(engine: Engine, spec: ModelSpec, end: _dt.datetime, versions: Sequence[str],
@@ -85,7 +82,7 @@ def _judge(engine: Engine, spec: ModelSpec, cfg: EstimateConfig, drop, metric: s
     period = f"week of {r.group['period']}"
     if not r.reliable:
         return [_reason(metric, e.value, None, "info", period,
-                        f"{v}: estimated {metric} {_fmt(e.value)} in the {period} is not trusted: "
+                        f"{v}: estimated {metric} {fmt.sig(e.value)} in the {period} is not trusted: "
                         f"{'; '.join(r.reasons)}.", v)]
     mdef = get_metric(metric, spec.task)
     if not window or mdef.higher_is_better is None:
@@ -108,8 +105,8 @@ def _judge(engine: Engine, spec: ModelSpec, cfg: EstimateConfig, drop, metric: s
         return []
     return [_reason(
         metric, rel, th, level, period,
-        f"{v}: estimated {metric} (no labels yet: {r.n_labeled:,} of {r.n:,} labeled) is {_fmt(e.value)} "
-        f"(95% interval {_fmt(e.ci_low)} to {_fmt(e.ci_high)}) in the {period}, against {_fmt(ref.value)} "
-        f"realized in its reference window: {rel:.1%} worse, beyond the {th:.0%} {level} level"
+        f"{v}: estimated {metric} (no labels yet: {r.n_labeled:,} of {r.n:,} labeled) is {fmt.sig(e.value)} "
+        f"(95% interval {fmt.sig(e.ci_low)} to {fmt.sig(e.ci_high)}) in the {period}, against {fmt.sig(ref.value)} "
+        f"realized in its reference window: {fmt.pct_against(rel, th)} worse, beyond the {fmt.pct(th, 0)} {level} level"
         + ("" if level == "pull" else " (an estimate alone warns; [models.estimate] pull = true lets it pull)")
         + ".", v)]

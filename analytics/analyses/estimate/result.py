@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from analytics.results import record
 from .expected import Estimate
 
 
@@ -29,13 +30,7 @@ class EstimateRow:
         return self.n_labeled / self.n if self.n else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"group": dict(self.group), "n": self.n, "n_labeled": self.n_labeled,
-             "estimated": {k: v.to_dict() for k, v in self.estimated.items()},
-             "realized": None if self.realized is None else {k: v.to_dict() for k, v in self.realized.items()},
-             "reliable": self.reliable, "reasons": list(self.reasons), "outside_share": self.outside_share}
-        if self.per_class is not None:
-            d["per_class"] = {c: {k: v.to_dict() for k, v in m.items()} for c, m in self.per_class.items()}
-        return d
+        return record(self, drop=() if self.per_class is not None else ("per_class",))
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,7 @@ class BacktestRow:
         return self.estimated.covers(self.realized)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": dict(self.group), "metric": self.metric, "estimated": self.estimated.to_dict(),
-                "realized": self.realized, "error": self.error, "covered": self.covered,
-                "n_labeled": self.n_labeled}
+        return record(self, error=self.error, covered=self.covered)
 
 
 @dataclass(frozen=True)

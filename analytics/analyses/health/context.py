@@ -19,10 +19,11 @@ from analytics.log.engine import Engine
 from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.metrics.compute import compute_metrics
 from analytics.query.selection import Grouping, Selection
+from analytics.render import format as fmt
 from ..drift import default_reference
 from ..quality.health import day_quality
 from ..roles import SHADOW, Roles, version_roles
-from .reasons import WEEK, Findings, day, span_text
+from .reasons import WEEK, Findings, day
 
 BY_VERSION = Grouping(by=("version",))
 
@@ -130,7 +131,7 @@ def build_context(engine: Engine, spec: ModelSpec, cfg: AlertSettings, findings:
     g = cfg.general
     cur_end = day(now) + _dt.timedelta(days=1)
     cur_start = cur_end - WEEK
-    cur_period = span_text(cur_start, cur_end)
+    cur_period = fmt.date_range(cur_start, cur_end)
     weeks = max(int(g["lookback_weeks"]), int(cfg.rules["label_coverage"]["after_weeks"]) + 1)
     counts = weekly_counts(engine, spec, cur_end, weeks)
     windows = {"current": (cur_start, cur_end)}
@@ -184,7 +185,7 @@ def _reference(engine: Engine, spec: ModelSpec, g) -> tuple[Selection, str]:
         ref_sel = Selection.build(spec.name, rs, re_)
     else:
         ref_sel = default_reference(engine, spec)[0]
-    ref_period = span_text(ref_sel.start, ref_sel.end) if ref_sel.start and ref_sel.end else ref_sel.describe()
+    ref_period = fmt.date_range(ref_sel.start, ref_sel.end) if ref_sel.start and ref_sel.end else ref_sel.describe()
     return ref_sel, ref_period
 
 
@@ -203,7 +204,7 @@ def _performance_window(ctx: HealthContext) -> None:
         perf = (ctx.cur_start - ctx.perf_k * WEEK, ctx.cur_end - ctx.perf_k * WEEK)
         ctx.windows["performance"] = perf
         ctx.perf_sel = Selection.build(ctx.spec.name, perf[0], perf[1], ctx.versions)
-        ctx.perf_period = span_text(*perf)
+        ctx.perf_period = fmt.date_range(*perf)
     if ctx.ref_sel.start and ctx.ref_sel.end:
         ctx.windows["reference"] = (ctx.ref_sel.start, ctx.ref_sel.end)
 

@@ -1,11 +1,15 @@
 """What a health check finds: reasons, the verdict, and the small helpers every rule
-uses to word them (levels, numbers, periods)."""
+uses (levels, thresholds). Numbers, money and periods in the reasons' sentences are
+worded by :mod:`analytics.render.format` (3 significant digits; the threshold and
+window that decide are always named)."""
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
+
+from analytics.results import record
 
 #: From best to worst: ``error`` (the model's logs cannot be read) outranks ``pull``,
 #: since nothing about the model is known while monitoring itself is broken.
@@ -33,12 +37,7 @@ class Reason:
     details: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"rule": self.rule, "metric": self.metric, "observed": self.observed,
-               "threshold": self.threshold, "level": self.level, "period": self.period,
-               "version": self.version, "message": self.message}
-        if self.details:
-            out["details"] = [dict(d) for d in self.details]
-        return out
+        return record(self, drop=() if self.details else ("details",))
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,8 @@ class Health:
     shadows: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "status": self.status, "versions": list(self.versions),
-                "shadow_versions": list(self.shadows),
-                "windows": {k: {"start": a.isoformat(), "end": b.isoformat()} for k, (a, b) in self.windows.items()},
-                "reasons": [r.to_dict() for r in self.reasons]}
+        return record(self, rename={"shadows": "shadow_versions"},
+                      windows={k: {"start": a.isoformat(), "end": b.isoformat()} for k, (a, b) in self.windows.items()})
 
 
 def worst(levels: Sequence[str]) -> str:
@@ -68,17 +65,6 @@ def worst(levels: Sequence[str]) -> str:
 
 def day(ts: _dt.datetime) -> _dt.datetime:
     return _dt.datetime(ts.year, ts.month, ts.day)
-
-
-def span_text(start: _dt.datetime, end: _dt.datetime) -> str:
-    """``start`` to the last day before ``end``, as people read it."""
-    return f"{start.date().isoformat()} to {(end - _dt.timedelta(days=1)).date().isoformat()}"
-
-
-def fmt(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
 
 
 def crossed(observed: float, warn: float | None, pull: float | None, below: bool) -> tuple[str | None, float | None]:

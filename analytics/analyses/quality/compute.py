@@ -33,6 +33,7 @@ from analytics.log.columns import C
 from analytics.log.defects import as_timestamp, repeated_ids
 from analytics.log.engine import Engine
 from analytics.query.selection import Selection, period_start
+from analytics.render import format as fmt
 
 from .checks import CHECKS
 from .checks.new_categories import category_values, new_values
@@ -317,15 +318,16 @@ def _sentence(chk: QualityCheck, column: str | None, period, text: str, level: s
 
 
 def _num(x, unit: str) -> str:
+    """A check's threshold in its unit (the one formatter's share, multiple, number)."""
     if x is None:
         return "n/a"
     if unit == "share":
-        return f"{x:.1%}"
+        return fmt.pct(x)
     if unit in ("ratio", "factor"):
-        return f"{x:.3g}x"
+        return fmt.ratio(x)
     if unit == "hours":
-        return f"{x:,.1f} h"
-    return f"{x:,.4g}"
+        return f"{fmt.sig(x)} h"
+    return fmt.sig(x)
 
 
 def _reference_categories(ctx: Context, rt, cols: list[tuple[int, Column]]) -> dict[int, dict | None]:

@@ -7,6 +7,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from analytics.results import record
+
 LEVELS = ("ok", "info", "warn", "pull")
 _RANK = {lv: i for i, lv in enumerate(LEVELS)}
 
@@ -35,10 +37,7 @@ class Finding:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "column": self.column, "period": self.period, "version": self.version,
-                "file": self.file, "level": self.level, "observed": self.observed,
-                "threshold": self.threshold, "reason": self.reason, "message": self.message,
-                "details": dict(self.details)}
+        return record(self)
 
 
 @dataclass(frozen=True)

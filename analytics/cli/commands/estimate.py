@@ -13,6 +13,7 @@ line per matured period and metric instead.
 from analytics.analyses.estimate import estimate_performance
 from analytics.cli import add_common, add_selection
 from analytics.query.selection import PERIODS, Grouping
+from analytics.render.format import sig, signed
 from analytics.render.output import render, to_csv
 from .metrics import add_version, selection_from_args
 
@@ -30,10 +31,6 @@ def add_parser(sub):
     p.add_argument("--backtest", action="store_true",
                    help="also compare estimated with realized values on every matured period")
     return p
-
-
-def _fmt(x, digits=4):
-    return "" if x is None else f"{x:.{digits}g}"
 
 
 def run(args, ctx) -> int:
@@ -57,10 +54,10 @@ def run(args, ctx) -> int:
     for r in result.rows:
         for name, e in r.estimated.items():
             real = r.realized.get(name) if r.realized else None
-            est = (f"{_fmt(e.value)} [{_fmt(e.ci_low)}, {_fmt(e.ci_high)}]" if e.value is not None
+            est = (f"{sig(e.value)} [{sig(e.ci_low)}, {sig(e.ci_high)}]" if e.value is not None
                    else f"n/a ({e.reason})")
             rows.append({**r.group, "n": r.n, "labeled": r.n_labeled, "metric": name, "estimated [95% CI]": est,
-                         "realized": _fmt(real.value) if real is not None else "",
+                         "realized": sig(real.value) if real is not None and real.value is not None else "",
                          "reliable": "yes" if r.reliable else "NO"})
     how = "calibrated (isotonic)" if result.calibrated else "scores as probabilities"
     if spec.task == "regression":
@@ -81,7 +78,7 @@ def run(args, ctx) -> int:
             for m, s in result.backtest_summary().items():
                 if s["periods"]:
                     notes.append(f"  {m}: {s['periods']} period(s), interval coverage {s['coverage']:.0%}, "
-                                 f"mean error {s['mean_error']:+.4g}, mean absolute error {s['mean_abs_error']:.4g}")
+                                 f"mean error {signed(s['mean_error'])}, mean absolute error {sig(s['mean_abs_error'])}")
         text = text.rstrip("\n") + ("\n" + "\n".join(notes) if notes else "")
     ctx.out(text)
     return 0

@@ -13,7 +13,7 @@ from analytics.analyses.value import Assumptions, DEFAULT_BINS, compute_value, t
 from analytics.cli import add_common, add_selection
 from analytics.errors import ConfigError
 from analytics.query.selection import Grouping, Selection
-from analytics.render.format import money, value_for_money
+from analytics.render.format import money, pct, ratio, value_for_money
 from analytics.render.output import render
 
 _NUMBER_KEYS = ("threshold", "cost_per_1k", "cost_per_unit_error", "cost_over", "cost_under")
@@ -68,19 +68,11 @@ def parse_assumptions(items: list[str], base: Assumptions) -> Assumptions:
     return base.replace(**changes)
 
 
-def _ratio(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.1f}x"
-
-
-def _share(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
-
-
 def _text_cells(rows: list[dict], currency: str) -> list[dict]:
     """Money, ROI and shares as right-aligned text (the table view)."""
     out = [dict(r) for r in rows]
     fmts = {col: (lambda v: money(v, currency)) for col in _MONEY}
-    fmts.update(roi=_ratio, pending_share=_share)
+    fmts.update(roi=lambda v: "-" if v is None else ratio(v), pending_share=lambda v: "-" if v is None else pct(v))
     for col, fmt in fmts.items():
         texts = [fmt(r.get(col)) if col in r else None for r in out]
         width = max((len(t) for t in texts if t), default=0)
@@ -144,7 +136,7 @@ def run(args, ctx) -> int:
 def _total_line(res) -> str:
     """``Total (pooled over v1, v2 (serving); v3 (shadow) left out...): net value ...``."""
     t, cur = res.totals, res.currency
-    raw = f"ROI {t.roi:,.1f}x" if t.roi is not None else (t.roi_reason or "ROI unknown")
+    raw = f"ROI {ratio(t.roi)}" if t.roi is not None else (t.roi_reason or "ROI unknown")
     text = (f"Total ({t.pooled()}): net value {money(t.net_value, cur)}, value {money(t.value, cur)}, "
             f"compute cost {money(t.compute_cost, cur)}")
     if t.shadow_compute_cost:

@@ -11,6 +11,8 @@ from analytics.errors import EmptySelectionError, LastmileError
 from analytics.log.engine import Engine
 from analytics.query.selection import Selection
 from ...drift import compute_drift
+from analytics.render import format as fmt
+
 from ...drift.importance import feature_importance
 from ..reasons import crossed
 from .registry import HealthRule, register_rule
@@ -44,12 +46,12 @@ def evaluate(ctx: HealthContext) -> None:
         listed = "; ".join(_detail_text(d) for d in details)
         if level is None and drifted:  # a drifted feature below the share threshold: worth a note
             chk.info("drifted_features", cur_period, f"{champion}: drifted feature(s): {listed}; "
-                     f"{share:.0%} of the features (warn from {rf['warn']:.0%}).", version=champion)
+                     f"{fmt.pct(share, 0)} of the features (warn from {fmt.pct(rf['warn'], 0)}).", version=champion)
         elif level:
             chk.add("drifted_features", None, share, th, level, cur_period,
                     f"{champion}: {len(drifted)} of {len(res.features)} features drifted in {cur_period} against "
                     f"the reference {ref_period}, by the drift rule{_ranked(details)}: {listed}; {level} from "
-                    f"{th:.0%} of the features.", champion, details)
+                    f"{fmt.pct(th, 0)} of the features.", champion, details)
     pred = res.prediction
     if rp["enabled"] and pred is not None and pred.drifted and rp["warn"] is not None:
         level, th = "warn", res.config.psi_threshold
@@ -93,7 +95,7 @@ def _detail_text(d: Mapping[str, Any]) -> str:
         return f"{d['feature']}: {d['why']}"
     sign = "" if d["importance_worse"] is None else (" for the worse" if d["importance_worse"] else "")
     return (f"{d['feature']}: {d['why']} (its shift alone moves {d['importance_metric']} by "
-            f"{d['importance']:.2g}{sign})")
+            f"{fmt.sig(d['importance'], 2)}{sign})")
 
 
 register_rule(HealthRule("drifted_features", "current", "features the drift rule flags (a share of them), and "

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from analytics.metrics import get_metric
 from analytics.stats.twosample import unpaired_test
 
-from ..reasons import crossed, fmt
+from analytics.render import format as fmt
+
+from ..reasons import crossed
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -38,10 +40,12 @@ def evaluate(ctx: HealthContext) -> None:
             if level and significant:
                 of = "" if src == v else f" ({src}'s)"
                 chk.add("drop", drop_metric, rel, th, level, perf_period,
-                        f"{v}: {drop_metric} {'fell' if mdef.higher_is_better else 'rose'} from {fmt(ref_mv.value)}{of} in the reference {ref_period} to "
-                        f"{fmt(cur_mv.value)} in {perf_period}: {rel:.1%} worse (difference {fmt(test.delta)}, "
-                        f"interval {fmt(test.ci_low)} to {fmt(test.ci_high)}, p = {test.p_value:.2g}), beyond "
-                        f"the {th:.0%} {level} level.", v)
+                        f"{v}: {drop_metric} {'fell' if mdef.higher_is_better else 'rose'} from "
+                        f"{fmt.sig(ref_mv.value)}{of} in the reference {ref_period} to {fmt.sig(cur_mv.value)} in "
+                        f"{perf_period}: {fmt.pct_against(rel, th)} worse (difference {fmt.signed(test.delta)}, "
+                        f"interval {fmt.signed(test.ci_low)} to {fmt.signed(test.ci_high)}; "
+                        f"{fmt.chance(test.p_value)}: {fmt.p_against(test.p_value, g['alpha'])}), beyond the "
+                        f"{fmt.pct(th, 0)} {level} level.", v)
 
 
 register_rule(HealthRule("drop", "performance", "the primary metric significantly worse than in the reference "

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from analytics.metrics import get_metric
 
-from ..reasons import crossed, fmt
+from analytics.render import format as fmt
+
+from ..reasons import crossed
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -34,8 +36,8 @@ def evaluate(ctx: HealthContext) -> None:
             if level:
                 word = "below its floor" if is_floor else "above its ceiling"
                 chk.add("floor" if is_floor else "ceiling", metric, mv.value, th, level, period,
-                        f"{v}: {metric} is {fmt(mv.value)} (95% interval {fmt(mv.ci_low)} to {fmt(mv.ci_high)}, "
-                        f"n = {mv.n:,}), {word} {fmt(th)} ({level}) in {period}.", v)
+                        f"{v}: {metric} is {fmt.against(mv.value, th)} (95% interval {fmt.sig(mv.ci_low)} to "
+                        f"{fmt.sig(mv.ci_high)}, n = {mv.n:,}), {word} {fmt.sig(th)} ({level}) in {period}.", v)
 
 
 register_rule(HealthRule("floor", "performance", "a metric below its floor (floors) or above its ceiling "

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..reasons import WEEK, crossed, span_text
+from analytics.render import format as fmt
+
+from ..reasons import WEEK, crossed
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -18,15 +20,15 @@ def evaluate(ctx: HealthContext) -> None:
         k = int(cov_rule["after_weeks"])
         n, nl = totals(k)
         c_start, c_end = cur_start - k * WEEK, cur_end - k * WEEK
-        c_period = span_text(c_start, c_end)
+        c_period = fmt.date_range(c_start, c_end)
         if n:
             cov = nl / n
             level, th = crossed(cov, cov_rule["warn"], cov_rule["pull"], below=True)
             if level:
                 chk.add("label_coverage", "label_coverage", cov, th, level, c_period,
-                        f"Only {cov:.1%} of the {n:,} predictions of {c_period} ({k} week{'s' if k != 1 else ''} earlier) "
+                        f"Only {fmt.pct_against(cov, th)} of the {n:,} predictions of {c_period} ({k} week{'s' if k != 1 else ''} earlier) "
                         "have a label; "
-                        f"{level} below {th:.0%}.")
+                        f"{level} below {fmt.pct(th, 0)}.")
         else:
             chk.info("label_coverage", c_period, f"No predictions in {c_period}: label coverage not checked.",
                      "label_coverage")

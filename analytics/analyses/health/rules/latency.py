@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..reasons import crossed, fmt
+from analytics.render import format as fmt
+
+from ..reasons import crossed
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -23,15 +25,17 @@ def evaluate(ctx: HealthContext) -> None:
             ref_mv, src = reference(v, "latency_p95")
             if level:
                 chk.add("latency_p95", "latency_p95", mv.value, th, level, cur_period,
-                        f"{v}: p95 latency is {fmt(mv.value)} ms, above the {level} ceiling of {fmt(th)} ms.", v)
+                        f"{v}: p95 latency is {fmt.against(mv.value, th)} ms in {cur_period}, above the {level} "
+                        f"ceiling of {fmt.sig(th)} ms.", v)
             elif ref_mv is not None and ref_mv.value:
                 ratio = mv.value / ref_mv.value
                 level, th = crossed(ratio, lat["warn_ratio"], lat["pull_ratio"], below=False)
                 if level:
                     of = "" if src == v else f" ({src}'s)"
                     chk.add("latency_p95", "latency_p95", mv.value, th * ref_mv.value, level, cur_period,
-                            f"{v}: p95 latency is {fmt(mv.value)} ms in {cur_period}, {ratio:.1f}x the "
-                            f"reference{of} {fmt(ref_mv.value)} ms ({ref_period}); {level} from {th:g}x.", v)
+                            f"{v}: p95 latency is {fmt.sig(mv.value)} ms in {cur_period}, "
+                            f"{fmt.against(ratio, th)}x the reference{of} {fmt.sig(ref_mv.value)} ms "
+                            f"({ref_period}); {level} from {th:g}x.", v)
 
 
 register_rule(HealthRule("latency_p95", "current", "p95 latency above a ceiling in ms, or a multiple of the "

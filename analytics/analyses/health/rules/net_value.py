@@ -8,7 +8,9 @@ from analytics.errors import LastmileError
 
 from ...value import compute_value
 from ..context import BY_VERSION as by_version
-from ..reasons import crossed, fmt
+from analytics.render import format as fmt
+
+from ..reasons import crossed
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -30,8 +32,9 @@ def evaluate(ctx: HealthContext) -> None:
             level, th = crossed(r.net_value, nv["warn"], nv["pull"], below=True)
             if level:
                 chk.add("net_value", "net_value", r.net_value, th, level, perf_period,
-                        f"{v}: net value is {fmt(r.net_value)} {spec.business.currency} in {perf_period} "
-                        f"(value against the baseline minus compute cost), below {fmt(th)} ({level}).", v)
+                        f"{v}: net value is {fmt.money(r.net_value, spec.business.currency, short=True)} in "
+                        f"{perf_period} (value against the baseline minus compute cost), below "
+                        f"{fmt.money(th, spec.business.currency, short=True)} ({level}).", v)
 
 
 

@@ -12,6 +12,7 @@ import datetime as _dt
 
 import ibis
 
+from analytics.render import format as fmt
 from ....log.columns import C
 from ..registry import QualityCheck, register
 from ..results import Finding
@@ -45,8 +46,8 @@ def _run(ctx) -> list[Finding]:
         age = (now - newest).total_seconds() / 3600
         factor = age / gap
         level, th = CHECK.level(factor, cfg)
-        msg = (f"{name}: the newest of the {role} is {age:,.1f} h old at {now:%Y-%m-%d %H:%M} "
-               f"({factor:.1f}x the usual {gap:g} h silence)")
+        msg = (f"{name}: the newest of the {role} is {fmt.sig(age)} h old at {now:%Y-%m-%d %H:%M} "
+               f"({fmt.against(factor, th)}x the usual {gap:g} h silence)")
         if level != "ok":
             msg += f"; {level} beyond {th:g}x"
         out.append(Finding("freshness", level, factor, msg + ".", column=name, threshold=th,
