@@ -225,29 +225,11 @@ SIZE_ALLOWED = {
                                      "sequential monitoring) share its settings and results types",
     "analytics/analyses/compare.py::_compare_on": "runs the comparison's queries in one temporary table, "
                                                  "in the order the verdict needs them",
-    "analytics/analyses/drift/__init__.py": "results, targets, windows and the evaluation share one set of types; "
-                                            "the statistics themselves are drift/statistics/",
     "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
                                                           "from one sorted pass",
-    "analytics/analyses/value.py": "value, ROI, curves and the threshold search share one cost model "
-                                   "and its result types",
-    "analytics/analyses/value.py::summary_expr": "one aggregate expression per business-value field",
-    "analytics/analyses/value.py::evaluate": "one pass over the value components, in the contract's order",
-    "analytics/analyses/value.py::_value_row": "the contract's row, field by field",
-    "analytics/analyses/value.py::curve": "the threshold curve: one query and its finishing loop",
-    "analytics/config/alerts.py::validate_alerts_config": "one check per [models.alerts] key, in the key's order",
-    "analytics/config/workspace.py": "the schema of the workspace file: every top-level and model key",
-    "analytics/config/workspace.py::_parse_model": "one check per model key, in the file's order",
-    "analytics/config/workspace.py::_parse_columns": "one check per [models.columns] key",
-    "analytics/config/workspace.py::_parse_business": "one check per [models.business] key",
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",
-    "analytics/render/report/sections.py": "every section builder of the PDF, in the report's order",
-    "analytics/render/report/typeset.py::merge": "joins the PDF parts, numbers pages and fixes the outline",
-    "analytics/sample.py": "the sample's stories (credit, churn, retail), each a day generator; only quality changes it",
-    "analytics/sample.py::_credit_day": "the credit story's day: every column of one generated day",
-    "analytics/sample.py::workspace_toml": "the sample workspace file, section by section",
 }
 
 

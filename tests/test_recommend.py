@@ -17,9 +17,25 @@ pytestmark = pytest.mark.skipif(not SAMPLE_CONFIG.is_file(), reason="bundled sam
 
 
 @pytest.fixture(scope="module")
-def recs():
+def sample():
+    from analytics.analyses.health import portfolio_health
     engine = Engine(load_workspace(SAMPLE_CONFIG))
-    return engine, rec.portfolio_recommendations(engine)
+    healths = portfolio_health(engine)
+    return engine, healths, rec.portfolio_recommendations(engine, healths)
+
+
+@pytest.fixture(scope="module")
+def recs(sample):
+    return sample[0], sample[2]
+
+
+def test_credit_default_verdict_is_on_the_serving_versions(sample):
+    # v3 is a detected shadow: left out of the verdict, still a candidate (the switch below)
+    (h,) = [h for h in sample[1] if h.model == "credit_default"]
+    assert h.versions == ("v1", "v2") and h.shadows == ("v3",)
+    assert h.to_dict()["shadow_versions"] == ["v3"]
+    assert all(r.level == "info" for r in h.reasons if r.version == "v3")
+    assert any(r.rule == "roles" and r.version == "v3" for r in h.reasons)
 
 
 def _by(recs, model, action):

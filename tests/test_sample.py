@@ -107,14 +107,14 @@ def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("small")
     writes: list[tuple[str, int]] = []
     messages: list[str] = []
-    original = S._write
+    original = S.write_chunk
 
     def recording_write(table: pa.Table, path: Path) -> None:
         writes.append((path.relative_to(out).as_posix(), table.num_rows))
         original(table, path)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(S, "_write", recording_write)
+        mp.setattr(S, "write_chunk", recording_write)
         toml = S.generate(out, rows=SMALL_ROWS, seed=7, progress=messages.append)
     return {"root": out, "toml": toml, "writes": writes, "messages": messages}
 

@@ -355,7 +355,8 @@ def recommend(engine, model, now: _dt.datetime | None = None, health=None) -> tu
     traffic = _traffic(engine, spec, *cur)
     serving = [v for v in h.versions if roles.role(v) != "shadow"] or list(h.versions)
     champion = max(serving, key=lambda v: (traffic.get(v, 0), v))
-    others = [v for v in h.versions if v != champion]
+    # candidates: the other checked versions and the shadows (left out of the verdict, not of the choice)
+    others = [v for v in (*h.versions, *h.shadows) if v != champion]
     recs = _pull(spec, h)
     switch, target, _notes = _switch(engine, spec, h, champion, others, roles, end) if others else ([], None, [])
     recs += switch

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+from analytics.config.times import iso_date_problems
 from analytics.errors import suggest
 
 if TYPE_CHECKING:  # a type only: the workspace module imports this one
@@ -35,7 +35,7 @@ RULE_DEFAULTS: dict[str, dict[str, Any]] = {
     "net_value": {"enabled": True, "warn": 0.0, "pull": None},
     "latency_p95": {"enabled": True, "warn": None, "pull": None, "warn_ratio": 1.5, "pull_ratio": 3.0},
     "label_coverage": {"enabled": True, "warn": 0.5, "pull": 0.2, "after_weeks": 5},
-    # this week's predictions against the reference's average per 7 days: a relative drop
+    # this week's predictions against the reference's typical week (weekday medians): a relative drop
     "volume_drop": {"enabled": True, "warn": 0.5, "pull": 0.8},
 }
 
@@ -87,16 +87,7 @@ def validate_alerts_config(raw: Mapping[str, Any]) -> list[str]:
     if "versions" in raw and (not isinstance(raw["versions"], list)
                               or not all(isinstance(v, str) and v for v in raw["versions"])):
         problems.append(f"{where}: versions must be a list of version names.")
-    for key in ("reference_start", "reference_end"):
-        if key in raw:
-            v = raw[key]
-            if isinstance(v, str):
-                try:
-                    _dt.datetime.fromisoformat(v)
-                except ValueError:
-                    problems.append(f"{where}: {key} {v!r} is not an ISO date.")
-            elif not isinstance(v, (_dt.date, _dt.datetime)):
-                problems.append(f"{where}: {key} must be an ISO date.")
+    problems += iso_date_problems(raw, ("reference_start", "reference_end"), where)
     for name, defaults in RULE_DEFAULTS.items():
         if name not in raw:
             continue

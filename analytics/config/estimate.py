@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from analytics.config.times import iso_date_problems
 from analytics.errors import suggest
 
 #: Keys of ``[models.estimate]`` and their defaults.
@@ -69,14 +70,5 @@ def validate_estimate_config(raw: Mapping[str, Any]) -> list[str]:
     for k in ("health", "pull"):
         if k in raw and not isinstance(raw[k], bool):
             problems.append(f"{w}: {k} must be true or false.")
-    for k in ("reference_start", "reference_end"):
-        if k in raw:
-            v = raw[k]
-            if isinstance(v, str):
-                try:
-                    _dt.datetime.fromisoformat(v)
-                except ValueError:
-                    problems.append(f"{w}: {k} {v!r} is not an ISO date.")
-            elif not isinstance(v, (_dt.date, _dt.datetime)):
-                problems.append(f"{w}: {k} must be an ISO date.")
+    problems += iso_date_problems(raw, ("reference_start", "reference_end"), w)
     return problems

@@ -12,7 +12,8 @@ import datetime as _dt
 import streamlit as st
 
 K_PRESET = "flt_preset"
-PRESETS = {"7 days": 7, "30 days": 30, "90 days": 90, "All": None}
+#: Short labels: four fit on one row of the sidebar ("7 days" wrapped the last one).
+PRESETS = {"7d": 7, "30d": 30, "90d": 90, "All": None}
 
 
 def preset_range(label: str, first: _dt.date, last: _dt.date) -> tuple[_dt.date, _dt.date]:

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.analyses.drift.rule import CHART_STATS, LABELS
-from analytics.analyses.drift.statistics import STATISTICS
+from analytics.analyses.drift.statistics import STATISTICS, cell, shown
 from analytics.render import charts, format as F
 from analytics.render.charts.drift_rule import drift_rule_chart
 
@@ -35,16 +35,7 @@ STAT_HELP.update({s.label: s.doc for s in STATISTICS.values() if s.shown and s.l
 
 def stat_cells(f) -> dict[str, str]:
     """One column per registered statistic shown (analytics/analyses/drift/statistics/), by its label."""
-    out = {}
-    for s in STATISTICS.values():
-        if not s.shown:
-            continue
-        v = getattr(f, s.name)
-        cell = F.p_value(v) if s.fmt == "p_value" else F.num(v)
-        if s.with_p and v is not None:
-            cell += f"  (p {F.p_value(getattr(f, s.with_p))})"
-        out[s.label] = cell
-    return out
+    return {s.label: cell(s, f) for s in shown()}
 
 
 #: feature_table's columns shown at once (they fit at 1280 px); the others are in the details.

@@ -47,8 +47,9 @@ def body(ctx: PageContext) -> None:
         caption=f"p50 {F.ms(row.metrics['latency_p50'].value)} · p99 {F.ms(row.metrics['latency_p99'].value)}")
     kpi(c[2], "Label coverage", F.pct(row.metrics["label_coverage"].value), help=metric_help("label_coverage"),
         caption=f"{F.count(row.n_labeled)} labeled")
-    kpi(c[3], "Label delay", F.days(row.label_delay_days),
-        help="Median time from a prediction to its outcome, over the labeled predictions.")
+    # the unit in the label: "12.6 days" does not fit a fifth of a 1280 px page
+    kpi(c[3], "Label delay, days", F.num(row.label_delay_days),
+        help="Median time from a prediction to its outcome, in days, over the labeled predictions.")
     kpi(c[4], "Compute cost", F.money(cost, ctx.currency) if cost is not None else F.MISSING,
         help="cost_per_1k × predictions / 1,000 (plus any per-row cost column), from [models.business]; "
              "every version's, shadows included (a shadow costs compute).",

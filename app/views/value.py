@@ -127,8 +127,10 @@ def body(ctx: PageContext) -> None:
             caption=f"{F.money(t.net_value, cur)}; {escape_md(t.pooled())}")
         short = F.value_for_money(t.net_value, t.compute_cost, cur, short=True)
         share = short.startswith("cost ") and short.endswith(" of value")   # ROI above 1,000x
-        kpi(c[1], "Compute cost share" if share else "Return on compute",
-            short.removeprefix("cost ").removesuffix(" of value") if share else short,
+        tile = short.removeprefix("cost ").removesuffix(" of value") if share else short
+        if share and len(tile) > 6:   # "0.00027%" does not fit a fifth of a 1280 px page: the caption has it
+            tile = "< 0.01%"
+        kpi(c[1], "Compute cost share" if share else "Return on compute", tile,
             help=HELP["roi"], caption=F.value_for_money(t.net_value, t.compute_cost, cur))
         kpi(c[2], "Value", F.money(t.value, cur, short=True), help=HELP["value"],
             caption=f"serving: {escape_md(', '.join(t.serving_versions)) or 'none'}")

@@ -13,7 +13,7 @@ def expected(engine, **sel):
     r = compute_metrics(engine, Selection.build("binary_model", **sel), Grouping(),
                         ["volume", "label_coverage", "latency_p50", "latency_p95", "latency_p99"]).rows[0]
     return {"Predictions": F.count(r.n), "Latency p95": F.ms(r.metrics["latency_p95"].value),
-            "Label coverage": F.pct(r.metrics["label_coverage"].value), "Label delay": F.days(r.label_delay_days),
+            "Label coverage": F.pct(r.metrics["label_coverage"].value), "Label delay, days": F.num(r.label_delay_days),
             "Compute cost": F.money(r.n / 1000 * 2.0)}
 
 

@@ -21,7 +21,7 @@ def test_time_presets_set_the_range_and_the_url(server, tab):
     tab.goto(f"{server}/overview?model=credit_default")
     wait_idle(tab)
     sidebar = tab.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("7 days", exact=True).click(timeout=120_000)
+    sidebar.get_by_text("7d", exact=True).click(timeout=120_000)
     tab.wait_for_function("() => window.location.search.includes('from=2026-11-16')")
     wait_idle(tab)
     assert params(tab)["from"] == ["2026-11-16"]
@@ -123,6 +123,27 @@ def test_no_table_is_cut_off_at_1280_px(server, chromium):
             tab.locator('[data-testid="stDataFrame"] .dvn-scroller').first.wait_for()
             widths = tab.evaluate(WIDTHS)
             assert widths and all(sw <= cw + 1 for sw, cw in widths), (path, widths)
+        no_exception(tab)
+    finally:
+        ctx.close()
+
+
+TILES = """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(d => {
+  const e = d.querySelector('div') || d; return [e.innerText, e.scrollWidth, e.clientWidth]; })"""
+
+
+def test_no_tile_value_is_cut_off_at_1280_px(server, chromium):
+    """Every tile shows its whole value at 1280 px with the sidebar open (no "12.6 …")."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
+    tab = ctx.new_page()
+    tab.set_default_timeout(120_000)
+    try:
+        for path in ("overview", "operations", "value", "drift"):
+            tab.goto(f"{server}/{path}?model=credit_default")
+            wait_idle(tab)
+            tab.locator('[data-testid="stMetricValue"]').first.wait_for()
+            tiles = tab.evaluate(TILES)
+            assert tiles and all(sw <= cw + 1 for _, sw, cw in tiles), (path, tiles)
         no_exception(tab)
     finally:
         ctx.close()

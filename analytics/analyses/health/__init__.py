@@ -15,10 +15,12 @@ over three windows, all in whole days on the prediction timestamp:
   ``[models.alerts]``, else the drift module's default reference window
   (``[models.drift]`` or the first 28 days of data).
 
-Every version with at least ``min_rows`` predictions in the current window is
-checked (or the ``versions`` listed); drift is measured on the version with
-the most current traffic. The rules, each with a ``warn`` and a ``pull``
-level:
+Every serving version with at least ``min_rows`` predictions in the current
+window is checked (or the ``versions`` listed); drift is measured on the version
+with the most current traffic. A shadow (:mod:`analytics.analyses.roles`) decides
+nothing: it is left out of the verdict (one ``info`` reason says so, and
+``Health.shadows`` names it), of the reference's main version and of the traffic.
+The rules, each with a ``warn`` and a ``pull`` level:
 
 * ``floors`` / ``ceilings`` -- a metric below its floor (above its ceiling);
   label metrics on the performance window, operational ones on the current;
@@ -40,8 +42,9 @@ level:
 * ``estimated_drop`` -- while the latest week's labels are not in, its label-free
   estimate of the primary metric against the reference (:mod:`..estimate.health`;
   warns, pulls only with ``[models.estimate] pull = true``);
-* ``volume_drop`` -- this week's predictions against the reference window's
-  average per 7 days (a relative drop).
+* ``volume_drop`` -- this week's serving predictions against the reference's
+  typical week (a relative drop), on the quality ``volume`` check's counts and
+  definition; with the quality rule's days of the same drop, one reason.
 
 The rules are a table (:mod:`.rules`): one small module per rule, run in order
 over a context computed once (:mod:`.context`: windows, versions, the metrics
@@ -85,7 +88,8 @@ def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | Non
         return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), windows, ())
     for rule in RULES:
         rule.evaluate(ctx)
-    return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), ctx.windows, ctx.versions)
+    return Health(spec.name, worst([r.level for r in chk.reasons]), tuple(chk.reasons), ctx.windows, ctx.versions,
+                  ctx.shadows)
 
 
 def unreadable(model: str, exc: LastmileError) -> Health:

@@ -20,6 +20,8 @@ from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.metrics.compute import compute_metrics
 from analytics.query.selection import Grouping, Selection
 from ..drift import default_reference
+from ..quality.health import day_quality
+from ..roles import SHADOW, Roles, version_roles
 from .reasons import WEEK, Findings, day, span_text
 
 BY_VERSION = Grouping(by=("version",))
@@ -51,6 +53,10 @@ class HealthContext:
     ref_rows: Mapping[str, Any] = field(default_factory=dict)
     #: the time the verdict is for (rules such as freshness measure ages from it)
     now: _dt.datetime | None = None
+    #: the roles of the model's versions; shadows with current traffic, left out of the verdict
+    roles: Roles | None = None
+    shadows: tuple[str, ...] = ()
+    _quality: Any = field(default=None, repr=False)
 
     @property
     def general(self) -> Mapping[str, Any]:
@@ -63,11 +69,24 @@ class HealthContext:
         return n, nl
 
     def reference(self, v: str, metric: str):
-        """The reference value of ``v``, else of the reference window's main version: ``(value, version)``."""
-        champion = max(self.ref_rows, key=lambda x: self.ref_rows[x].n, default=None)
+        """The reference value of ``v``, else of the reference window's main serving version:
+        ``(value, version)`` (a shadow's re-scores are not the deployment's)."""
+        serving = [x for x in self.ref_rows if not self.is_shadow(x)] or list(self.ref_rows)
+        champion = max(serving, key=lambda x: self.ref_rows[x].n, default=None)
         src = v if v in self.ref_rows else champion
         mv = self.ref_rows[src].metrics.get(metric) if src is not None else None
         return (mv, src) if mv is not None and mv.value is not None else (None, None)
+
+    def quality(self):
+        """The day-by-day quality run of the current window against the reference (run
+        once: the ``quality`` rule's reasons and the ``volume_drop`` rule's counts), or
+        the error that stopped it."""
+        if self._quality is None:
+            self._quality = day_quality(self.engine, self.spec, self.ref_sel, self.cur_start, self.cur_end, self.now)
+        return self._quality
+
+    def is_shadow(self, v: str) -> bool:
+        return self.roles is not None and self.roles.role(v) == SHADOW
 
     # what the built-in rules need, so that one registry call per window serves them all
     def thresholds(self) -> list[tuple[str, Mapping[str, float], bool]]:
@@ -115,27 +134,47 @@ def build_context(engine: Engine, spec: ModelSpec, cfg: AlertSettings, findings:
     weeks = max(int(g["lookback_weeks"]), int(cfg.rules["label_coverage"]["after_weeks"]) + 1)
     counts = weekly_counts(engine, spec, cur_end, weeks)
     windows = {"current": (cur_start, cur_end)}
-    versions = _versions(counts, g)
-    if not versions:
-        current = {v: n for (k, v), (n, _) in counts.items() if k == 0}
-        findings.add("traffic", "volume", float(sum(current.values())), float(g["min_rows"]), "warn", cur_period,
-                     f"No version has at least {g['min_rows']:,} predictions in the current window ({cur_period}).")
-        return None, windows
+    roles = version_roles(engine, spec)
+    versions, shadows = _versions(counts, g, roles)
     current = {v: n for (k, v), (n, _) in counts.items() if k == 0}
+    if not versions:
+        left = f" ({', '.join(shadows)}: shadow, left out)" if shadows else ""
+        findings.add("traffic", "volume", float(sum(n for v, n in current.items() if v not in shadows)),
+                     float(g["min_rows"]), "warn", cur_period,
+                     f"No version has at least {g['min_rows']:,} predictions in the current window "
+                     f"({cur_period}){left}.")
+        return None, windows
     ctx = HealthContext(engine, spec, cfg, findings, counts, versions, max(versions, key=lambda v: current.get(v, 0)),
                         cur_start, cur_end, cur_period, Selection.build(spec.name, cur_start, cur_end, versions),
-                        None, None, "", *_reference(engine, spec, g), windows=windows, now=now)
+                        None, None, "", *_reference(engine, spec, g), windows=windows, now=now,
+                        roles=roles, shadows=shadows)
+    _shadow_notes(ctx)
     _performance_window(ctx)
     _fetch_metrics(ctx)
     return ctx, windows
 
 
-def _versions(counts, g) -> tuple[str, ...]:
-    """The versions checked: those serving now with ``min_rows`` (or the ones listed)."""
+def _versions(counts, g, roles: Roles) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(checked, shadows)``: the versions checked -- the serving ones with ``min_rows``
+    predictions in the current window (or the ones listed) -- and the shadows with as
+    many, left out of the verdict (they decide nothing; the recommendations still weigh
+    them as candidates)."""
     if g["versions"]:
-        return tuple(g["versions"])
+        return tuple(g["versions"]), ()
     current = {v: n for (k, v), (n, _) in counts.items() if k == 0}
-    return tuple(sorted(v for v, n in current.items() if n >= g["min_rows"]))
+    busy = sorted(v for v, n in current.items() if n >= g["min_rows"])
+    return (tuple(v for v in busy if roles.role(v) != SHADOW),
+            tuple(v for v in busy if roles.role(v) == SHADOW))
+
+
+def _shadow_notes(ctx: HealthContext) -> None:
+    """One info reason per shadow left out of the verdict."""
+    for v in ctx.shadows:
+        how = "declared in [models] shadow" if ctx.roles.detail[v].reason == "declared" else \
+            "detected: the ids it scores are scored by a serving version too"
+        ctx.findings.info("roles", ctx.cur_period,
+                          f"{v} is a shadow ({how}): it decides nothing, so the verdict is on "
+                          f"{', '.join(ctx.versions)} (serving); its value is value if promoted.", version=v)
 
 
 def _reference(engine: Engine, spec: ModelSpec, g) -> tuple[Selection, str]:

@@ -50,9 +50,12 @@ class Health:
     reasons: tuple[Reason, ...]
     windows: Mapping[str, tuple[_dt.datetime, _dt.datetime]] = field(default_factory=dict)
     versions: tuple[str, ...] = ()
+    #: shadow versions with current traffic: left out of the verdict (analytics.analyses.roles)
+    shadows: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "status": self.status, "versions": list(self.versions),
+                "shadow_versions": list(self.shadows),
                 "windows": {k: {"start": a.isoformat(), "end": b.isoformat()} for k, (a, b) in self.windows.items()},
                 "reasons": [r.to_dict() for r in self.reasons]}
 

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import ibis
 
 from analytics.analyses.drift import default_reference
+from analytics.analyses.roles import version_roles
 from analytics.config.quality import QualitySettings
 from analytics.config.times import parse_time
 from analytics.errors import DataError, LastmileError
@@ -56,6 +57,9 @@ class Context:
     period: str
     now: _dt.datetime | None
     columns: tuple[Column, ...] = ()
+    #: shadow versions (analytics.analyses.roles): their re-scores are not traffic, so the
+    #: volume check leaves them out
+    shadows: tuple[str, ...] = ()
     #: the log the checks read: the model's log, or a temporary table of its rows in
     #: the two windows (a log queried in place is joined once, not once per query)
     log: Any = None
@@ -208,7 +212,8 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
         ref = reference or reference_selection(engine, spec, settings)
         log_schema = engine.log(spec).schema()
         ctx = Context(engine, spec, settings, ref, current, period, parse_time(now, "now"),
-                      watched_columns(spec, log_schema, engine.exact_quantiles))
+                      watched_columns(spec, log_schema, engine.exact_quantiles),
+                      shadows=version_roles(engine, spec).shadow)
         findings = list(schema)
         with _checked_log(engine, spec, ref, current, ctx.columns) as log:
             ctx.log = log
@@ -225,7 +230,7 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
     levels = {c.name: {"warn": settings.checks[c.name]["warn"], "pull": settings.checks[c.name]["pull"]}
               for c in wanted}
     return QualityResult(spec.name, period, (ref.start, ref.end), (current.start, current.end), ctx.now,
-                         tuple(findings), levels)
+                         tuple(findings), levels, tuple(ctx.daily()), ctx.shadows)
 
 
 def _reference_pass(ctx: Context, pairs) -> tuple[dict, dict]:

@@ -15,13 +15,22 @@ from .compute import run_quality
 from .results import rank
 
 
-def health_reasons(engine, spec, reference, start, end, now=None) -> list[dict]:
+def day_quality(engine, spec, reference, start, end, now=None):
+    """The quality run health reads: by day over ``[start, end)`` against ``reference``
+    (a :class:`QualityResult`), or the :class:`LastmileError` that stopped it."""
     try:
-        res = run_quality(engine, spec, start=start, end=end, period="day", now=now, reference=reference)
-    except LastmileError as exc:   # like any rule that cannot be evaluated: an info reason
+        return run_quality(engine, spec, start=start, end=end, period="day", now=now, reference=reference)
+    except LastmileError as exc:
+        return exc
+
+
+def health_reasons(engine, spec, reference, start, end, now=None, result=None) -> list[dict]:
+    """The reasons of the quality rule (``result``: :func:`day_quality`'s answer, if already run)."""
+    res = day_quality(engine, spec, reference, start, end, now) if result is None else result
+    if isinstance(res, LastmileError):   # like any rule that cannot be evaluated: an info reason
         return [{"rule": "quality", "metric": None, "observed": None, "threshold": None, "level": "info",
                  "period": f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
-                 "message": f"Data quality cannot be checked: {exc}", "version": None}]
+                 "message": f"Data quality cannot be checked: {res}", "version": None}]
     groups: dict[tuple, list] = {}
     for f in res.problems("warn"):
         groups.setdefault((f.check, f.column, f.version, f.file), []).append(f)

@@ -51,6 +51,11 @@ class QualityResult:
     findings: tuple[Finding, ...]
     #: check -> {"warn": x, "pull": y}: the levels this run used
     levels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the shared per-(day, version) counts over both windows (``Context.daily``): what the
+    #: volume check and the health ``volume_drop`` rule both read (not in the JSON)
+    daily: tuple[Mapping[str, Any], ...] = ()
+    #: the shadow versions left out of the volume (analytics.analyses.roles)
+    shadows: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -170,7 +170,10 @@ def distribution_chart(frame: pl.DataFrame, *, bucket: str, ref: str = "ref_shar
                hovertemplate="%{y:.1%}<extra>current</extra>"),
     ])
     fig.update_layout(barmode="group", bargap=0.15)
-    return style(fig, title, "pct", height)
+    fig = style(fig, title, "pct", height)
+    # the legend above the plot: below it, it collides with long, slanted bin labels
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1, title=None))
+    return fig
 
 
 @user_text

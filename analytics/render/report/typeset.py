@@ -108,18 +108,12 @@ def merge(frame: bytes, parts: list[tuple[bytes, bool]]) -> bytes:
     stream is parsed, so merging costs milliseconds. The document's metadata is the frame's.
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter(clone_from=io.BytesIO(frame))
     readers = [(PdfReader(io.BytesIO(pdf)), nest) for pdf, nest in parts]
     total = sum(len(r.pages) for r, _nest in readers)
     if total != len(writer.pages):
         raise ValueError(f"the frame has {len(writer.pages)} pages but the parts {total}")
-
-    def stream(data: bytes):
-        s = DecodedStreamObject()
-        s.set_data(data)
-        return s
 
     def copy_outline(reader, items, offset, parent):
         last = None
@@ -136,24 +130,7 @@ def merge(frame: bytes, parts: list[tuple[bytes, bool]]) -> bytes:
     for i, (reader, nest) in enumerate(readers):
         seen: set = set()
         for src in reader.pages:
-            dst = writer.pages[page]
-            resources = src["/Resources"].get_object().clone(writer)
-            _retag(resources, f"part{i}".encode(), seen)
-            contents = src.get_contents()
-            form = stream(contents.get_data() if contents is not None else b"")
-            form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
-                         NameObject("/BBox"): src.mediabox, NameObject("/Resources"): resources})
-            name = NameObject(f"{PART_XOBJECT}{page}")
-            # the frame's pages may share one resource dictionary: one name per page keeps them apart
-            own = dst["/Resources"].get_object()
-            if "/XObject" not in own:
-                own[NameObject("/XObject")] = DictionaryObject()
-            own["/XObject"].get_object()[name] = writer._add_object(form.flate_encode())
-            before = dst["/Contents"].get_object()
-            before = list(before) if isinstance(before, ArrayObject) else [dst["/Contents"]]
-            dst[NameObject("/Contents")] = ArrayObject(
-                [writer._add_object(stream(b"q\n"))] + before
-                + [writer._add_object(stream(f"\nQ q {name} Do Q\n".encode()))])
+            _draw_part_page(writer, src, writer.pages[page], f"{PART_XOBJECT}{page}", f"part{i}".encode(), seen)
             page += 1
         last = copy_outline(reader, reader.outline, page - len(reader.pages), top if nest else None)
         if not nest and last is not None:
@@ -161,6 +138,38 @@ def merge(frame: bytes, parts: list[tuple[bytes, bool]]) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _stream(data: bytes):
+    from pypdf.generic import DecodedStreamObject
+
+    s = DecodedStreamObject()
+    s.set_data(data)
+    return s
+
+
+def _draw_part_page(writer, src, dst, xobject: str, salt: bytes, seen: set) -> None:
+    """Draw the part's page ``src`` onto the frame's page ``dst``: ``src`` becomes the form
+    XObject ``xobject`` (its fonts renamed with ``salt``), drawn after ``dst``'s own content."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    resources = src["/Resources"].get_object().clone(writer)
+    _retag(resources, salt, seen)
+    contents = src.get_contents()
+    form = _stream(contents.get_data() if contents is not None else b"")
+    form.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+                 NameObject("/BBox"): src.mediabox, NameObject("/Resources"): resources})
+    name = NameObject(xobject)
+    # the frame's pages may share one resource dictionary: one name per page keeps them apart
+    own = dst["/Resources"].get_object()
+    if "/XObject" not in own:
+        own[NameObject("/XObject")] = DictionaryObject()
+    own["/XObject"].get_object()[name] = writer._add_object(form.flate_encode())
+    before = dst["/Contents"].get_object()
+    before = list(before) if isinstance(before, ArrayObject) else [dst["/Contents"]]
+    dst[NameObject("/Contents")] = ArrayObject(
+        [writer._add_object(_stream(b"q\n"))] + before
+        + [writer._add_object(_stream(f"\nQ q {name} Do Q\n".encode()))])
 
 
 def typeset_frame(html: str, paper: str, parts: list[tuple[bytes, bool]]) -> bytes:

@@ -3,8 +3,8 @@
 A descriptor says which kinds of target the statistic applies to, which engine
 aggregates it is finished from (:data:`AGGREGATES`), the finishing function, its
 default threshold when the drift rule uses it, and its documentation. The drift
-evaluation, the result's JSON and table columns, the CLI and the dashboard are built
-from the registry, so adding a statistic is one file in this package (registered in
+evaluation, the result's JSON and table columns, the CLI, the dashboard and the PDF
+report are built from the registry (people's tables through :func:`shown` and :func:`cell`), so adding a statistic is one file in this package (registered in
 ``__init__.py``): see ``anderson_darling.py``.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+
+from analytics.render import format as fmt
 
 #: The aggregates a statistic may be finished from, for one target and window:
 #: ``sizes``: ``n_ref``, ``n_cur`` (values compared); ``bins``: ``ref_bins``, ``cur_bins``
@@ -87,3 +89,20 @@ def finish(kind: str, aggregates: Mapping[str, Any]) -> tuple[dict[str, float | 
             values[s.name] = None
             reasons.append(f"{s.name}: {exc}")
     return values, reasons
+
+
+def shown() -> tuple[DriftStatistic, ...]:
+    """The statistics people's tables show, one column each (the dashboard's and the PDF's),
+    in registry order; the others are folded into one of them (``with_p``)."""
+    return tuple(s for s in STATISTICS.values() if s.shown)
+
+
+def cell(stat: DriftStatistic, target: Any) -> str:
+    """``stat`` of one target's result (anything with the statistics as attributes) as people
+    read it: its format, and the p-value it carries (``0.12  (p 0.003)``); a statistic that
+    does not apply or is missing reads as the formatter's missing mark."""
+    v = getattr(target, stat.name)
+    text = fmt.p_value(v) if stat.fmt == "p_value" else fmt.num(v)
+    if stat.with_p and v is not None:
+        text += f"  (p {fmt.p_value(getattr(target, stat.with_p))})"
+    return text

@@ -25,7 +25,7 @@ def evaluate(ctx: HealthContext) -> None:
             chk.info("net_value", perf_period, f"Net value cannot be computed: {exc}", "net_value")
             vrows = {}
         for v, r in sorted(vrows.items()):
-            if r.net_value is None:
+            if r.net_value is None or ctx.is_shadow(v):  # a shadow's value is value if promoted, not realized
                 continue
             level, th = crossed(r.net_value, nv["warn"], nv["pull"], below=True)
             if level:

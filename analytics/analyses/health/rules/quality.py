@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 def evaluate(ctx: HealthContext) -> None:
-    for r in health_reasons(ctx.engine, ctx.spec, ctx.ref_sel, ctx.cur_start, ctx.cur_end, ctx.now):
+    for r in health_reasons(ctx.engine, ctx.spec, ctx.ref_sel, ctx.cur_start, ctx.cur_end, ctx.now,
+                            result=ctx.quality()):
         ctx.findings.add(**r)
 
 

@@ -1,21 +1,29 @@
-"""``volume_drop``: this week's predictions against the reference window's average per
-7 days. ``warn`` / ``pull`` are relative drops (0.5: half the usual traffic or less).
+"""``volume_drop``: this week's predictions against the reference's typical week.
+``warn`` / ``pull`` are relative drops (0.5: half the usual traffic or less).
 
-Traffic is the model's, all versions together, on the current window; the reference
-average is its rows times 7 over its length in days (one count in the engine). Settings:
-``[models.alerts.volume_drop]`` (``enabled``, ``warn``, ``pull``; defaults in
-:data:`analytics.config.alerts.RULE_DEFAULTS`).
+One computation of volume, shared with the data-quality ``volume`` check: the same
+per-(day, version) counts (the health context's quality run, one aggregate) and the
+same definition (:func:`analytics.analyses.quality.checks.volume.volume_table`: the
+reference's median rows per weekday, summed over the current window's days), with the
+current week as one period. Traffic is the serving versions' (a shadow's re-scores are
+not traffic). Settings: ``[models.alerts.volume_drop]`` (``enabled``, ``warn``,
+``pull``; defaults in :data:`analytics.config.alerts.RULE_DEFAULTS`).
+
+**One drop, one reason.** The ``quality`` rule runs first and judges each day of the
+week (``[models.quality.volume]``). When the week's drop also crosses a level here, the
+two are one reason: this rule's, at the worse of the two levels, naming the days the
+quality check flagged (the quality reason is taken out). A drop only some days show
+stays the quality rule's reason; a drop only the week shows is this rule's.
 """
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import TYPE_CHECKING
 
-import ibis
+from analytics.errors import LastmileError
 
-from ..reasons import WEEK, crossed
+from ...quality.checks.volume import ALL, volume_table
+from ..reasons import WEEK, crossed, worst
 from .registry import HealthRule, register_rule
 
 if TYPE_CHECKING:
@@ -23,7 +31,8 @@ if TYPE_CHECKING:
 
 
 def expected_per_week(ref_rows: int, ref_days: float) -> float | None:
-    """The reference's average predictions per 7 days (None for an empty window)."""
+    """The reference's mean predictions per 7 days (None for an empty window). The rule
+    now reads the reference's typical week (weekday medians, :func:`volume_table`)."""
     return ref_rows * WEEK.days / ref_days if ref_days > 0 else None
 
 
@@ -38,32 +47,44 @@ def volume_drop(current: int, expected: float | None, warn: float | None,
     return drop, level, th
 
 
-def _reference_rows(ctx: HealthContext) -> int:
-    t = ctx.engine.log(ctx.spec)
-    keep = functools.reduce(operator.and_, ctx.ref_sel.predicates(ctx.engine, t), ibis.literal(True))
-    t = t.filter(keep)
-    return int(ctx.engine.execute(t.aggregate(n=t.count()), ctx.spec).to_pylist()[0]["n"])
+def week_volume(ctx: HealthContext) -> tuple[int, float | None]:
+    """``(rows, expected)`` of the serving versions over the current week."""
+    q = ctx.quality()
+    if isinstance(q, LastmileError):
+        raise q
+    rows = volume_table(list(q.daily), (ctx.ref_sel.start, ctx.ref_sel.end), (ctx.cur_start, ctx.cur_end),
+                        None, q.shadows)
+    row = next((r for r in rows if r["version"] == ALL), None)
+    return (row["rows"], row["expected"]) if row else (0, None)
 
 
 def evaluate(ctx: HealthContext) -> None:
     s = ctx.cfg.rules["volume_drop"]
-    if not s["enabled"]:
-        return
     ref = ctx.ref_sel
-    if not (ref.start and ref.end):
+    if not s["enabled"] or not (ref.start and ref.end):
         return
-    current = sum(n for (k, _v), (n, _nl) in ctx.counts.items() if k == 0)
-    expected = expected_per_week(_reference_rows(ctx), (ref.end - ref.start).total_seconds() / 86_400)
+    try:
+        current, expected = week_volume(ctx)
+    except LastmileError as exc:
+        ctx.findings.info("volume_drop", ctx.cur_period, f"Volume cannot be compared: {exc}", "volume")
+        return
     drop, level, th = volume_drop(current, expected, s["warn"], s["pull"])
-    if expected is None or not expected:
+    if not expected:
         ctx.findings.info("volume_drop", ctx.cur_period, f"No predictions in the reference ({ctx.ref_period}): "
                           "volume not compared.", "volume")
-    elif level:
-        ctx.findings.add("volume_drop", "volume", drop, th, level, ctx.cur_period,
-                         f"Model {ctx.spec.name!r} made {current:,} predictions in {ctx.cur_period}, {drop:.0%} "
-                         f"below the reference's average of {expected:,.0f} per 7 days ({ctx.ref_period}); "
-                         f"{level} from a {th:.0%} drop.")
+        return
+    if not level:
+        return
+    daily = [r for r in ctx.findings.reasons if r.rule == "quality" and r.metric == "volume" and r.version is None]
+    for r in daily:  # the same drop, seen day by day: one reason
+        ctx.findings.reasons.remove(r)
+    by_day = "".join(f" By day: {r.message[0].lower()}{r.message[1:]}" for r in daily)
+    ctx.findings.add("volume_drop", "volume", drop, th, worst([level, *(r.level for r in daily)]), ctx.cur_period,
+                     f"Model {ctx.spec.name!r} made {current:,} predictions in {ctx.cur_period}, {drop:.0%} "
+                     f"below the reference's typical {expected:,.0f} for these days ({ctx.ref_period}); "
+                     f"{level} from a {th:.0%} drop.{by_day}")
 
 
 register_rule(HealthRule("volume_drop", "current", "this week's predictions far below the reference's "
-                         "average per 7 days", evaluate, settings="volume_drop"))
+                         "typical week (one reason with the quality rule's days)", evaluate,
+                         settings="volume_drop"))

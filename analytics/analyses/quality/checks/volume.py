@@ -1,4 +1,5 @@
 """Volume: predictions per period and version against the reference's typical volume.
+Shadow versions are left out (their re-scores are not traffic).
 
 The typical volume of a period is the sum, over its days, of the reference's median
 rows on that weekday (weekly seasonality; the overall median when the reference has
@@ -6,8 +7,9 @@ fewer than two of each weekday). Observed: the ratio of the rows to that. A leve
 needs the ratio beyond it (below ``warn``/``pull``, or above ``warn_high``/``pull_high``)
 and the difference beyond chance (Poisson, ``alpha``).
 
-:func:`volume_table` is the computation (a health rule may call it too):
-per (period, version) the rows, the expected rows and their ratio.
+:func:`volume_table` is the one computation of volume: per (period, version) the rows,
+the expected rows and their ratio. The health ``volume_drop`` rule calls it too, on the
+same per-day counts, with the current week as one period.
 """
 
 from __future__ import annotations
@@ -30,15 +32,19 @@ def _days(lo: _dt.date, hi: _dt.date):
         d += _dt.timedelta(days=1)
 
 
-def volume_table(daily: list[dict], reference: tuple, current: tuple, period: str) -> list[dict[str, Any]]:
-    """Per (period, version) -- ``version`` ``"all"`` is every row -- of the current
+def volume_table(daily: list[dict], reference: tuple, current: tuple, period: str | None,
+                 shadows=()) -> list[dict[str, Any]]:
+    """Per (period, version) -- ``version`` ``"all"`` is every serving row -- of the current
     window: ``rows``, ``expected`` (None when the version is not in the reference) and
     ``ratio``.
 
     ``daily``: rows ``{"day": date, "version": str, "n": int}`` over both windows;
     ``reference`` / ``current``: ``(start, end)`` datetimes (None: open); ``period``:
-    day, week or month. Days without a row count as zero between the first and the
-    last day of data."""
+    day, week or month, or None for the whole (bounded) current window as one period,
+    each of its days counted even after the last day of data (the health ``volume_drop``
+    rule). ``shadows``: versions left out (a shadow's re-scores are not
+    traffic). Days without a row count as zero between the first and the last day of data."""
+    daily = [r for r in daily if str(r["version"]) not in set(shadows)]
     if not daily:
         return []
     counts: dict[tuple[_dt.date, str], int] = {}
@@ -70,10 +76,11 @@ def volume_table(daily: list[dict], reference: tuple, current: tuple, period: st
         else:
             overall = float(statistics.median([counts.get((d, v), 0) for d in ref_days]))
             typical[v] = {wd: overall for wd in range(7)}
-    clo, chi = clip(current)
+    # one period (the health rule's week): every day of the window counts, rows or not
+    clo, chi = clip(current) if period else (current[0].date(), (current[1] - _dt.timedelta(microseconds=1)).date())
     out: dict[tuple[_dt.date, str], dict] = {}
     for d in _days(clo, chi):
-        p = day_period(d, period)
+        p = day_period(d, period) if period else clo
         for v in versions:
             row = out.setdefault((p, v), {"period": p, "version": v, "rows": 0,
                                           "expected": 0.0 if typical[v] is not None else None})
@@ -99,11 +106,13 @@ def _level(ratio: float, cfg) -> tuple[str, float | None]:
 def _run(ctx) -> list[Finding]:
     cfg = ctx.cfg("volume")
     rows = volume_table(ctx.daily(), (ctx.reference.start, ctx.reference.end),
-                        (ctx.current.start, ctx.current.end), ctx.period)
+                        (ctx.current.start, ctx.current.end), ctx.period, ctx.shadows)
     out = []
+    everyone = f"all serving versions ({', '.join(ctx.shadows)}: shadow, left out)" if ctx.shadows \
+        else "all versions"
     for r in rows:
         p, v = r["period"].isoformat(), r["version"]
-        who = "all versions" if v == ALL else v
+        who = everyone if v == ALL else v
         if r["ratio"] is None:
             reason = f"{v} has no rows in the reference window" if r["expected"] is None else "no rows expected"
             out.append(Finding("volume", "ok", None, f"Volume of {who} {when(p, ctx.period)}: not judged ({reason}).",
