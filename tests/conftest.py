@@ -7,7 +7,6 @@ from analytics.log.engine import Engine
 from .factories import make_workspace
 
 
-
 @pytest.fixture(autouse=True)
 def _own_cache_dir(tmp_path_factory, monkeypatch):
     """Every test gets its own Lastmile state folder (store, history, audit), so no
@@ -22,3 +21,36 @@ def binary_ws(tmp_path):
     g = make_workspace(tmp_path, "binary", n=3000, seed=1, duplicate_outcomes=20)
     ws = load_workspace(g.config)
     return g, ws, Engine(ws)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The one local Spark session of this test process, built the way a workspace file
+    builds it (tests/sparkconf.py), its warehouse (``[store] database``) in a temporary
+    folder. A workspace whose ``[engine.options]`` builds a local session meanwhile gets
+    this one back (Spark keeps one session a process)."""
+    pytest.importorskip("pyspark", reason="the test extra installs pyspark")
+    from analytics.log.spark import build_session
+    from .sparkconf import MASTER, SMALL_DATA
+
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = build_session({"master": MASTER, "app_name": "lastmile-tests",
+                             "config": {**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse)}})
+    yield session
+    session.stop()
+
+
+#: xdist groups (``--dist loadgroup``) that run longest, started first so that no worker
+#: is left with one of them at the end: Spark's one JVM, then the browser tests that
+#: share one server over the bundled sample.
+FIRST_GROUPS = ("spark", "e2e-sample")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The long xdist groups first (:data:`FIRST_GROUPS`), every other test in its order."""
+    def rank(item):
+        mark = item.get_closest_marker("xdist_group")
+        group = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
+        return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS)
+    items.sort(key=rank)   # stable: the order within a rank stays

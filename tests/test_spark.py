@@ -6,7 +6,7 @@ arithmetic, approximate aggregates). Every entry point of the library runs on
 small generated workspaces (binary with late, duplicated and unmatched outcomes,
 NaN scores and per-row money; multiclass; regression; a shadow-scored pair of
 versions) on DuckDB and on Spark, and the results must be the same, floats to
-1e-9. One Spark session serves the whole module.
+1e-9. One Spark session (tests/conftest.py's ``spark``) serves every Spark test.
 """
 
 from __future__ import annotations
@@ -37,24 +37,18 @@ from analytics.metrics import PRIMARY_METRIC
 from analytics.metrics.compute import compute_metrics  # noqa: E402
 from analytics.analyses.segments import weak_segments  # noqa: E402
 from analytics.query.selection import Grouping, Selection  # noqa: E402
-from analytics.log.spark import build_session, session_settings  # noqa: E402
+from analytics.log.spark import session_settings  # noqa: E402
 from analytics.log.validation import validate  # noqa: E402
 from analytics.analyses.value import compute_value, threshold_curve  # noqa: E402
 from analytics.config.workspace import load_workspace  # noqa: E402
 
 from .ab_factory import ab_workspace  # noqa: E402
 from .factories import make_workspace  # noqa: E402
+from .sparkconf import MASTER, SHORT_JVM, SPARK_MARKS  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
+pytestmark = SPARK_MARKS
 #: Floats agree to this (absolute and relative): sums run in another order on Spark.
 TOL = 1e-9
-#: The Spark settings of the module's session (what a workspace file would give).
-MASTER = "local[2]"
-#: Settings that make a local session faster on tiny data (no code generation to
-#: compile, no adaptive re-planning, one shuffle partition): the same answers.
-SMALL_DATA = {"spark.sql.codegen.wholeStage": False, "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-              "spark.sql.adaptive.enabled": False, "spark.sql.shuffle.partitions": 1}
 
 
 # ------------------------------------------------------------------ comparing results
@@ -120,14 +114,6 @@ def test_the_comparator_can_fail():
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """The module's one session, built the way a workspace file builds it."""
-    session = build_session({"master": MASTER, "app_name": "lastmile-tests", "config": SMALL_DATA})
-    yield session
-    session.stop()
 
 
 class Pair:
@@ -304,11 +290,12 @@ def test_health_is_the_same(binary, shadow):
 # ------------------------------------------------------------------ Spark from the workspace file
 
 
-def spark_toml(pair: Pair, folder: Path, master: str = MASTER) -> Path:
-    """The pair's workspace file with ``[engine] backend = "pyspark"`` on ``master``."""
+def spark_toml(pair: Pair, folder: Path, master: str = MASTER, config: str = "") -> Path:
+    """The pair's workspace file with ``[engine] backend = "pyspark"`` on ``master``;
+    ``config``: more lines of ``[engine.options.config]``."""
     text = pair.config.read_text()
     engine = (f'[engine]\nbackend = "pyspark"\n\n[engine.options]\nmaster = "{master}"\n\n'
-              '[engine.options.config]\n"spark.sql.shuffle.partitions" = 2\n\n')
+              f'[engine.options.config]\n"spark.sql.shuffle.partitions" = 2\n{config}\n')
     path = folder / "spark.toml"
     path.write_text(engine + text.replace('"pred/', f'"{pair.config.parent}/pred/')
                     .replace('"out/', f'"{pair.config.parent}/out/'))
@@ -336,15 +323,19 @@ def test_the_cli_builds_the_session_from_the_workspace_file(binary, tmp_path, ca
             assert sout == dout, argv
 
 
-def test_a_fresh_process_starts_spark_from_the_file(binary, tmp_path):
-    """No session object anywhere: `lastmile metrics` starts local Spark from [engine.options]."""
-    cfg = spark_toml(binary, tmp_path, master="local[1]")
+def test_a_fresh_process_starts_spark_from_the_file(binary, tmp_path, capsys):
+    """No session object anywhere: `lastmile metrics` starts local Spark from [engine.options]
+    (and its JVM from the file's driver options), and prints what DuckDB's prints."""
+    small = ('"spark.sql.codegen.wholeStage" = false\n"spark.sql.adaptive.enabled" = false\n'
+             f'"spark.driver.extraJavaOptions" = "{SHORT_JVM}"\n')
+    cfg = spark_toml(binary, tmp_path, master="local[1]", config=small)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    argv = [sys.executable, "-m", "analytics.cli", "metrics", "--model", "binary_model", "--format", "json"]
-    duck = subprocess.run(argv + ["--config", str(binary.config)], capture_output=True, text=True, env=env)
-    on_spark = subprocess.run(argv + ["--config", str(cfg)], capture_output=True, text=True, env=env, timeout=300)
-    assert duck.returncode == 0 and on_spark.returncode == 0, on_spark.stderr[-2000:]
-    same(json.loads(duck.stdout), json.loads(on_spark.stdout))
+    argv = ["metrics", "--model", "binary_model", "--format", "json"]
+    code, duck, _ = run_cli(capsys, *argv, "--config", str(binary.config))   # DuckDB: in this process
+    on_spark = subprocess.run([sys.executable, "-m", "analytics.cli", *argv, "--config", str(cfg)],
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert code == 0 and on_spark.returncode == 0, on_spark.stderr[-2000:]
+    same(json.loads(duck), json.loads(on_spark.stdout))
     assert "Stage " not in on_spark.stderr   # no console progress bars
 
 

@@ -10,24 +10,14 @@ pyspark = pytest.importorskip("pyspark", reason="the test extra installs pyspark
 from analytics.log.engine import Engine  # noqa: E402
 from analytics.metrics.compute import compute_metrics  # noqa: E402
 from analytics.query.selection import Grouping, Selection  # noqa: E402
-from analytics.log.spark import build_session  # noqa: E402
 from analytics.store import open_engine, refresh  # noqa: E402
 from analytics.config.workspace import load_workspace  # noqa: E402
 
 from .factories import make_workspace  # noqa: E402
-from .test_spark import MASTER, SMALL_DATA  # noqa: E402
+from .sparkconf import MASTER, SPARK_MARKS  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = SPARK_MARKS
 TOL = 1e-9
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    wh = tmp_path_factory.mktemp("warehouse")
-    session = build_session({"master": MASTER, "app_name": "lastmile-store-tests",
-                             "config": {**SMALL_DATA, "spark.sql.warehouse.dir": str(wh)}})
-    yield session
-    session.stop()
 
 
 def test_store_tables_in_the_spark_database_answer_as_duckdb(tmp_path, spark):

@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import no_exception, shot, wait_idle
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-sample")]  # one server (conftest), one worker
 
 PAGES = ["", "overview", "segments", "compare", "drift", "quality", "value", "operations", "explore", "report"]
 
