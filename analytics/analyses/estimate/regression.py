@@ -126,7 +126,10 @@ def fit_error_model(engine: Engine, spec: ModelSpec, windows: dict[str, Window],
     stride = max(1, -(-total // sample_rows))     # every stride-th row (in time order): at most sample_rows
     q = r.select(*inputs, y=r[C.LABEL], _lm_i=row_order(r, spec))
     q = q.filter(q._lm_i % stride == 0) if stride > 1 else q
-    tbl = engine.execute(q.drop("_lm_i"), spec)
+    # in row order: the hold-out split and the fit below depend on it (an engine returns a
+    # filtered window's rows in any order: the estimate moved between two identical runs)
+    tbl = engine.execute(q.order_by("_lm_i"), spec)
+    tbl = tbl.drop_columns(["_lm_i"])
     if tbl.num_rows < 50:
         return None
     cols = _columns(tbl)

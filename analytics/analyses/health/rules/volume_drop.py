@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from analytics.errors import LastmileError
+from analytics.render import format as F
 
 from ...quality.checks.volume import ALL, volume_table
 from ..reasons import WEEK, crossed, worst
@@ -80,8 +81,8 @@ def evaluate(ctx: HealthContext) -> None:
         ctx.findings.reasons.remove(r)
     by_day = "".join(f" By day: {r.message[0].lower()}{r.message[1:]}" for r in daily)
     ctx.findings.add("volume_drop", "volume", drop, th, worst([level, *(r.level for r in daily)]), ctx.cur_period,
-                     f"Model {ctx.spec.name!r} made {current:,} predictions in {ctx.cur_period}, {drop:.0%} "
-                     f"below the reference's typical {expected:,.0f} for these days ({ctx.ref_period}); "
+                     f"Model {ctx.spec.name!r} made {F.count(current)} predictions in {ctx.cur_period}, {drop:.0%} "
+                     f"below the reference's typical {F.count(round(expected))} for these days ({ctx.ref_period}); "
                      f"{level} from a {th:.0%} drop.{by_day}")
 
 
