@@ -110,40 +110,35 @@ def test_back_walks_through_the_same_views_one_press_each(server, chromium):
 WIDTHS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(d => {
   const s = d.querySelector('.dvn-scroller'); return s ? [s.scrollWidth, s.clientWidth] : null; }).filter(x => x)"""
 
-
-def test_no_table_is_cut_off_at_1280_px(server, chromium):
-    """Every table shows all its columns at 1280 px with the sidebar open (no horizontal scroll)."""
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
-    tab = ctx.new_page()
-    tab.set_default_timeout(120_000)
-    try:
-        for path in ("value", "drift", "compare", "segments"):
-            tab.goto(f"{server}/{path}?model=credit_default")
-            wait_idle(tab)
-            tab.locator('[data-testid="stDataFrame"] .dvn-scroller').first.wait_for()
-            widths = tab.evaluate(WIDTHS)
-            assert widths and all(sw <= cw + 1 for sw, cw in widths), (path, widths)
-        no_exception(tab)
-    finally:
-        ctx.close()
-
-
 TILES = """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(d => {
   const e = d.querySelector('div') || d; return [e.innerText, e.scrollWidth, e.clientWidth]; })"""
 
 
-def test_no_tile_value_is_cut_off_at_1280_px(server, chromium):
-    """Every tile shows its whole value at 1280 px with the sidebar open (no "12.6 …")."""
+def _nothing_cut_off(chromium, server, paths, selector: str, measure: str) -> None:
+    """On each page at 1280 px (sidebar open), every ``selector`` element's content fits
+    its box: ``measure`` gives [..., scrollWidth, clientWidth] per element."""
     ctx = chromium.new_context(viewport={"width": 1280, "height": 1200})
     tab = ctx.new_page()
     tab.set_default_timeout(120_000)
     try:
-        for path in ("overview", "operations", "value", "drift"):
+        for path in paths:
             tab.goto(f"{server}/{path}?model=credit_default")
             wait_idle(tab)
-            tab.locator('[data-testid="stMetricValue"]').first.wait_for()
-            tiles = tab.evaluate(TILES)
-            assert tiles and all(sw <= cw + 1 for _, sw, cw in tiles), (path, tiles)
+            tab.locator(selector).first.wait_for()
+            widths = tab.evaluate(measure)
+            assert widths and all(w[-2] <= w[-1] + 1 for w in widths), (path, widths)
         no_exception(tab)
     finally:
         ctx.close()
+
+
+def test_no_table_is_cut_off_at_1280_px(server, chromium):
+    """Every table shows all its columns at 1280 px with the sidebar open (no horizontal scroll)."""
+    _nothing_cut_off(chromium, server, ("value", "drift", "compare", "segments"),
+                     '[data-testid="stDataFrame"] .dvn-scroller', WIDTHS)
+
+
+def test_no_tile_value_is_cut_off_at_1280_px(server, chromium):
+    """Every tile shows its whole value at 1280 px with the sidebar open (no "12.6 …")."""
+    _nothing_cut_off(chromium, server, ("overview", "operations", "value", "drift"),
+                     '[data-testid="stMetricValue"]', TILES)

@@ -19,6 +19,25 @@ def outside_bounds(col, t, ref, cfg):
     return out
 
 
+def outside_measure(cur, ref, bounds: str, names: tuple[str, str], expected: float, note: str = ""):
+    """The finding of a check of values outside the reference's ``[lo, hi]`` (``bounds``
+    says which, ``names`` are the JSON keys of ``lo`` and ``hi``): the share outside, and
+    the one-sided binomial p-value against ``expected``, the share a new draw of an
+    unchanged distribution would put outside."""
+    from ..registry import Measure
+
+    if ref.get("lo") is None:
+        return Measure(None, "no values in the reference")
+    valid, k = int(cur["valid"] or 0), int(cur.get("out") or 0)
+    if not valid:
+        return Measure(None, "no values in the period")
+    share = k / valid
+    return Measure(share, f"{share:.2%} of values outside the reference's {bounds} "
+                          f"[{ref['lo']:.6g}, {ref['hi']:.6g}]{note}",
+                   {"share": share, "outside": k, "valid": valid, names[0]: ref["lo"], names[1]: ref["hi"]},
+                   binom_greater(k, valid, expected))
+
+
 def binom_greater(k: int, n: int, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p): how likely ``k`` or more by chance."""
     from scipy.special import bdtrc

@@ -1,7 +1,7 @@
 """Numeric values outside the reference's [0.1%, 99.9%] quantiles."""
 
-from ..registry import Measure, QualityCheck, register
-from ._stats import binom_greater, outside_bounds as _current
+from ..registry import QualityCheck, register
+from ._stats import outside_bounds as _current, outside_measure
 
 LOW, HIGH = 0.001, 0.999
 
@@ -12,16 +12,7 @@ def _reference(col, t):
 
 
 def _evaluate(cur, ref, cfg):
-    if ref.get("lo") is None:
-        return Measure(None, "no values in the reference")
-    valid, k = int(cur["valid"] or 0), int(cur.get("out") or 0)
-    if not valid:
-        return Measure(None, "no values in the period")
-    share = k / valid
-    return Measure(share, f"{share:.2%} of values outside the reference's 0.1%-99.9% quantiles "
-                          f"[{ref['lo']:.6g}, {ref['hi']:.6g}] (0.2% expected)",
-                   {"share": share, "outside": k, "valid": valid, "q001": ref["lo"], "q999": ref["hi"]},
-                   binom_greater(k, valid, LOW + 1 - HIGH))
+    return outside_measure(cur, ref, "0.1%-99.9% quantiles", ("q001", "q999"), LOW + 1 - HIGH, " (0.2% expected)")
 
 
 CHECK = register(QualityCheck(

@@ -1,7 +1,7 @@
 """Numeric values outside the reference's [min, max]."""
 
-from ..registry import Measure, QualityCheck, register
-from ._stats import binom_greater, outside_bounds as _current
+from ..registry import QualityCheck, register
+from ._stats import outside_bounds as _current, outside_measure
 
 
 def _reference(col, t):
@@ -10,17 +10,8 @@ def _reference(col, t):
 
 
 def _evaluate(cur, ref, cfg):
-    if ref.get("lo") is None:
-        return Measure(None, "no values in the reference")
-    valid, k = int(cur["valid"] or 0), int(cur.get("out") or 0)
-    if not valid:
-        return Measure(None, "no values in the period")
-    share = k / valid
-    expected = 2.0 / (int(ref["valid"]) + 1)       # a new draw of the same distribution
-    return Measure(share, f"{share:.2%} of values outside the reference's range "
-                          f"[{ref['lo']:.6g}, {ref['hi']:.6g}]",
-                   {"share": share, "outside": k, "valid": valid, "min": ref["lo"], "max": ref["hi"]},
-                   binom_greater(k, valid, expected))
+    expected = 2.0 / (int(ref.get("valid") or 0) + 1)       # a new draw of the same distribution
+    return outside_measure(cur, ref, "range", ("min", "max"), expected)
 
 
 CHECK = register(QualityCheck(
