@@ -493,3 +493,21 @@ def test_answers_are_remembered_and_only_changed_periods_recomputed(ws_dir, monk
     late = _question(open_engine(ws), ws)
     assert len(spans) == 1, spans   # metrics only
     close(list(late), list(_question(open_engine(ws, use_store=False), ws)))
+
+
+def test_an_answer_file_others_may_write_is_not_read(ws_dir, monkeypatch):
+    """An answer is a pickle (reading one runs code): only the owner's own, unshared files are read."""
+    config = ws_dir / "lastmile.toml"
+    refresh(load_workspace(config))
+    ws = load_workspace(config)
+    first = _question(open_engine(ws), ws)
+    files = list((store_root(ws) / "answers").rglob("*.pickle"))
+    assert files and all(f.parent.stat().st_mode & 0o077 == 0 for f in files)   # the owner's alone
+    for f in files:
+        f.chmod(0o666)
+    calls = []
+    real = Engine.execute
+    monkeypatch.setattr(Engine, "execute", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    again = _question(open_engine(ws), ws)
+    assert calls                      # computed again, not read
+    close(list(again), list(first))

@@ -119,6 +119,8 @@ class Question:
         """The kept record (``answer``, ``files``), None when absent or unreadable."""
         try:
             with open(self.path(key or self.key), "rb") as fh:
+                if not _own(fh.fileno()):   # a pickle runs code when read: only our own files
+                    return None
                 rec = pickle.load(fh)
         except Exception:  # noqa: BLE001 - absent, torn or foreign: computed again
             return None
@@ -136,7 +138,7 @@ class Question:
         """Keep ``answer`` (written to a temporary file, then renamed: never torn)."""
         rec = {"format": FORMAT, "answer": answer, "files": list(self.files), **extra}
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = self.folder / f".{self.key}.{os.getpid()}.{threading.get_ident()}.tmp"
             with open(tmp, "wb") as fh:
                 pickle.dump(rec, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -146,6 +148,13 @@ class Question:
             os.replace(tmp, self.folder / f"{self.question}.latest")
         except OSError:
             pass   # a cache that cannot be written is only slower
+
+
+def _own(fd: int) -> bool:
+    """Whether the open file is this user's and nobody else may write it (an answer is a
+    pickle: reading one written by someone else would run their code)."""
+    st = os.fstat(fd)
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def remembered(name: str, periods: Callable | None = None):
