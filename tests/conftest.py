@@ -54,3 +54,21 @@ def pytest_collection_modifyitems(config, items):
         group = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
         return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS)
     items.sort(key=rank)   # stable: the order within a rank stays
+    _name_groups(config, items)
+
+
+def _name_groups(config, items) -> None:
+    """``--dist loadgroup`` sends a group's tests to one worker by the ``@group`` suffix of
+    their node ids. pytest-xdist 3.8 writes that suffix to ``item._nodeid``, which pytest
+    9.2 no longer reads (a node's id is ``item._id`` now): every group was spread over all
+    workers, each starting its own Spark JVM. Until xdist follows, the suffix is written
+    here, on the workers, the way pytest 9.2 keeps ids."""
+    if not (hasattr(config, "workerinput") and config.getoption("loadgroup", False)):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and not item.nodeid.endswith("@" + "_".join(names)) and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")

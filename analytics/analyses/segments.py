@@ -69,6 +69,7 @@ from analytics.query.selection import Grouping, Selection
 from analytics.stats.twosample import benjamini_hochberg, unpaired_test
 from analytics.render import format as fmt
 from analytics.results import record
+from analytics.store.answers import remembered
 
 #: Default minimum of labeled rows for a segment to be tested.
 MIN_SUPPORT = 100
@@ -178,6 +179,7 @@ class SegmentsResult:
                 "segments": [s.to_dict() for s in self.segments]}
 
 
+@remembered("weak_segments")
 def weak_segments(engine: Engine, selection: Selection, metric: str, min_support: int = MIN_SUPPORT,
                   pairs: bool = True, top_k: int = TOP_K) -> SegmentsResult:
     """Segments of ``selection`` ranked by how much ``metric`` falls short there (see module doc).

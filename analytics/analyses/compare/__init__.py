@@ -69,6 +69,7 @@ from analytics.metrics.compute import materialized
 from analytics.query.selection import Selection
 from analytics.render import format as fmt
 from analytics.stats.twosample import Test, unpaired_test
+from analytics.store.answers import remembered
 from ..like_for_like import (ComparisonWindow, STRATA, WINDOWS, on_days, served_days, served_together,
                              stratified_tests, window_of)
 from .paired import (daily_sequential, id_overlap, paired_aggregates, paired_tests, pairs_table,
@@ -81,6 +82,7 @@ __all__ = ["compare_versions", "compare_settings", "decide", "row_value", "Compa
            "MetricComparison", "SegmentLoss", "VERDICTS"]
 
 
+@remembered("compare_versions")
 def compare_versions(engine: Engine, selection: Selection, baseline: str, candidate: str,
                      paired: bool | None = None, *, primary_metric: str | None = None,
                      alpha: float | None = None, min_n: int | None = None,

@@ -18,6 +18,7 @@ from analytics.errors import EmptySelectionError, SelectionError
 from analytics.log.columns import C
 from analytics.log.engine import Engine
 from analytics.query.selection import Grouping, Selection
+from analytics.store.answers import remembered
 from ..roles import version_roles
 from .assumptions import DEFAULT_BINS, Assumptions
 
@@ -195,6 +196,7 @@ def _summary_columns(spec: ModelSpec) -> tuple[str, ...]:
     return spec.business.value_columns() if spec.business else ()
 
 
+@remembered("value_summary")
 def value_summary(engine: Engine, selection: Selection, grouping: Grouping = Grouping(),
                   bins: int = DEFAULT_BINS) -> ValueInputs:
     """Run the one aggregate query; ``bins=0`` skips the score histogram (no threshold what-if).
