@@ -97,9 +97,11 @@ def engine() -> Engine:
 
 
 def precompute() -> bool:
-    """Whether the server computes the filter-free answers ahead (:func:`_home`): on, unless
-    ``$LASTMILE_PRECOMPUTE`` is ``0`` (the AppTest suite turns it off: its tests count queries)."""
-    return os.environ.get("LASTMILE_PRECOMPUTE", "1").strip() != "0"
+    """Whether the server computes the filter-free answers ahead (:func:`_home`):
+    ``$LASTMILE_PRECOMPUTE=1``, which ``lastmile serve`` sets unless told otherwise (a
+    server for a team). A bare ``streamlit run`` (the browser tests, a developer) and
+    AppTest leave it off: there it is CPU spent on answers no test asks for."""
+    return os.environ.get("LASTMILE_PRECOMPUTE", "0").strip() == "1"
 
 
 #: The portfolio (the home page) shows every model's answers for all data, by week.

@@ -134,7 +134,9 @@ def serve(root: Path, config: Path, port: int) -> subprocess.Popen:
     """The dashboard of the checkout ``root`` (as tests/e2e/conftest.py starts it)."""
     if root.resolve() == ROOT:
         return start_server(config, port)
-    env = dict(os.environ, LASTMILE_CONFIG=str(config), PYTHONPATH=str(root))
+    # as `lastmile serve` runs it: the filter-free answers computed ahead
+    env = dict(os.environ, LASTMILE_CONFIG=str(config), PYTHONPATH=str(root),
+               LASTMILE_PRECOMPUTE=os.environ.get("LASTMILE_PRECOMPUTE", "1"))
     cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app" / "main.py"),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]

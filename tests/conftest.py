@@ -24,6 +24,24 @@ def binary_ws(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def chromium():
+    """The process's one Playwright and Chromium (tests/browser.py), for the browser tests
+    and the chart-label measure alike."""
+    from pathlib import Path
+
+    from .browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """The one local Spark session of this test process, built the way a workspace file
     builds it (tests/sparkconf.py), its warehouse (``[store] database``) in a temporary
@@ -70,5 +88,9 @@ def _name_groups(config, items) -> None:
     for item in items:
         names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                         for m in item.iter_markers("xdist_group")})
+        # a test without a group goes with its module (as --dist loadscope would): a module's
+        # fixtures (the sample's recommendations, a report) are then built once, not once per
+        # worker that happens to get one of its tests (4 x 80 s for tests/test_recommend.py)
+        names = names or [item.nodeid.split("::", 1)[0]]
         if names and not item.nodeid.endswith("@" + "_".join(names)) and hasattr(item, "_id"):
             item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")

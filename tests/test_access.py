@@ -263,6 +263,8 @@ def test_serve_writes_the_sign_in_secrets_private_in_the_state_folder(team, monk
     cfg, ws = team
     env = dict(os.environ, LM_CS="the-client-secret", LM_CK=COOKIE_SECRET)
     cmd, child_env = command(ws, "127.0.0.1", 8599, env)
+    assert child_env["LASTMILE_PRECOMPUTE"] == "1"   # a team's server computes the shared answers ahead
+    assert command(ws, "127.0.0.1", 8599, {**env, "LASTMILE_PRECOMPUTE": "0"})[1]["LASTMILE_PRECOMPUTE"] == "0"
     secrets = Path(cmd[cmd.index("--secrets.files") + 1])
     assert secrets.is_file() and stat.S_IMODE(secrets.stat().st_mode) == 0o600
     assert Path(os.environ["LASTMILE_CACHE_DIR"]) in secrets.parents and cfg.parent not in secrets.parents

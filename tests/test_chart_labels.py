@@ -11,7 +11,6 @@ from analytics.render.charts import distribution_chart, metric_over_time
 from analytics.render.charts.markers import mark_timeline
 from analytics.render.report.svg import ChartSet
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not shutil.which("chromium"), reason="needs Chromium")
 
 MEASURE = """svg => {
@@ -65,21 +64,17 @@ def svgs():
         return [(name, c.svg) for name, c in charts]
 
 
-def test_every_label_stays_inside_the_chart(svgs):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            for name, svg in svgs:
-                m = page.evaluate(MEASURE, svg)
-                assert m["texts"], name
-                out = [t for t in m["texts"] if t["left"] < -0.5 or t["top"] < -0.5
-                       or t["right"] > m["width"] + 0.5 or t["bottom"] > m["height"] + 0.5]
-                if name == "control":
-                    assert [t["text"] for t in out] == ["a label that runs off the chart"], out
-                else:
-                    assert not out, (name, m["width"], m["height"], out)
-        finally:
-            browser.close()
+def test_every_label_stays_inside_the_chart(svgs, chromium):
+    page = chromium.new_page()
+    try:
+        for name, svg in svgs:
+            m = page.evaluate(MEASURE, svg)
+            assert m["texts"], name
+            out = [t for t in m["texts"] if t["left"] < -0.5 or t["top"] < -0.5
+                   or t["right"] > m["width"] + 0.5 or t["bottom"] > m["height"] + 0.5]
+            if name == "control":
+                assert [t["text"] for t in out] == ["a label that runs off the chart"], out
+            else:
+                assert not out, (name, m["width"], m["height"], out)
+    finally:
+        page.close()

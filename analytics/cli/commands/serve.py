@@ -43,6 +43,8 @@ def command(ws, host: str, port: int, environ) -> tuple[list[str], dict[str, str
     # only our file: a ~/.streamlit/secrets.toml with its own [auth] must not switch sign-in on or off
     cmd += ["--secrets.files", str(secrets)]
     env = dict(environ, LASTMILE_CONFIG=str(Path(ws.path).resolve()),
+               # a team's server computes every model's filter-free answers ahead (app/resources.py)
+               LASTMILE_PRECOMPUTE=environ.get("LASTMILE_PRECOMPUTE", "1"),
                # the peer address the app sees is the TCP peer's (uvicorn would otherwise take a
                # loopback peer's X-Forwarded-For): the header provider checks it against trusted_proxies
                FORWARDED_ALLOW_IPS="0.0.0.0/32")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ibis
 
+from ..registry import Measure
+
 
 def outside_bounds(col, t, ref, cfg):
     """The period's aggregates for a check of values outside the reference's ``[lo, hi]``:
@@ -24,8 +26,6 @@ def outside_measure(cur, ref, bounds: str, names: tuple[str, str], expected: flo
     says which, ``names`` are the JSON keys of ``lo`` and ``hi``): the share outside, and
     the one-sided binomial p-value against ``expected``, the share a new draw of an
     unchanged distribution would put outside."""
-    from ..registry import Measure
-
     if ref.get("lo") is None:
         return Measure(None, "no values in the reference")
     valid, k = int(cur["valid"] or 0), int(cur.get("out") or 0)
