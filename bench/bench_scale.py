@@ -345,10 +345,34 @@ def run(rows: int, polars: bool = True) -> None:
     print(flush=True)
 
 
+def run_large(rows: int) -> None:
+    """The measures without a baseline or held-back days (100M rows: polars alone would
+    take most of an hour here): refresh from nothing, the question asked once on the
+    store and again, and cold."""
+    folder = mirror(generate(rows), None)
+    cache = folder.parent / f"{folder.name}_cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    print(f"{rows:,} rows; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    first = measure("refresh", folder)
+    credit = sum(m["rows_written"] for m in first["refresh"]["models"] if m["model"] == MODEL)
+    line(f"refresh from nothing ({credit:,} {MODEL} rows)", first)
+    before = measure("store", folder, "store_before")
+    line("question on the store (first ask)", before)
+    again = measure("store", folder)
+    compare(again["answer"], before["answer"], "re-asked vs first ask")
+    line("question re-asked on the store", again)
+    cold = measure("cold", folder)
+    line("cold (--no-store)", cold)
+    compare(before["answer"], cold["answer"], "store vs cold")
+    print("    answers: store = cold on every number", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, nargs="*", default=[5_000_000], help="total rows to generate")
     ap.add_argument("--no-polars", action="store_true", help="skip the polars baseline (long at 100M rows)")
+    ap.add_argument("--large", action="store_true",
+                    help="refresh, first ask, re-asked and cold only: no baseline, no held-back days")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -357,7 +381,10 @@ def main() -> None:
         worker(args.worker, args.folder, args.out)
         return
     for rows in args.rows:
-        run(rows, polars=not args.no_polars)
+        if args.large:
+            run_large(rows)
+        else:
+            run(rows, polars=not args.no_polars)
 
 
 if __name__ == "__main__":
