@@ -310,17 +310,23 @@ def line(what: str, r: dict, tail: str = "") -> None:
           f"  (load {os.getloadavg()[0]:.1f}){tail}", flush=True)
 
 
-def run(rows: int, polars: bool = True) -> None:
-    logs = generate(rows)
-    folder = mirror(logs, set(held_files(logs)))
-    cache = folder.parent / f"{folder.name}_cache"
-    shutil.rmtree(cache, ignore_errors=True)
+def from_nothing(rows: int, logs: Path, held: set[Path] | None) -> tuple[Path, dict]:
+    """A store refreshed from nothing (the logs less ``held``), and the question asked
+    once on it (its answers are kept): the folder, and that answer's measure."""
+    folder = mirror(logs, held)
+    shutil.rmtree(folder.parent / f"{folder.name}_cache", ignore_errors=True)
     print(f"{rows:,} rows; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     first = measure("refresh", folder)
     credit = sum(m["rows_written"] for m in first["refresh"]["models"] if m["model"] == MODEL)
     line(f"refresh from nothing ({credit:,} {MODEL} rows)", first)
-    before = measure("store", folder, "store_before")   # yesterday's question: its answers are kept
+    before = measure("store", folder, "store_before")
     line("question on the store (first ask)", before)
+    return folder, before
+
+
+def run(rows: int, polars: bool = True) -> None:
+    logs = generate(rows)
+    folder, _ = from_nothing(rows, logs, set(held_files(logs)))   # yesterday's question: its answers are kept
     mirror(logs, None)
     cold = measure("cold", folder)
     line("cold (--no-store)", cold)
@@ -349,15 +355,7 @@ def run_large(rows: int) -> None:
     """The measures without a baseline or held-back days (100M rows: polars alone would
     take most of an hour here): refresh from nothing, the question asked once on the
     store and again, and cold."""
-    folder = mirror(generate(rows), None)
-    cache = folder.parent / f"{folder.name}_cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    print(f"{rows:,} rows; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    first = measure("refresh", folder)
-    credit = sum(m["rows_written"] for m in first["refresh"]["models"] if m["model"] == MODEL)
-    line(f"refresh from nothing ({credit:,} {MODEL} rows)", first)
-    before = measure("store", folder, "store_before")
-    line("question on the store (first ask)", before)
+    folder, before = from_nothing(rows, generate(rows), None)
     again = measure("store", folder)
     compare(again["answer"], before["answer"], "re-asked vs first ask")
     line("question re-asked on the store", again)
