@@ -2,8 +2,11 @@
 fixture), shared by every module that runs queries on Spark.
 
 Spark tests carry ``@pytest.mark.xdist_group("spark")`` and ``.ci/test`` runs pytest with
-``--dist loadgroup``, so under xdist they all land on one worker and one JVM serves them
-(a JVM's start and warm-up cost more CPU than most of the tests' queries)."""
+``--dist loadgroup``, so under xdist they land on one worker and one JVM serves them
+(a JVM's start and warm-up cost more CPU than most of the tests' queries). Half of
+tests/test_spark.py carries :data:`SPARK_B` instead (a test's own group mark wins over
+its module's): a second worker and JVM, so that the Spark tests (the suite's longest
+group, 13 minutes of one worker) are two groups of about 6."""
 
 from __future__ import annotations
 
@@ -24,3 +27,5 @@ SMALL_DATA = {"spark.sql.codegen.wholeStage": False, "spark.sql.codegen.factoryM
 
 #: What a Spark test module sets as ``pytestmark`` (with its other marks).
 SPARK_MARKS = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+#: The second Spark group (its own worker and JVM), for the tests that carry it.
+SPARK_B = pytest.mark.xdist_group("spark-b")
