@@ -119,11 +119,8 @@ def touches(selection, days: set[_dt.date]) -> bool:
 def previous(q, days: dict[str, list[str]]):
     """(the last answer of ``q``'s question, the changed days) when one was kept on
     other data with its days; else None."""
-    old = q.latest()
-    if old is None or not old.get("days"):
-        return None
-    changed = changed_days(old["days"], days)
-    return (old["answer"], changed) if changed else None
+    prev = previous_split(q, days)
+    return None if prev is None else prev[:2]
 
 
 def previous_split(q, days: dict[str, list[str]]):
