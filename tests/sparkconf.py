@@ -3,10 +3,11 @@ fixture), shared by every module that runs queries on Spark.
 
 Spark tests carry ``@pytest.mark.xdist_group("spark")`` and ``.ci/test`` runs pytest with
 ``--dist loadgroup``, so under xdist they land on one worker and one JVM serves them
-(a JVM's start and warm-up cost more CPU than most of the tests' queries). Half of
-tests/test_spark.py carries :data:`SPARK_B` instead (a test's own group mark wins over
-its module's): a second worker and JVM, so that the Spark tests (the suite's longest
-group, 13 minutes of one worker) are two groups of about 6."""
+(a JVM's start and warm-up cost more CPU than most of the tests' queries). Drift, the
+paired comparison and the fresh-process test of tests/test_spark.py carry :data:`SPARK_B`
+instead (a test's own group mark wins over its module's): a second worker and JVM, so
+that the Spark tests, the suite's longest group (1,470 s of one worker's test time in a
+run at load 17), are two groups of about half that each."""
 
 from __future__ import annotations
 

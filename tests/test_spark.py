@@ -235,7 +235,6 @@ def test_weak_segments_are_the_same(request, name):
 # ------------------------------------------------------------------ compare
 
 
-@SPARK_B
 def test_unpaired_compare_with_sequential_looks_is_the_same(binary):
     res = binary.both(cmp.compare_versions, Selection.build("binary_model"), "v1", "v2", sequential=True)
     assert not res.paired and res.sequential is not None
@@ -284,7 +283,6 @@ def test_threshold_curve_is_the_same(binary):
 # ------------------------------------------------------------------ health and the report
 
 
-@SPARK_B
 def test_health_is_the_same(binary, shadow):
     h = shadow.both(model_health, "m")
     assert h.reasons
@@ -312,7 +310,6 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-@SPARK_B
 def test_the_cli_builds_the_session_from_the_workspace_file(binary, tmp_path, capsys):
     """`lastmile metrics` and `lastmile check` on a pyspark workspace print what DuckDB's prints."""
     cfg = spark_toml(binary, tmp_path)
