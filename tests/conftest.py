@@ -55,7 +55,16 @@ def spark(tmp_path_factory):
     session = build_session({"master": MASTER, "app_name": "lastmile-tests",
                              "config": {**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse)}})
     yield session
-    session.stop()
+    from py4j.protocol import Py4JError
+
+    try:
+        session.stop()
+    except (Py4JError, ConnectionError) as exc:
+        # the JVM is already gone (seen once, on a machine at load 20, after every Spark
+        # test had passed): there is nothing left to stop, and no test's claim is at stake
+        import warnings
+
+        warnings.warn(f"the tests' Spark session could not be stopped (its JVM is gone): {exc}")
 
 
 #: xdist groups (``--dist loadgroup``) that run longest, started first so that no worker
