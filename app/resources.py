@@ -13,11 +13,11 @@
 * The answers no filter changes (the portfolio's, the filter bar's, each model's health
   and banners) are computed ahead, once per workspace and generation, in the background
   of the server's first page (:func:`_home`; ``$LASTMILE_PRECOMPUTE=0`` turns it off).
-* At most ``$LASTMILE_CONCURRENCY`` answers (default: the machine's cores) are computed at
-  once, every session together (:func:`computed`): 8 users opening their first pages
-  with their own filters queue for the cores instead of sharing them eight ways, so
-  each answer comes in the time it takes alone, in turn, and a log's queries never run
-  eight at a time in memory.
+* With ``$LASTMILE_CONCURRENCY=N``, at most N answers are computed at once, every session
+  together (:func:`computed`): users opening first pages with their own filters queue for
+  the cores instead of sharing them N ways, and a large log's queries never run many at a
+  time in memory. Off by default: not measured faster on the shared 2-core machine of
+  bench/README.md, and a quick answer then waits behind long ones.
 * With ``$LASTMILE_WORKERS`` set, the answers are computed in worker processes
   (:mod:`app.pool`).
 """
@@ -213,12 +213,11 @@ def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> list[Futu
 
 
 def concurrency() -> int:
-    """How many answers are computed at once (``$LASTMILE_CONCURRENCY``; default the machine's
-    cores; 0: no bound)."""
+    """How many answers may be computed at once (``$LASTMILE_CONCURRENCY``; 0, the default: no bound)."""
     try:
-        return max(0, int(os.environ.get("LASTMILE_CONCURRENCY", "").strip() or (os.cpu_count() or 2)))
+        return max(0, int(os.environ.get("LASTMILE_CONCURRENCY", "0").strip() or 0))
     except ValueError:
-        return os.cpu_count() or 2
+        return 0
 
 
 _gates: dict[int, threading.BoundedSemaphore] = {}

@@ -65,9 +65,10 @@ def test_at_most_the_bound_of_answers_compute_at_once(monkeypatch):
     assert _peak_concurrency(monkeypatch, "0") > 2      # 0: no bound (the check can fail)
 
 
-def test_the_bound_defaults_to_the_cores(monkeypatch):
-    import os
+def test_no_bound_unless_one_is_set(monkeypatch):
     monkeypatch.delenv("LASTMILE_CONCURRENCY", raising=False)
-    assert resources.concurrency() == (os.cpu_count() or 2)
+    assert resources.concurrency() == 0
     monkeypatch.setenv("LASTMILE_CONCURRENCY", "three")
-    assert resources.concurrency() == (os.cpu_count() or 2)
+    assert resources.concurrency() == 0
+    monkeypatch.setenv("LASTMILE_CONCURRENCY", "2")
+    assert resources.concurrency() == 2
