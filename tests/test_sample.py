@@ -1,4 +1,4 @@
-"""The sample-log generator (analytics/sample.py) and the bundled sample_data/.
+"""The sample-log generator (analytics/sample/) and the bundled sample_data/.
 
 Two kinds of checks:
 

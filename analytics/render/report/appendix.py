@@ -65,6 +65,13 @@ METHODS: tuple[tuple[str, str], ...] = (
                         "clearly better on the same footing. Threshold: another cut-off for the decisions would "
                         "have earned noticeably more (at least 1% of the value). Keep watching: outcomes are "
                         "still arriving, or a warning calls for a look but not yet for action."),
+    ("Estimates before outcomes arrive", "While outcomes are still missing, each metric is also estimated "
+                                         "from the model's own confidence, calibrated on the outcomes of the "
+                                         "reference period: the expected number of right and wrong decisions "
+                                         "follows from the scores. The estimate comes with a 95% range, and is "
+                                         "marked as not trusted when the reference had too few outcomes, when "
+                                         "too many scores fall outside the reference's usual range, or when the "
+                                         "estimates of recent weeks whose outcomes are now known missed them."),
     ("Health checks", "Quality is judged on the newest week with enough known outcomes and compared with the "
                       "reference period; speed and changes in the data are judged on the newest week."),
 )

@@ -30,8 +30,8 @@ def estimate_cells(mi, selection) -> dict:
                        "interval": (f"[{format_value(d, e.ci_low)}, {format_value(d, e.ci_high)}]"
                                     if e.ci_low is not None else fmt.MISSING)}
     note = (f"Only {fmt.pct(row.label_coverage, 0)} of the period's predictions have an outcome yet: the "
-            "estimated column gives each metric without labels, from all of them (method: "
-            "analytics/docs/estimate.md), with its 95% interval.")
+            "estimated column gives each metric without outcomes, from all of them (how: see "
+            "the method notes, \"Estimates before outcomes arrive\"), with its 95% interval.")
     if not row.reliable:
         note += " These estimates are not trusted: " + "; ".join(row.reasons) + "."
     return {"rows": cells, "trusted": row.reliable, "note": note}

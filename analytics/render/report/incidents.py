@@ -27,8 +27,8 @@ def incidents_section(mi, earlier=None) -> dict:
     out["period"] = " to ".join(x for x in (start and start.date().isoformat(),
                                              end and (end - DAY).date().isoformat()) if x) or "all data"
     if not verdicts:
-        out["empty"] = ("No verdict of this model is recorded yet: `lastmile check` records one per run, and "
-                        "`lastmile check --backfill --since DATE` fills past days.")
+        out["empty"] = ("No verdict of this model is recorded yet: each scheduled health check records one, and "
+                        "past days can be filled in from the logs.")
         return out
     seen = [v for v in verdicts if (start is None or _dt.datetime.fromisoformat(v.as_of) > start)
             and (end is None or _dt.datetime.fromisoformat(v.as_of) - DAY < end)]
