@@ -104,6 +104,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default=str(ROOT / "sample_data" / "lastmile.toml"))
     ap.add_argument("--model", default="credit_default")
+    ap.add_argument("--pages", default="", help="comma-separated pages to time cold and warm (default: every page)")
+    ap.add_argument("--no-filter-change", action="store_true", help="time first renders only")
     ap.add_argument("--forget", action="store_true",
                     help="delete the store's remembered answers (answers/ in the store's folder) before each cold "
                          "page: cold as on a store just refreshed (use only on a store of your own)")
@@ -126,7 +128,7 @@ def main() -> int:
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'page':<12} {'cold s':>8} {'cold CPU':>9} {'warm s':>8} {'target':>7} {'cold/target':>12} {'cold/call':>10}")
     worst = 0.0
-    for page in PAGES:
+    for page in (args.pages.split(",") if args.pages else PAGES):
         st.cache_data.clear()
         if args.forget:
             forget_answers()
@@ -141,6 +143,8 @@ def main() -> int:
               f"{cold / FIRST_RENDER_TARGET:12.2f} {cold / floor:10.1f}")
 
     print()
+    if args.no_filter_change:
+        return 0
     choices = [["v2"]]
     if args.all_versions:   # every version and every pair of versions: the worst case per page
         from analytics.log.engine import Engine
