@@ -288,55 +288,89 @@ def held_files(folder: Path) -> list[Path]:
     return out
 
 
-def run(rows: int) -> None:
-    folder = generate(rows)
-    cache = folder.parent / f"{folder.name}_cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    aside = folder.parent / f"{folder.name}_held"
-    moved = []
-    for f in held_files(folder):
-        dst = aside / f.relative_to(folder)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(f, dst)
-        moved.append((dst, f))
-    try:
-        first = measure("refresh", folder)
-        before = measure("store", folder, "store_before")   # yesterday's question: its answers are kept
-    finally:
-        for dst, f in moved:
-            shutil.move(dst, f)
+def mirror(logs: Path, held: set[Path] | None) -> Path:
+    """A workspace of this script's own (``bench/results/scale/``) whose files are
+    symbolic links to the generated logs, less ``held``: holding days back and bringing
+    them back touches no shared file (other scripts may read the logs at the same time)."""
+    folder = RESULTS / "scale" / logs.name
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(logs / "lastmile.toml", folder / "lastmile.toml")
+    for f in logs.rglob("*.parquet"):
+        link = folder / f.relative_to(logs)
+        if held is not None and f in held:
+            link.unlink(missing_ok=True)
+        elif not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(f)
+    return folder
+
+
+def line(what: str, r: dict, tail: str = "") -> None:
+    print(f"    {what:34s} {r['seconds']:8.1f} s  cpu {r['cpu']:8.1f} s  peak {r['peak_mb']:7.0f} MB"
+          f"  (load {os.getloadavg()[0]:.1f}){tail}", flush=True)
+
+
+def from_nothing(rows: int, logs: Path, held: set[Path] | None) -> tuple[Path, dict]:
+    """A store refreshed from nothing (the logs less ``held``), and the question asked
+    once on it (its answers are kept): the folder, and that answer's measure."""
+    folder = mirror(logs, held)
+    shutil.rmtree(folder.parent / f"{folder.name}_cache", ignore_errors=True)
+    print(f"{rows:,} rows; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    first = measure("refresh", folder)
+    credit = sum(m["rows_written"] for m in first["refresh"]["models"] if m["model"] == MODEL)
+    line(f"refresh from nothing ({credit:,} {MODEL} rows)", first)
+    before = measure("store", folder, "store_before")
+    line("question on the store (first ask)", before)
+    return folder, before
+
+
+def run(rows: int, polars: bool = True) -> None:
+    logs = generate(rows)
+    folder, _ = from_nothing(rows, logs, set(held_files(logs)))   # yesterday's question: its answers are kept
+    mirror(logs, None)
     cold = measure("cold", folder)
-    pol = measure("polars", folder)
-    n = compare(cold["answer"], pol["answer"], "cold vs polars")
+    line("cold (--no-store)", cold)
+    if polars:
+        pol = measure("polars", folder)
+        line("polars lazy", pol)
+        n = compare(cold["answer"], pol["answer"], "cold vs polars")
+        print(f"    answers: cold = polars on {n:,} numbers (1e-9)")
+        print(f"    cold / polars: wall {cold['seconds'] / pol['seconds']:.2f}x, "
+              f"cpu {cold['cpu'] / pol['cpu']:.2f}x", flush=True)
     inc = measure("refresh+question", folder)
     compare(inc["answer"], cold["answer"], "store vs cold")
-    again = measure("store", folder)
-    compare(again["answer"], cold["answer"], "store vs cold")
-    credit = sum(m["rows_written"] for m in first["refresh"]["models"] if m["model"] == MODEL)
-    print(f"{rows:,} rows ({credit:,} {MODEL} rows stored before the held-back day); "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"    answers: cold = polars on {n:,} numbers (1e-9); store = cold on every number")
-
-    def line(what, r, tail=""):
-        print(f"    {what:34s} {r['seconds']:8.1f} s  cpu {r['cpu']:8.1f} s  peak {r['peak_mb']:7.0f} MB{tail}")
-
-    line("cold (--no-store)", cold)
-    line("polars lazy", pol)
-    print(f"    cold / polars: wall {cold['seconds'] / pol['seconds']:.2f}x, cpu {cold['cpu'] / pol['cpu']:.2f}x")
-    line("refresh from nothing (3 models)", first)
-    line("question on the store (first ask)", before)
     line("refresh + question", inc, f" (refresh {inc['refresh_seconds']:.1f} s) = "
          f"1/{cold['seconds'] / inc['seconds']:.1f} of cold (cpu 1/{cold['cpu'] / inc['cpu']:.1f})")
+    again = measure("store", folder)
+    compare(again["answer"], cold["answer"], "store vs cold")
     line("question re-asked on the store", again)
+    print("    answers: store = cold on every number", flush=True)
     low = measure("floor", folder)
     for name, r in low["floor"].items():
         print(f"    floor: {name:26s} {r['seconds']:8.1f} s  cpu {r['cpu']:8.1f} s")
     print(flush=True)
 
 
+def run_large(rows: int) -> None:
+    """The measures without a baseline or held-back days (100M rows: polars alone would
+    take most of an hour here): refresh from nothing, the question asked once on the
+    store and again, and cold."""
+    folder, before = from_nothing(rows, generate(rows), None)
+    again = measure("store", folder)
+    compare(again["answer"], before["answer"], "re-asked vs first ask")
+    line("question re-asked on the store", again)
+    cold = measure("cold", folder)
+    line("cold (--no-store)", cold)
+    compare(before["answer"], cold["answer"], "store vs cold")
+    print("    answers: store = cold on every number", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, nargs="*", default=[5_000_000], help="total rows to generate")
+    ap.add_argument("--no-polars", action="store_true", help="skip the polars baseline (long at 100M rows)")
+    ap.add_argument("--large", action="store_true",
+                    help="refresh, first ask, re-asked and cold only: no baseline, no held-back days")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -345,7 +379,10 @@ def main() -> None:
         worker(args.worker, args.folder, args.out)
         return
     for rows in args.rows:
-        run(rows)
+        if args.large:
+            run_large(rows)
+        else:
+            run(rows, polars=not args.no_polars)
 
 
 if __name__ == "__main__":

@@ -55,21 +55,38 @@ def spark(tmp_path_factory):
     session = build_session({"master": MASTER, "app_name": "lastmile-tests",
                              "config": {**SMALL_DATA, "spark.sql.warehouse.dir": str(warehouse)}})
     yield session
-    session.stop()
+    from py4j.protocol import Py4JError
+
+    try:
+        session.stop()
+    except (Py4JError, ConnectionError) as exc:
+        # the JVM is already gone (seen once, on a machine at load 20, after every Spark
+        # test had passed): there is nothing left to stop, and no test's claim is at stake
+        import warnings
+
+        warnings.warn(f"the tests' Spark session could not be stopped (its JVM is gone): {exc}")
 
 
 #: xdist groups (``--dist loadgroup``) that run longest, started first so that no worker
-#: is left with one of them at the end: Spark's one JVM, then the browser tests that
+#: is left with one of them at the end: Spark's two JVMs, then the browser tests that
 #: share one server over the bundled sample.
-FIRST_GROUPS = ("spark", "e2e-sample")
+FIRST_GROUPS = ("spark-b", "spark", "e2e-sample")
+
+
+def _group(item) -> str | None:
+    """The test's xdist group: its closest ``xdist_group`` mark (a test's own mark wins
+    over its module's ``pytestmark``)."""
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return None
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """The long xdist groups first (:data:`FIRST_GROUPS`), every other test in its order."""
     def rank(item):
-        mark = item.get_closest_marker("xdist_group")
-        group = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
+        group = _group(item)
         return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS)
     items.sort(key=rank)   # stable: the order within a rank stays
     _name_groups(config, items)
@@ -86,11 +103,9 @@ def _name_groups(config, items) -> None:
     from _pytest.nodeid import NodeId
 
     for item in items:
-        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                        for m in item.iter_markers("xdist_group")})
         # a test without a group goes with its module (as --dist loadscope would): a module's
         # fixtures (the sample's recommendations, a report) are then built once, not once per
         # worker that happens to get one of its tests (4 x 80 s for tests/test_recommend.py)
-        names = names or [item.nodeid.split("::", 1)[0]]
-        if names and not item.nodeid.endswith("@" + "_".join(names)) and hasattr(item, "_id"):
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+        name = _group(item) or item.nodeid.split("::", 1)[0]
+        if not item.nodeid.endswith("@" + name) and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{item.nodeid}@{name}")

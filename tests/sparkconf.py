@@ -2,8 +2,12 @@
 fixture), shared by every module that runs queries on Spark.
 
 Spark tests carry ``@pytest.mark.xdist_group("spark")`` and ``.ci/test`` runs pytest with
-``--dist loadgroup``, so under xdist they all land on one worker and one JVM serves them
-(a JVM's start and warm-up cost more CPU than most of the tests' queries)."""
+``--dist loadgroup``, so under xdist they land on one worker and one JVM serves them
+(a JVM's start and warm-up cost more CPU than most of the tests' queries). Drift, the
+paired comparison and the fresh-process test of tests/test_spark.py carry :data:`SPARK_B`
+instead (a test's own group mark wins over its module's): a second worker and JVM, so
+that the Spark tests, the suite's longest group (1,470 s of one worker's test time in a
+run at load 17), are two groups of about half that each."""
 
 from __future__ import annotations
 
@@ -24,3 +28,5 @@ SMALL_DATA = {"spark.sql.codegen.wholeStage": False, "spark.sql.codegen.factoryM
 
 #: What a Spark test module sets as ``pytestmark`` (with its other marks).
 SPARK_MARKS = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+#: The second Spark group (its own worker and JVM), for the tests that carry it.
+SPARK_B = pytest.mark.xdist_group("spark-b")

@@ -223,8 +223,6 @@ MAX_FUNCTION_LINES = 60
 SIZE_ALLOWED = {
     "analytics/analyses/compare/__init__.py::_compare_on": "runs the comparison's queries in one temporary "
                                                           "table, in the order the verdict needs them",
-    "analytics/analyses/drift/queries.py::numeric_query": "one engine query computing every numeric statistic "
-                                                          "from one sorted pass",
     "analytics/log/checks.py::check_columns": "one check per declared column role",
     "analytics/log/defect_counts.py::count_defects": "every defect counted in one aggregate",
     "analytics/log/joined.py::build_log": "the canonical log's columns for each task, in one select",

@@ -297,8 +297,7 @@ def test_engine_plan_on_tricky_layouts():
     summ = {r[q.F]: r for r in con.to_pyarrow(q.reference_summary_query(counts, fs, 10)).to_pylist()}
     n_ref = {f: len(pairs[(f, 0)][0]) for f in fs}
     edges = {f: sorted({summ[f][f"e{j}"] for j in range(1, 10)}) for f in fs}
-    out = con.to_pyarrow(q.numeric_query(counts, n_ref, {f: summ[f]["x_max"] for f in fs},
-                                         {f: summ[f]["g_max"] for f in fs}, edges)).to_pylist()
+    out = con.to_pyarrow(q.numeric_query(counts, edges)).to_pylist()
     got = {(r[q.F], r[q.KEY]): r for r in out if not r[q.IS_REF]}
     assert got.keys() == pairs.keys()
     for k, (a, b) in pairs.items():

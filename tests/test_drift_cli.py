@@ -11,6 +11,7 @@ import pytest
 
 from analytics import cli
 from analytics.analyses.drift import compute_drift, queries as q, targets
+from analytics.analyses.drift.statistics import STATISTICS
 from analytics.config.drift import validate_drift_config
 from analytics.config.workspace import SAMPLE_CONFIG, load_workspace
 from analytics.errors import ConfigError
@@ -134,8 +135,8 @@ def test_every_query_compiles_for_trino(sample):
     num = [i for i, t in enumerate(tgts) if t.kind == "numeric"]
     cat = [i for i, t in enumerate(tgts) if t.kind == "categorical"]
     exprs = [raw, counts, q.window_sizes_query(counts), q.reference_summary_query(counts, num, 10),
-             q.numeric_query(counts, {i: 100 for i in num}, {i: 1.0 for i in num}, {i: 0.5 for i in num},
-                             {i: [0.1, 0.2] for i in num}),
+             q.numeric_query(counts, {i: [0.1, 0.2] for i in num},
+                             [s.pooled for s in STATISTICS.values() if s.pooled]),
              q.categorical_query(counts, cat, 1000)]
     for e in exprs:
         sql = ibis.to_sql(e, dialect="trino")

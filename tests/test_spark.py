@@ -44,9 +44,9 @@ from analytics.config.workspace import load_workspace  # noqa: E402
 
 from .ab_factory import ab_workspace  # noqa: E402
 from .factories import make_workspace  # noqa: E402
-from .sparkconf import MASTER, SHORT_JVM, SPARK_MARKS  # noqa: E402
+from .sparkconf import MASTER, SHORT_JVM, SPARK_B, SPARK_MARKS  # noqa: E402
 
-pytestmark = SPARK_MARKS
+pytestmark = SPARK_MARKS   # the tests marked SPARK_B: the second Spark group (tests/sparkconf.py)
 #: Floats agree to this (absolute and relative): sums run in another order on Spark.
 TOL = 1e-9
 
@@ -240,6 +240,7 @@ def test_unpaired_compare_with_sequential_looks_is_the_same(binary):
     assert not res.paired and res.sequential is not None
 
 
+@SPARK_B
 def test_paired_compare_with_sequential_looks_is_the_same(shadow):
     res = shadow.both(cmp.compare_versions, Selection.build("m"), "v1", "v2", sequential=True)
     assert res.paired and res.sequential is not None
@@ -248,6 +249,7 @@ def test_paired_compare_with_sequential_looks_is_the_same(shadow):
 # ------------------------------------------------------------------ drift
 
 
+@SPARK_B
 @pytest.mark.parametrize("name", ["binary", "multiclass", "regression"])
 def test_every_drift_statistic_is_the_same(request, name):
     """Numeric and categorical features, the prediction and the label; over time on binary."""
@@ -323,6 +325,7 @@ def test_the_cli_builds_the_session_from_the_workspace_file(binary, tmp_path, ca
             assert sout == dout, argv
 
 
+@SPARK_B
 def test_a_fresh_process_starts_spark_from_the_file(binary, tmp_path, capsys):
     """No session object anywhere: `lastmile metrics` starts local Spark from [engine.options]
     (and its JVM from the file's driver options), and prints what DuckDB's prints."""
@@ -371,6 +374,7 @@ def test_bad_options_are_one_sentence(options, words):
     assert "\n" not in msg and msg.endswith(".")
 
 
+@SPARK_B
 def test_bad_option_through_the_cli_exits_2(binary, tmp_path, capsys):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(spark_toml(binary, tmp_path).read_text().replace('master = "local[2]"', 'mastr = "local[2]"'))

@@ -94,19 +94,25 @@ class MetricsResult:
 
 def _by_period(q, fn, engine: Engine, given: dict, days: dict) -> MetricsResult | None:
     """The answer on new data from the last one on other data (:mod:`analytics.store.incremental`):
-    rows grouped by period are computed again only for the periods holding a changed day."""
+    rows grouped by period are computed again only for the periods holding a changed day
+    (one call per run of consecutive periods)."""
     grouping = given["grouping"]
     prev = inc.previous(q, days) if "period" in grouping.by else None
     if prev is None:
         return None
     old, changed = prev
-    lo, hi = inc.span(changed, grouping.period)
-    keep = [r for r in old.rows if not lo <= inc.as_date(r.group["period"]) < hi]
-    part = inc.narrowed(given["selection"], lo, hi)
-    try:
-        new = fn(engine, part, grouping, given["metrics"], given["label_delay"]).rows if part else ()
-    except EmptySelectionError:
-        new = ()
+    spans = inc.runs(changed, grouping.period)
+    keep = [r for r in old.rows if not inc.within(r.group["period"], spans)]
+    new: list[MetricsRow] = []
+    for lo, hi in spans:
+        part = inc.narrowed(given["selection"], lo, hi)
+        if part is None:
+            continue
+        inc.log.debug("compute_metrics: periods %s to %s computed again", lo, hi)
+        try:
+            new.extend(fn(engine, part, grouping, given["metrics"], given["label_delay"]).rows)
+        except EmptySelectionError:
+            pass
     rows = sorted([*keep, *new], key=lambda r: _sort_key(tuple(r.group[k] for k in old.group_keys)))
     return replace(old, rows=tuple(rows)) if rows else None
 

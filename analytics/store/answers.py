@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analytics.store import manifest as mf
+from analytics.store.incremental import prediction_days
 
 #: Bumped when the layout of a kept answer changes.
 FORMAT = 1
@@ -93,6 +94,8 @@ class Question:
 
     def __init__(self, name: str, engine, args: dict[str, Any]):
         self.ok = False
+        #: per stored day, the fingerprint of its prediction rows (set by :func:`day_files`)
+        self.pred_days: dict[str, str] | None = None
         model = _model_of(args)
         reader = getattr(engine, "stored_by", None)
         if model is None or reader is None:
@@ -188,7 +191,7 @@ def remembered(name: str, periods: Callable | None = None):
                 answer = fn(engine, *args, **kwargs)
             after = engine.stored(q.spec)
             if after is not None and after[0] == q.files:   # computed on the data of the key
-                q.save(answer, days=days)
+                q.save(answer, days=days, pred_days=q.pred_days)
             return answer
         inner.uncached = fn
         return inner
@@ -197,11 +200,15 @@ def remembered(name: str, periods: Callable | None = None):
 
 def day_files(engine, q: Question) -> dict[str, list[str]] | None:
     """The stored files of ``q``'s model by day, from the manifest the engine serves
-    (None when that manifest no longer names exactly ``q.files``: a refresh came between)."""
+    (None when that manifest no longer names exactly ``q.files``: a refresh came between);
+    sets ``q.pred_days`` (:func:`analytics.store.incremental.prediction_days`) from the same manifest."""
     entry = engine.stored_by.manifest()["models"].get(q.spec.name) or {}
     days = {d: sorted(f for f, _ in v["files"]) for d, v in entry.get("days", {}).items()}
     named = {os.path.join(engine.stored_by.root, f) for fs in days.values() for f in fs}
-    return days if named == set(q.files) else None
+    if named != set(q.files):
+        return None
+    q.pred_days = prediction_days(entry)   # per day, what its prediction rows depend on
+    return days
 
 
 def sweep(root: Path, keep: int = KEEP) -> int:

@@ -130,13 +130,43 @@ def scan_days(job: Job, files) -> dict[str, tuple[str | None, list[str]]]:
     return {f: (mx, sorted(days)) for f, (mx, days) in out.items()}
 
 
+def id_ranges(job: Job, t, column: str, by: str) -> list[tuple[Any, Any]]:
+    """``[(min id, max id), ...]`` of ``t`` per value of ``by`` (ids without a value left out)."""
+    q = t.filter(t[column].notnull()).group_by(t[by]).aggregate(lo=t[column].min(), hi=t[column].max())
+    return [(r["lo"], r["hi"]) for r in job.eng.execute(q, job.spec).to_pylist()]
+
+
+def overlaps(day: dict, ranges: list[tuple[Any, Any]]) -> bool:
+    """Whether a stored day's ids (its ``ids``: min and max) may meet one of ``ranges``
+    (True when the day has none recorded or the types do not compare)."""
+    ids = day.get("ids")
+    if not ids:
+        return True
+    try:
+        return any(lo <= ids[1] and ids[0] <= hi for lo, hi in ranges)
+    except TypeError:
+        return True
+
+
+def near(job: Job, days: dict, t, column: str, by: str) -> dict:
+    """The ``days`` whose ids may meet those of ``t`` (ids follow time in most logs, so
+    a day's min and max rule most days out without reading their files)."""
+    ranges = id_ranges(job, t, column, by)
+    return {d: v for d, v in days.items() if overlaps(v, ranges)}
+
+
 def days_of_outcomes(job: Job, files) -> set[str]:
-    """The stored days whose predictions carry an id of the outcome ``files``."""
+    """The stored days whose predictions carry an id of the outcome ``files`` (only the
+    days whose id range meets one of the files' is read)."""
     if not job.old.get("days") or not job.spec.columns.id:
         return set()
-    st = stored_table(job, job.old["days"])
-    o = read_files(job, job.out_src, files)
-    hit = st.filter(st[C.ID].isin(o[job.spec.columns.id]))
+    c = job.spec.columns
+    o = read_files(job, job.out_src, files, filename=True)
+    days = near(job, job.old["days"], o, c.id, "lm_file")
+    if not days:
+        return set()
+    st = stored_table(job, days)
+    hit = st.filter(st[C.ID].isin(o[c.id]))
     q = hit.select(d=hit[C.TS].date()).distinct()
     return {r["d"].isoformat() for r in job.eng.execute(q, job.spec).to_pylist() if r["d"] is not None}
 
@@ -166,6 +196,8 @@ def _repeats(job: Job, p, redo: set[str] | None) -> bool:
     if job.eng.execute(repeated_ids(job.spec, p).limit(1), job.spec).num_rows:
         return True
     kept = {d: v for d, v in (job.old or {}).get("days", {}).items() if redo is not None and d not in redo}
+    if kept:
+        kept = near(job, kept, p.mutate(lm_all=ibis.literal(0)), c.id, "lm_all")
     if not kept:
         return False
     st = stored_table(job, kept)
@@ -198,7 +230,7 @@ def build_days(job: Job, redo: set[str] | None, scan: dict, pred_days: dict | No
         batch = Path(mf.DATA) / mf.model_key(job.spec.name) / uuid.uuid4().hex
         (job.root / batch).parent.mkdir(parents=True, exist_ok=True)
         job.eng.write_partitioned(log.mutate(lm_day=log[C.TS].date()), job.root / batch, "lm_day", job.spec)
-        for d, v in written_days(job.root, batch).items():
+        for d, v in with_ids(job, written_days(job.root, batch)).items():
             days[d] = v
             rows += v["rows"]
             written += 1
@@ -227,6 +259,26 @@ def merge_stats(old: dict | None, key: str, files) -> dict[str, list[int]]:
             todo.append(f)
     out.update(file_stats(todo))
     return out
+
+
+def with_ids(job: Job, days: dict[str, dict]) -> dict[str, dict]:
+    """``days`` with the min and max id of each (``ids``), read from their new files."""
+    if not days or not job.spec.columns.id:
+        return days
+    files = {str(job.root / rel): d for d, v in days.items() for rel, _ in v["files"]}
+    t = job.eng.backend.read_parquet(list(files), hive_partitioning=False, filename="lm_file")
+    q = t.filter(t[C.ID].notnull()).group_by(t.lm_file).aggregate(lo=t[C.ID].min(), hi=t[C.ID].max())
+    bad = set()
+    for r in job.eng.execute(q, job.spec).to_pylist():
+        d = files.get(r["lm_file"]) or files.get(os.path.abspath(r["lm_file"]))
+        if d is None or not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in (r["lo"], r["hi"])):
+            bad.add(d)   # only ids the manifest (JSON) writes as they are
+            continue
+        lo, hi = days[d].get("ids") or (r["lo"], r["hi"])
+        days[d]["ids"] = [min(lo, r["lo"]), max(hi, r["hi"])]
+    for d in bad:
+        days.get(d, {}).pop("ids", None)
+    return days
 
 
 def written_days(root: Path, batch: Path) -> dict[str, dict]:

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import hashlib
+import logging
 from typing import Any
+
+#: One debug line per recomputation (which answer, which periods): what tests count.
+log = logging.getLogger(__name__)
 
 
 def changed_days(old: dict[str, list[str]], new: dict[str, list[str]]) -> set[_dt.date]:
@@ -47,6 +52,37 @@ def span(days: set[_dt.date], period: str) -> tuple[_dt.date, _dt.date]:
     """``[lo, hi)``: the periods from the first to the last changed day's."""
     lo = period_of(min(days), period)
     return lo, next_period(period_of(max(days), period), period)
+
+
+def runs(days: set[_dt.date], period: str) -> list[tuple[_dt.date, _dt.date]]:
+    """``[(lo, hi), ...]``: the runs of consecutive periods holding a changed day."""
+    out: list[list[_dt.date]] = []
+    for start in sorted({period_of(d, period) for d in days}):
+        if out and out[-1][1] == start:
+            out[-1][1] = next_period(start, period)
+        else:
+            out.append([start, next_period(start, period)])
+    return [(lo, hi) for lo, hi in out]
+
+
+def within(day: Any, spans: list[tuple[_dt.date, _dt.date]]) -> bool:
+    """Whether ``day`` (a period's start) lies in one of ``spans``."""
+    d = as_date(day)
+    return any(lo <= d < hi for lo, hi in spans)
+
+
+def prediction_days(entry: dict) -> dict[str, str]:
+    """Per stored day, a fingerprint of what its prediction rows depend on: the prediction
+    files holding that day (path, size, mtime) and the model's settings. Outcome files are
+    left out: late labels rebuild a day's files but keep this fingerprint."""
+    holders: dict[str, list] = {}
+    stats = entry.get("pred_files", {})
+    for f, ds in entry.get("pred_days", {}).items():
+        for d in ds:
+            holders.setdefault(d, []).append((f, *(stats.get(f) or [None])[:2]))
+    base = (entry.get("fingerprint"), entry.get("repeats"))
+    return {d: hashlib.sha1(repr((base, sorted(holders.get(d, [])))).encode("utf-8")).hexdigest()
+            for d in entry.get("days", {})}
 
 
 def as_date(value: Any) -> _dt.date:
@@ -83,8 +119,22 @@ def touches(selection, days: set[_dt.date]) -> bool:
 def previous(q, days: dict[str, list[str]]):
     """(the last answer of ``q``'s question, the changed days) when one was kept on
     other data with its days; else None."""
+    prev = previous_split(q, days)
+    return None if prev is None else prev[:2]
+
+
+def previous_split(q, days: dict[str, list[str]]):
+    """(the last answer of ``q``'s question, the changed days, the days whose prediction
+    rows changed) when one was kept on other data with its days; else None. Without
+    prediction fingerprints on either side, every changed day counts as changed predictions."""
     old = q.latest()
     if old is None or not old.get("days"):
         return None
     changed = changed_days(old["days"], days)
-    return (old["answer"], changed) if changed else None
+    if not changed:
+        return None
+    new_pred, old_pred = getattr(q, "pred_days", None), old.get("pred_days")
+    if not new_pred or not old_pred:
+        return old["answer"], changed, changed
+    pred = {_dt.date.fromisoformat(d) for d in set(old_pred) | set(new_pred) if old_pred.get(d) != new_pred.get(d)}
+    return old["answer"], changed, pred & changed

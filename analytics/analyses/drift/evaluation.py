@@ -134,8 +134,10 @@ def _numeric_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int], n_re
     queries some statistics bring of their own."""
     summ = {r[q.F]: r for r in engine.execute(q.reference_summary_query(counts, idx, cfg.bins), spec).to_pylist()}
     edges = {j: quantile_edges(summ[j], cfg.bins) for j in idx}
-    rows = engine.execute(q.numeric_query(counts, n_ref, {j: summ[j]["x_max"] for j in idx},
-                                          {j: summ[j]["g_max"] for j in idx}, edges), spec).to_pylist()
+    more = [s.pooled for s in stats_for_kind("numeric") if s.pooled is not None]
+    res = engine.execute(q.numeric_query(counts, edges, more), spec)
+    pooled_cols = res.column_names[len(q.NUMERIC_BASE) + max(len(e) for e in edges.values()) + 1:]
+    rows = res.to_pylist()
     extra = _own_queries(engine, spec, counts, idx, "numeric")
     ref_bins = {r[q.F]: r for r in rows if r[q.IS_REF]}
     out: Stats = {}
@@ -145,7 +147,8 @@ def _numeric_stats(engine: Engine, spec: ModelSpec, counts, idx: list[int], n_re
         j, nb = r[q.F], len(edges[r[q.F]]) + 1
         agg = {"n_ref": n_ref[j], "n_cur": int(r["n"]), "ks_num": r["ks_num"], "wasserstein": r["wasserstein"],
                "ref_var": summ[j]["var"], "ref_bins": [ref_bins[j][f"b{b}"] for b in range(nb)],
-               "cur_bins": [r[f"b{b}"] for b in range(nb)], **extra.get((j, r[q.KEY]), {})}
+               "cur_bins": [r[f"b{b}"] for b in range(nb)], **{c: r[c] for c in pooled_cols},
+               **extra.get((j, r[q.KEY]), {})}
         out[(j, r[q.KEY])] = finish_stats("numeric", agg)
     return out
 

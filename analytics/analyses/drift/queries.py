@@ -10,49 +10,33 @@ each window with their counts. Everything below runs in the engine on that
 table; only a few numbers per window come back, however many distinct values
 a feature has.
 
-The numeric plan (:func:`numeric_query`), for every numeric target and window at once:
+The numeric plan (:func:`numeric_query`), for every numeric target and window at once,
+in one query:
 
 1. ``counts``: the table above, numeric targets only.
-2. The reference part ``R`` (ordered by x): cumulative count ``Cr``, the count
-   just below each value ``Crp`` and the integral ``G(r) = int Fr`` from the
-   smallest reference value up to ``r`` (a cumulative sum of
-   ``Fr(r_i) * (r_{i+1} - r_i)``).
-3. The current part ``K`` (per key, ordered by x): cumulative count ``Ck`` and
-   the next value.
-4. One pass over ``R`` and ``K`` pooled and ordered by ``x`` (reference rows
-   first at equal x): running maxima of the reference columns give, at every
-   current value ``s``, ``Fr(s)``, ``Fr(s-)`` and ``G(s)`` -- an as-of lookup
-   written with standard window functions. Every key is served by this one sort.
-5. One pass over ``R`` and ``K`` pooled and ordered by cumulative share
-   (descending): running minima give ``x*(f) = min{r : Fr(r) >= f}`` and
-   ``G(x*)`` for each current level ``f = Fk(s)``.
-6. Per current row (the interval ``[s, b)`` up to the next current value,
-   where ``Fk = f``):
-   ``int |Fr - f| = (G(b) - G(s) - f (b - s)) + 2 (f (c - s) - (G(c) - G(s)))``
-   with ``c = clamp(x*, s, b)`` (``Fr < f`` exactly left of ``x*``); summed per
-   key plus ``G(first s)`` (left of the first current value, ``Fk = 0``) this is
-   the Wasserstein distance ``int |Fr - Fk| dx`` -- the same integral
-   ``scipy.stats.wasserstein_distance`` sums over the pooled values. ``G(b)``
-   enters with sign -1 when ``c = b`` (``Fr`` stays below ``f`` up to ``b``),
-   else +1; that term is booked on the row of ``b`` itself, whose ``G`` is
-   known there, and the sign is recomputed there from ``Fr(b-)`` and the
-   previous level -- so no further pass per key is needed.
-   The Kolmogorov-Smirnov numerator is ``max |Cr * nk - Ck * nr|`` at every
-   current value and just below it (integers: exact); the supremum of
-   ``|Fr - Fk|`` is reached at one of those points because ``Fk`` is constant
-   between current values while ``Fr`` is monotone.
-7. The same counts give the per-bin counts for PSI and Jensen-Shannon.
+2. :func:`pooled`: per target and current key, the reference's distinct values and
+   that window's, pooled (one row per distinct value, the counts of both windows
+   at it); ordered by value within each (target, key), cumulative counts ``Cr``,
+   ``Ck`` and the next pooled value. One sort, partitioned by (target, key).
+3. Per (target, key): the Kolmogorov-Smirnov numerator ``max |Cr nk - Ck nr|`` over
+   the pooled values (integers: exact; the supremum of ``|Fr - Fk|`` is reached at
+   a pooled value, both CDFs being right-continuous steps), the Wasserstein distance
+   ``sum |Cr / nr - Ck / nk| (z' - z)`` (``z'`` the next pooled value: the integral
+   ``scipy.stats.wasserstein_distance`` sums), the per-bin counts for PSI and
+   Jensen-Shannon, and the sums registered statistics compute on the same rows
+   (Anderson-Darling: :attr:`~.statistics.registry.DriftStatistic.pooled`).
 
-Cost: a few sorts of the distinct-value table (at most the number of rows),
-no join, nothing proportional to ``windows x reference values``.
+Cost: one sort of ``keys x reference values + current values`` rows per target (the
+reference is repeated beside every key: the pooled rows Anderson-Darling's midrank sums
+need; KS and Wasserstein ride on them, so the plan sorts once where it sorted the
+distinct values three times). An earlier plan found each current value's place in the
+reference with as-of passes (no repetition, two pooled sorts) and still needed this
+table for Anderson-Darling: the two passes together cost 3.1 CPU seconds where this one
+costs 1.1 (one version of the 5M-row bench, ``bench/README.md``).
 
 Every query here compiles for Trino (no exact ``quantile``, no ``ASOF JOIN``,
 no DuckDB-only functions): see ``tests/test_drift_cli.py``.
 
-Size: :func:`numeric_query` is over the 60-line limit (allowed in
-``tests/test_architecture.py``): it is one engine query computing every numeric
-statistic from one sorted pass (steps 1-7 above); cut up, its steps would still be
-one expression, only harder to read against the steps.
 """
 
 from __future__ import annotations
@@ -152,20 +136,13 @@ def window_sizes_query(counts: ir.Table) -> ir.Table:
 
 def _numeric_counts(counts: ir.Table, idx: Sequence[int]) -> ir.Table:
     t = counts.filter(counts[F].isin([int(i) for i in idx]), counts[XN].notnull())
-    return t.select(F, IS_REF, KEY, t.c, **{X: t[XN]})
+    return t.select(F, IS_REF, KEY, t.c, *(["_bin"] if "_bin" in t.columns else []), **{X: t[XN]})
 
 
 def categorical_query(counts: ir.Table, idx: Sequence[int], limit: int) -> ir.Table:
     """Counts per categorical target, window and category (at most ``limit`` rows)."""
     t = counts.filter(counts[F].isin([int(i) for i in idx]), counts[XS].notnull())
     return t.select(F, IS_REF, KEY, t.c, **{X: t[XS]}).limit(limit)
-
-
-def _per_target(f: ir.IntegerValue, values: Mapping[int, Any], cast: str) -> ir.Value:
-    """The literal ``values[f]`` (one value per target), as an expression."""
-    if len(values) == 1:
-        return ibis.literal(next(iter(values.values()))).cast(cast)
-    return ibis.cases(*[(f == i, ibis.literal(v).cast(cast)) for i, v in values.items()])
 
 
 def reference_summary_query(counts: ir.Table, idx: Sequence[int], bins: int) -> ir.Table:
@@ -211,88 +188,67 @@ def _bin_expr(f: ir.IntegerValue, x: ir.FloatingValue, edges: Mapping[int, Seque
     return ibis.cases(*[(f == i, bin_index(x, e)) for i, e in edges.items()])
 
 
-def numeric_query(counts: ir.Table, n_ref: Mapping[int, int], x_max: Mapping[int, float],
-                  g_max: Mapping[int, float], edges: Mapping[int, Sequence[float]]) -> ir.Table:
-    """Per numeric target ``f`` and window: ``n``, ``ks_num``, ``wasserstein`` (current
-    windows) and the bin counts ``b0 ..``; see the module docstring for the plan.
+def pooled(counts: ir.Table, idx: Sequence[int]) -> ir.Table:
+    """Per numeric target ``f`` and current key: the distinct values of the reference and
+    of that window pooled, one row each, with ``_cr`` / ``_ck`` (rows of each window at
+    ``x``), ``_cum_r`` / ``_cum_k`` (at or below ``x``), the window sizes ``_nr`` / ``_nk``,
+    the next pooled value ``_nx`` (NULL on the last) and ``_bin`` (the bin of ``x``, from
+    the current rows; NULL where the window has none at ``x``).
 
-    ``n_ref``, ``x_max``, ``g_max`` and ``edges`` map each numeric target ``f``
-    to its reference facts, from :func:`reference_summary_query`.
+    ``counts`` comes from :func:`windowed` (with ``_bin`` added by :func:`numeric_query`,
+    or not). The reference's values are repeated beside every key's: the size is
+    ``keys x reference values + current values`` (the sum Anderson-Darling needs)."""
+    t = _numeric_counts(counts, idx)
+    b = t["_bin"] if "_bin" in counts.columns else ibis.null().cast("int64")
+    t = t.mutate(_bin=b)
+    ref = t.filter(t[IS_REF])
+    cur = t.filter(~t[IS_REF])
+    keys = cur.select(F, KEY).distinct()
+    r = ref.select(F, X, _cr=ref.c).join(keys, F)
+    zero, no_bin = ibis.literal(0, "int64"), ibis.null().cast(t._bin.type())
+    p = ibis.union(r.select(F, KEY, X, _cr=r._cr, _ck=zero, _bin=no_bin),
+                   cur.select(F, KEY, X, _cr=zero, _ck=cur.c, _bin=cur._bin), distinct=False)
+    p = p.group_by([F, KEY, X]).aggregate(_cr=p._cr.sum(), _ck=p._ck.sum(), _bin=p._bin.max())
+    part = dict(group_by=[p[F], p[KEY]])
+    cum = ibis.cumulative_window(**part, order_by=p[X])
+    return p.mutate(_cum_r=p._cr.sum().over(cum), _cum_k=p._ck.sum().over(cum),
+                    _nr=p._cr.sum().over(ibis.window(**part)), _nk=p._ck.sum().over(ibis.window(**part)),
+                    _nx=p[X].lead().over(ibis.window(**part, order_by=p[X])))
+
+
+#: The first columns of :func:`numeric_query`; the bins ``b0 ..`` and the pooled aggregates follow.
+NUMERIC_BASE = (F, KEY, IS_REF, "n", "ks_num", "wasserstein")
+
+PooledAggregates = Callable[[ir.Table], Mapping[str, ir.Value]]
+
+
+def numeric_query(counts: ir.Table, edges: Mapping[int, Sequence[float]],
+                  more: Sequence[PooledAggregates] = ()) -> ir.Table:
+    """Per numeric target ``f`` (the keys of ``edges``, its reference's quantile bin edges)
+    and window: ``n``, ``ks_num``, ``wasserstein`` (current windows), the bin counts
+    ``b0 ..``, and the aggregates each of ``more`` builds on :func:`pooled` (one query).
+
+    Over the pooled values ``z`` of the reference and a window, ascending (see the module
+    docstring): ``ks_num = max |Cr(z) nk - Ck(z) nr|`` and
+    ``wasserstein = sum |Cr(z) / nr - Ck(z) / nk| (z' - z)`` (``z'`` the next pooled value).
     """
     f64 = "float64"
-    null_f, null_i = ibis.null().cast(f64), ibis.null().cast("int64")
     nbins = max(len(e) for e in edges.values()) + 1
-
-    counts = _numeric_counts(counts, list(n_ref))
-    counts = counts.mutate(_nr=_per_target(counts[F], {i: int(n) for i, n in n_ref.items()}, "int64"),
-                           _bin=_bin_expr(counts[F], counts[X], edges))
-
-    # 2. the reference: cumulative counts and the integral G of its CDF
-    r = counts.filter(counts[IS_REF])
-    by_x = dict(group_by=r[F], order_by=r[X])
-    r = r.mutate(_cr=r.c.sum().over(ibis.cumulative_window(**by_x)),
-                 _gap=r[X].lead().over(ibis.window(**by_x)) - r[X])
-    r = r.mutate(_seg=(r._cr.cast(f64) / r._nr * r._gap).fill_null(0.0))
-    r = r.mutate(_g=r._seg.sum().over(ibis.cumulative_window(group_by=r[F], order_by=r[X])) - r._seg)
-    ref_part = r.select(F, X, KEY, "_nr", "_bin", _o=ibis.literal(0), c=null_i, _ck=null_i, _nk=null_i, _nx=null_f,
-                        _r=r[X], _rc=r._cr, _rcp=r._cr - r.c, _rg=r._g, _p=r._cr.cast(f64) / r._nr)
-
-    # 3. the current windows: cumulative counts per key
-    k = counts.filter(~counts[IS_REF])
-    k = k.mutate(_ck=k.c.sum().over(ibis.cumulative_window(group_by=[k[F], k[KEY]], order_by=k[X])),
-                 _nk=k.c.sum().over(ibis.window(group_by=[k[F], k[KEY]])),
-                 _nx=k[X].lead().over(ibis.window(group_by=[k[F], k[KEY]], order_by=k[X])))
-    cur_part = k.select(F, X, KEY, "_nr", "_bin", _o=ibis.literal(1), c=k.c, _ck=k._ck, _nk=k._nk, _nx=k._nx,
-                        _r=null_f, _rc=null_i, _rcp=null_i, _rg=null_f, _p=k._ck.cast(f64) / k._nk)
-
-    # 4. as-of by value: the reference CDF and its integral at each current value
-    u = ref_part.union(cur_part, distinct=False)
-    w1 = ibis.window(group_by=u[F], order_by=[u[X], u._o], rows=(None, 0))
-    u = u.mutate(_r_at=u._r.max().over(w1), _rc_at=u._rc.max().over(w1),
-                 _rcp_at=u._rcp.max().over(w1), _rg_at=u._rg.max().over(w1))
-    # 5. as-of by share: the first reference value whose CDF reaches each level f
-    w2 = ibis.window(group_by=u[F], order_by=[u._p.desc(), u._o], rows=(None, 0))
-    u = u.mutate(_xs=u._r.min().over(w2), _gs=u._rg.min().over(w2))
-    c = u.filter(u._o == 1)
-    s = c[X]
-    cr_below = ibis.ifelse(c._r_at == s, c._rcp_at, c._rc_at).fill_null(0)
-    g_s = (c._rg_at + c._rc_at.cast(f64) / c._nr * (s - c._r_at)).fill_null(0.0)
-    c = c.mutate(_s=s, _cr_s=c._rc_at.fill_null(0), _cr_below=cr_below, _g_s=g_s,
-                 _rm=_per_target(c[F], {i: float(v) for i, v in x_max.items()}, f64),
-                 _gm=_per_target(c[F], {i: float(v) for i, v in g_max.items()}, f64))
-
-    # 6. per interval [s, b) (b = the next current value): the Wasserstein piece and the
-    # KS numerator. The piece's G(b) term, +G(b) or -G(b) (when Fr stays below f up to b),
-    # is booked on the row of b, where G(b) = G(s) is known: no second pass per key.
-    last = c._ck == c._nk
-    last_b = ibis.greatest(c._rm, c._s)
-    b = ibis.ifelse(last, last_b, c._nx)
-    cc = ibis.least(ibis.greatest(c._xs, c._s), b)
-    f = c._p
-    at_s, at_b = cc == c._s, cc == b
-    own = ibis.cases(
-        (at_s, -c._g_s - f * (b - c._s)),
-        (at_b, c._g_s + f * (b - c._s)),
-        else_=c._g_s - f * (b - c._s) + 2.0 * (f * (c._xs - c._s) - c._gs))
-    sign = ibis.ifelse(at_b & ~at_s, -1.0, 1.0)
-    own_last = ibis.ifelse(last, sign * (c._gm + (last_b - c._rm)), 0.0)
-    # the previous row's sign: Fr just below s under the previous level of Fk
-    prev_f = (c._ck - c.c).cast(f64) / c._nk
-    prev_sign = ibis.ifelse(c._cr_below.cast(f64) / c._nr < prev_f, -1.0, 1.0)
-    from_prev = ibis.ifelse(c._ck > c.c, prev_sign * c._g_s, 0.0)
-    piece = own + own_last + from_prev
-    num = ibis.greatest((c._cr_s * c._nk - c._ck * c._nr).abs(),
-                        (c._cr_below * c._nk - (c._ck - c.c) * c._nr).abs())
-    c = c.mutate(_piece=piece, _num=num)   # _bin: computed once on the counts, carried through
-
-    bins_c = {f"b{i}": ibis.ifelse(c._bin == i, c.c, 0).sum() for i in range(nbins)}
-    cur_agg = c.group_by([c[F], c[KEY]]).aggregate(
-        n=c.c.sum(), ks_num=c._num.max(), wasserstein=c._piece.sum() + c._g_s.min(), **bins_c)
-    rb = counts.filter(counts[IS_REF])
-    bins_r = {f"b{i}": ibis.ifelse(rb._bin == i, rb.c, 0).sum() for i in range(nbins)}
-    ref_agg = rb.group_by(F).aggregate(n=rb.c.sum(), **bins_r)
-    cols = [F, KEY, IS_REF, "n", "ks_num", "wasserstein"] + [f"b{i}" for i in range(nbins)]
+    counts = counts.mutate(_bin=_bin_expr(counts[F], counts[XN], edges))
+    p = pooled(counts, list(edges))
+    gap = (p._nx - p[X]).fill_null(0.0)
+    share_gap = (p._cum_r.cast(f64) / p._nr - p._cum_k.cast(f64) / p._nk).abs() * gap
+    extra = {k: v for fn in more for k, v in fn(p).items()}
+    cur_agg = p.group_by([p[F], p[KEY]]).aggregate(
+        n=p._ck.sum(), ks_num=(p._cum_r * p._nk - p._cum_k * p._nr).abs().max(), wasserstein=share_gap.sum(),
+        **{f"b{i}": ibis.ifelse(p._bin == i, p._ck, 0).sum() for i in range(nbins)}, **extra)
+    rb = _numeric_counts(counts, list(edges))
+    rb = rb.filter(rb[IS_REF])
+    ref_agg = rb.group_by(F).aggregate(n=rb.c.sum(), **{f"b{i}": ibis.ifelse(rb._bin == i, rb.c, 0).sum()
+                                                         for i in range(nbins)})
+    cols = [*NUMERIC_BASE, *[f"b{i}" for i in range(nbins)], *extra]
+    nulls = {k: ibis.null().cast(cur_agg[k].type()) for k in ("ks_num", "wasserstein", *extra)}
     ref_agg = ref_agg.mutate(**{KEY: ibis.null().cast(cur_agg[KEY].type()), IS_REF: ibis.literal(True)},
-                             ks_num=null_i, wasserstein=null_f).select(cols)
+                             **nulls).select(cols)
     cur_agg = cur_agg.mutate(**{IS_REF: ibis.literal(False)}).select(cols)
     return ref_agg.union(cur_agg, distinct=False)

@@ -3,8 +3,9 @@ exactly as ``scipy.stats.anderson_ksamp([ref, cur], variant="midrank").statistic
 midrank ``A2akN`` of Scholz and Stephens (1987, eq. 7, ties included), standardized by
 its mean ``k - 1`` and standard deviation under the null.
 
-The engine computes the two inner sums from the per-value counts the other statistics
-use (one sorted pass per target and window, pooled over the reference and that window):
+The engine computes the two inner sums in the sorted pass KS and Wasserstein come from
+(the distinct values of the reference and each window pooled, per target and window:
+:func:`analytics.analyses.drift.queries.pooled`):
 for each distinct pooled value ``z_j`` with ``l_j`` pooled rows,
 ``B_j`` = pooled rows below ``z_j`` + ``l_j / 2``, ``M_ij`` = rows of sample ``i`` below
 ``z_j`` + half of its rows at ``z_j``, and ``S_i = sum_j l_j / N (N M_ij - n_i B_j)^2 /
@@ -27,23 +28,11 @@ from .registry import DriftStatistic, Missing, register
 K = 2  # samples compared: the reference and one current window
 
 
-def pooled_sums_query(counts: ir.Table, idx: Sequence[int]) -> ir.Table:
-    """Per numeric target and current key: ``ad_s_ref``, ``ad_s_cur``, ``ad_distinct``."""
+def pooled_sums(p: ir.Table) -> dict[str, ir.Value]:
+    """``ad_s_ref``, ``ad_s_cur``, ``ad_distinct`` as aggregates over the pooled values
+    (:func:`analytics.analyses.drift.queries.pooled`), per target and current key: the
+    sorted pass computes them beside KS and Wasserstein (the registry's ``pooled``)."""
     f64 = "float64"
-    t = q._numeric_counts(counts, idx)
-    ref = t.filter(t[q.IS_REF])
-    cur = t.filter(~t[q.IS_REF])
-    keys = cur.select(q.F, q.KEY).distinct()
-    # every reference value once per current key, beside that key's own values
-    r = ref.select(q.F, q.X, _cr=ref.c).join(keys, q.F)
-    parts = [r.select(q.F, q.KEY, q.X, _cr=r._cr, _ck=ibis.literal(0, "int64")),
-             cur.select(q.F, q.KEY, q.X, _cr=ibis.literal(0, "int64"), _ck=cur.c)]
-    p = ibis.union(*parts, distinct=False)
-    p = p.group_by([q.F, q.KEY, q.X]).aggregate(_cr=p._cr.sum(), _ck=p._ck.sum())
-    part = dict(group_by=[p[q.F], p[q.KEY]])
-    cum = ibis.cumulative_window(**part, order_by=p[q.X])
-    p = p.mutate(_cum_r=p._cr.sum().over(cum), _cum_k=p._ck.sum().over(cum),
-                 _nr=p._cr.sum().over(ibis.window(**part)), _nk=p._ck.sum().over(ibis.window(**part)))
     n = (p._nr + p._nk).cast(f64)
     lj = (p._cr + p._ck).cast(f64)
     b = (p._cum_r + p._cum_k).cast(f64) - lj / 2
@@ -54,9 +43,14 @@ def pooled_sums_query(counts: ir.Table, idx: Sequence[int]) -> ir.Table:
     def term(m, n_i):
         return ibis.ifelse(den > 0, lj / n * (n * m - n_i.cast(f64) * b) ** 2 / den, 0.0)
 
-    p = p.mutate(_tr=term(m_ref, p._nr), _tk=term(m_cur, p._nk))
-    return p.group_by([q.F, q.KEY]).aggregate(ad_s_ref=p._tr.sum(), ad_s_cur=p._tk.sum(),
-                                              ad_distinct=p.count())
+    return {"ad_s_ref": term(m_ref, p._nr).sum(), "ad_s_cur": term(m_cur, p._nk).sum(), "ad_distinct": p.count()}
+
+
+def pooled_sums_query(counts: ir.Table, idx: Sequence[int]) -> ir.Table:
+    """Per numeric target and current key: ``ad_s_ref``, ``ad_s_cur``, ``ad_distinct``
+    (:func:`pooled_sums` alone, as a query of its own)."""
+    p = q.pooled(counts, idx)
+    return p.group_by([q.F, q.KEY]).aggregate(**pooled_sums(p))
 
 
 def standardized(a2: float, n_ref: int, n_cur: int) -> float:
@@ -88,7 +82,7 @@ def finish(a: Mapping[str, Any]) -> float:
 
 
 register(DriftStatistic(
-    name="anderson_darling", kinds=("numeric",), needs=("sizes",), finish=finish, query=pooled_sums_query,
+    name="anderson_darling", kinds=("numeric",), needs=("sizes",), finish=finish, pooled=pooled_sums,
     label="Anderson-Darling",
     doc="Anderson-Darling k-sample statistic (midrank, ties included), standardized: "
         "scipy.stats.anderson_ksamp(...).statistic; not used by the default rule.",

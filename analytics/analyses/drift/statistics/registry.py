@@ -20,7 +20,8 @@ from analytics.render import format as fmt
 #: (counts on the reference's quantile bins, or per category, aligned); ``sorted_pass``:
 #: ``ks_num`` (the KS numerator, an integer) and ``wasserstein`` (the integral), from
 #: one sorted pass; ``reference_summary``: ``ref_var`` (the reference's variance). A
-#: statistic may also bring its own engine query (:attr:`DriftStatistic.query`).
+#: statistic may also bring aggregates of that pass (:attr:`DriftStatistic.pooled`) or
+#: its own engine query (:attr:`DriftStatistic.query`).
 AGGREGATES = ("sizes", "bins", "sorted_pass", "reference_summary")
 
 KINDS = ("numeric", "categorical")
@@ -45,6 +46,10 @@ class DriftStatistic:
     #: An engine query of its own: ``query(counts, targets) -> table`` with one row per
     #: target ``_lm_f`` and current key ``_lm_key``; its other columns join the aggregates.
     query: Callable[..., Any] | None = None
+    #: Aggregates over the sorted pass's pooled values (numeric targets: one row per pooled
+    #: value of the reference and a current window, :func:`analytics.analyses.drift.queries.pooled`):
+    #: ``pooled(p) -> {column: aggregate}``, computed in the sorted pass's own query.
+    pooled: Callable[[Any], Mapping[str, Any]] | None = None
     #: Shown in the dashboard's table (False: folded into another column, see ``with_p``).
     shown: bool = True
     #: A p-value shown beside this statistic in the dashboard ("0.12 (p 0.003)").
@@ -61,7 +66,7 @@ def register(stat: DriftStatistic) -> DriftStatistic:
     if not set(stat.kinds) <= set(KINDS) or not stat.kinds:
         raise ValueError(f"drift statistic {stat.name!r}: kinds must be among {KINDS}")
     unknown = [n for n in stat.needs if n not in AGGREGATES]
-    if unknown and stat.query is None:
+    if unknown and stat.query is None and stat.pooled is None:
         raise ValueError(f"drift statistic {stat.name!r} needs unknown aggregates {unknown}")
     STATISTICS[stat.name] = stat
     return stat
