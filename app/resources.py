@@ -13,6 +13,11 @@
 * The answers no filter changes (the portfolio's, the filter bar's, each model's health
   and banners) are computed ahead, once per workspace and generation, in the background
   of the server's first page (:func:`_home`; ``$LASTMILE_PRECOMPUTE=0`` turns it off).
+* With ``$LASTMILE_CONCURRENCY=N``, at most N answers are computed at once, every session
+  together (:func:`computed`): users opening first pages with their own filters queue for
+  the cores instead of sharing them N ways, and a large log's queries never run many at a
+  time in memory. Off by default: not measured faster on the shared 2-core machine of
+  bench/README.md, and a quick answer then waits behind long ones.
 * With ``$LASTMILE_WORKERS`` set, the answers are computed in worker processes
   (:mod:`app.pool`).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -206,6 +212,39 @@ def prefetch(calls: list[tuple[Callable, tuple]], workers: int = 2) -> list[Futu
 # ------------------------------------------------------------------ cached results
 
 
+def concurrency() -> int:
+    """How many answers may be computed at once (``$LASTMILE_CONCURRENCY``; 0, the default: no bound)."""
+    try:
+        return max(0, int(os.environ.get("LASTMILE_CONCURRENCY", "0").strip() or 0))
+    except ValueError:
+        return 0
+
+
+_gates: dict[int, threading.BoundedSemaphore] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(size: int) -> threading.BoundedSemaphore:
+    with _gates_lock:
+        return _gates.setdefault(size, threading.BoundedSemaphore(size))
+
+
+def computed(fn: Callable) -> Callable:
+    """Compute ``fn`` in one of the :func:`concurrency` slots (under ``st.cache_data``: a
+    cache hit never waits). Only for functions that call no other cached function: a slot is
+    never held while waiting for another session's computation (Streamlit's lock per key),
+    so the slots cannot deadlock."""
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        size = concurrency()
+        if not size:
+            return fn(*args, **kwargs)
+        with _gate(size):
+            return fn(*args, **kwargs)
+    return inner
+
+
+@computed
 def _answer(task: str, ws: tuple[str, float], *args):
     """Compute one of :data:`app.pool.TASKS`: in the worker processes, or here when there are none."""
     if pool.workers() == 0:
@@ -230,6 +269,7 @@ def metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+@computed
 def per_class(ws: tuple[str, float], selection: Selection, grouping: Grouping):
     from analytics.metrics.perclass import compute_per_class
     return compute_per_class(_engine(*ws), selection, grouping)
@@ -286,6 +326,7 @@ def distribution(ws: tuple[str, float], model: str, feature: str, reference: Sel
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=32, hash_funcs=_HASH)
+@computed
 def report_period(ws: tuple[str, float], model: str, start, end):
     """The ``[start, end)`` a report of ``model`` covers (what its cover will say)."""
     from analytics.render.report import period_of
@@ -314,6 +355,7 @@ def recommendations(ws: tuple[str, float], model: str):
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+@computed
 def timeline(ws: tuple[str, float], model: str):
     """Each version's first day and the start of detected drift (:mod:`analytics.analyses.timeline`)."""
     from analytics.analyses.timeline import events
@@ -321,6 +363,7 @@ def timeline(ws: tuple[str, float], model: str):
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64)
+@computed
 def version_roles(ws: tuple[str, float], model: str):
     """``version -> "serving" | "shadow"`` (:mod:`analytics.analyses.roles`)."""
     from analytics.analyses.roles import version_roles as _roles
@@ -328,6 +371,7 @@ def version_roles(ws: tuple[str, float], model: str):
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+@computed
 def serving_selection(ws: tuple[str, float], selection: Selection):
     """``(selection of the serving versions, "pooled over v1, v2 (serving)...")`` (:mod:`analytics.analyses.roles`)."""
     from analytics.analyses.roles import pooled_selection
@@ -335,6 +379,7 @@ def serving_selection(ws: tuple[str, float], selection: Selection):
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+@computed
 def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Grouping,
                    names: tuple[str, ...] | None = None, label_delay: bool = True):
     """Metrics pooled over the serving versions (by default): ``(result, "pooled over v1, v2 (serving)...")``."""
@@ -346,6 +391,7 @@ def pooled_metrics(ws: tuple[str, float], selection: Selection, grouping: Groupi
 
 
 @st.cache_data(show_spinner=False, ttl=TTL, max_entries=64, hash_funcs=_HASH)
+@computed
 def estimates(ws: tuple[str, float], selection: Selection, grouping: Grouping):
     """Label-free estimates per group (:mod:`analytics.analyses.estimate`)."""
     from analytics.analyses.estimate import estimate_performance

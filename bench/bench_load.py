@@ -48,7 +48,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server, wait_healthy  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "lastmile.toml"
 MODELS = ("credit_default", "ticket_router", "delivery_eta")
@@ -130,14 +130,13 @@ def pctl(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, max(0, round(q * (len(v) - 1))))]
 
 
-def serve(root: Path, config: Path, port: int) -> subprocess.Popen:
-    """The dashboard of the checkout ``root`` (as tests/e2e/conftest.py starts it)."""
-    if root.resolve() == ROOT:
-        return start_server(config, port)
-    # as `lastmile serve` runs it: the filter-free answers computed ahead
+def serve(root: Path, config: Path, port: int, floor: bool = False) -> subprocess.Popen:
+    """The dashboard of the checkout ``root`` as `lastmile serve` runs it (the filter-free
+    answers computed ahead), or with ``floor`` the minimal app of ``bench/load_floor.py``."""
     env = dict(os.environ, LASTMILE_CONFIG=str(config), PYTHONPATH=str(root),
                LASTMILE_PRECOMPUTE=os.environ.get("LASTMILE_PRECOMPUTE", "1"))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app" / "main.py"),
+    script = ROOT / "bench" / "load_floor.py" if floor else root / "app" / "main.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -342,6 +341,8 @@ def main() -> int:
     ap.add_argument("--app", default=str(ROOT), help="the checkout whose dashboard is served (e.g. an older one)")
     ap.add_argument("--timeout", type=float, default=180, help="seconds a page may take")
     ap.add_argument("--budget", type=float, default=1200, help="seconds the whole run may take")
+    ap.add_argument("--floor", action="store_true",
+                    help="serve bench/load_floor.py (the pages' widgets, one chart and one table each, no analytics)")
     ap.add_argument("--py-spy", default="", help="path of a py-spy executable: sample the server during the run")
     ap.add_argument("--py-spy-out", default=str(ROOT / "bench" / "results" / "load_spy.txt"))
     args = ap.parse_args()
@@ -351,7 +352,7 @@ def main() -> int:
     sessions = [Session(i, FILTERS[i % len(FILTERS)], pages, args.visits) for i in range(args.sessions)]
 
     port = free_port()
-    proc = serve(Path(args.app), Path(args.config), port)
+    proc = serve(Path(args.app), Path(args.config), port, args.floor)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

@@ -25,11 +25,20 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+@functools.cache
+def _paper_template() -> go.layout.Template:
+    """plotly's "plotly_white", built once: plotly deep-copies a template named by a string on
+    every figure (0.05-0.1 s each, a tenth of a dashboard page's CPU); a Template object is
+    copied by its constructor, in half the time, into the same layout."""
+    import plotly.io as pio
+    return go.layout.Template(pio.templates["plotly_white"])
+
+
 def style(fig: go.Figure, title: str | None = None, y_fmt: str | None = None,
           height: int = 360, legend: bool = True) -> go.Figure:
     """Apply the house style; ``y_fmt`` is a format kind (pct, num, ms, count, money)."""
     fig.update_layout(
-        template="plotly_white", height=height, font=dict(family=FONT, size=13, color="#1f2933"),
+        template=_paper_template(), height=height, font=dict(family=FONT, size=13, color="#1f2933"),
         margin=dict(l=10, r=10, t=48 if title else 16, b=10),
         title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
         hovermode="x unified", showlegend=legend,
