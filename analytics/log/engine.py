@@ -321,11 +321,12 @@ class Engine:
         with self._lock:
             cached = self._versions.get(spec.name)
         if cached is None:
-            t = self.log(spec)
             if spec.outcomes and not self.prejoined(spec):
                 # the join adds or drops no prediction row: the predictions alone, no join to pay for
                 t = build_log(spec, self.raw(spec, "predictions"), self.raw(spec, "outcomes"),
                               ts_range=self.workspace.timestamp_range(), labels=False)
+            else:
+                t = self.log(spec)
             res = self.execute(t.select(C.VERSION).distinct(), spec)
             cached = tuple(sorted(str(v) for v in res.column(0).to_pylist() if v is not None))
             with self._lock:

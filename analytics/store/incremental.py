@@ -4,8 +4,8 @@ A remembered answer (:mod:`.answers`) records the model's stored files by day. W
 same question is asked on new data, the days whose files differ (:func:`changed_days`:
 new days, days rebuilt for late outcomes, days gone) are known; an answer made of one
 row per period (metrics by period, drift over time) keeps the rows of every other
-period and computes again only the span of periods holding a changed day
-(:func:`span`, :func:`narrowed`). Each period's row depends only on that period's rows
+period and computes again only the runs of consecutive periods holding a changed day
+(:func:`runs`, :func:`narrowed`). Each period's row depends only on that period's rows
 (and, for drift, on a reference window the changed days must not touch), so the merged
 answer is the answer computed whole. The analyses decide when that holds (their hooks:
 ``analytics.metrics.compute``, ``analytics.analyses.drift.remember``).
@@ -46,12 +46,6 @@ def next_period(start: _dt.date, period: str) -> _dt.date:
     if period == "week":
         return start + _dt.timedelta(days=7)
     return (start.replace(day=28) + _dt.timedelta(days=4)).replace(day=1)
-
-
-def span(days: set[_dt.date], period: str) -> tuple[_dt.date, _dt.date]:
-    """``[lo, hi)``: the periods from the first to the last changed day's."""
-    lo = period_of(min(days), period)
-    return lo, next_period(period_of(max(days), period), period)
 
 
 def runs(days: set[_dt.date], period: str) -> list[tuple[_dt.date, _dt.date]]:

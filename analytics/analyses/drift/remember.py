@@ -109,14 +109,16 @@ def _categories_fit(engine, spec, given: dict, old: pl.DataFrame, tgts, changed)
     if old.filter(pl.col("kind") == "categorical")["reason"].str.contains("categories: not compared").any():
         return False
     key = (engine.stored(spec), tuple(t.column for t in cats))
-    if key not in _CATEGORIES:   # the same data (its stored files), the same columns: the same count
+    count = _CATEGORIES.get(key)   # the same data (its stored files), the same columns: the same count
+    if count is None:
         log = engine.log(spec)
         n = engine.execute(log.aggregate(**{f"n{i}": t.value(log).nunique() for i, t in enumerate(cats)}),
                            spec).to_pylist()[0]
-        _CATEGORIES.clear()
-        _CATEGORIES[key] = sum(int(v or 0) for v in n.values())
+        count = sum(int(v or 0) for v in n.values())
+        _CATEGORIES.clear()   # one entry: sessions on other data recount (a read never needs the entry)
+        _CATEGORIES[key] = count
     windows = old["period"].n_unique() + len({inc.period_of(d, given["period"]) for d in changed}) + 1
-    return windows * _CATEGORIES[key] <= CATEGORY_ROWS
+    return windows * count <= CATEGORY_ROWS
 
 
 #: The last count of :func:`_categories_fit`, by (stored files, columns): the versions of
