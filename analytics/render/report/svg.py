@@ -101,6 +101,21 @@ def _style(fig: Any, width: int, height: int) -> Any:
     return out
 
 
+async def svg_of(k, fig, width: int, height: int) -> str:
+    """The SVG text of ``fig`` drawn by the open kaleido ``k``. On a busy machine kaleido's
+    page can be asked before its scripts ran ("ReferenceError: kaleido_scopes is not
+    defined"): then wait and ask again, up to :data:`LOAD_RETRIES` times."""
+    for attempt in range(LOAD_RETRIES + 1):
+        try:
+            data = await k.calc_fig(fig, opts={"format": "svg", "width": width, "height": height})
+            break
+        except Exception as exc:
+            if attempt == LOAD_RETRIES or "is not defined" not in str(exc):
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
+    return data.decode("utf-8") if isinstance(data, bytes) else str(data)
+
+
 def _kaleido_class(kaleido: type) -> type:
     """kaleido's ``Kaleido``, but keeping its page between figures.
 
@@ -195,18 +210,7 @@ class _Browser:
         fig = _style(chart.figure, chart.width, chart.height)
 
         async def _draw():
-            k = await asyncio.wrap_future(opened)
-            for attempt in range(LOAD_RETRIES + 1):
-                try:
-                    data = await k.calc_fig(fig, opts={"format": "svg", "width": chart.width, "height": chart.height})
-                    break
-                except Exception as exc:
-                    # on a busy machine kaleido's page can be asked before its scripts ran
-                    # ("ReferenceError: kaleido_scopes is not defined"): wait, then ask again
-                    if attempt == LOAD_RETRIES or "is not defined" not in str(exc):
-                        raise
-                    await asyncio.sleep(0.5 * (attempt + 1))
-            return data.decode("utf-8") if isinstance(data, bytes) else str(data)
+            return await svg_of(await asyncio.wrap_future(opened), fig, chart.width, chart.height)
 
         return asyncio.run_coroutine_threadsafe(_draw(), self._loop)
 
