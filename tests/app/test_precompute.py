@@ -1,0 +1,70 @@
+"""What the server computes ahead (app/precompute.py) is exactly what each page asks with
+the default filters: every cached call an AppTest run of the page makes, no more, no less."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from analytics.config.workspace import load_workspace
+from app import precompute, resources
+
+from .conftest import APP_TIMEOUT, MAIN, open_page
+
+MODEL = "binary_model"
+
+
+#: resources' result caches (``st.cache_data`` functions), by name
+CACHED = tuple(n for n, f in vars(resources).items()
+               if not n.startswith("_") and hasattr(f, "clear") and hasattr(f, "__wrapped__"))
+
+
+@pytest.fixture
+def recorded(app_ws, monkeypatch):
+    """Every call of a cached function, as ``(name, args, kwargs)``, while recording is on."""
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    calls: list = []
+    on = threading.Event()
+    for name in CACHED:
+        fn = getattr(resources, name)
+        def spy(*args, _fn=fn, _name=name, **kwargs):
+            if on.is_set():
+                calls.append((_name, args[1:], tuple(sorted(kwargs.items()))))
+            return _fn(*args, **kwargs)
+        monkeypatch.setattr(resources, name, functools.wraps(fn)(spy))
+    return calls, on
+
+
+@pytest.mark.parametrize("page", list(precompute.PAGES))
+def test_the_precomputed_calls_are_the_pages_own(recorded, app_ws, page):
+    calls, on = recorded
+    st.cache_data.clear()
+    at = AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT)
+    at.query_params["model"] = MODEL
+    at.run()
+    on.set()
+    at.switch_page(f"views/{page}.py").run()
+    on.clear()
+    assert not at.exception and not at.error
+    names = {id(getattr(resources, n)): n for n in CACHED}
+    spec = load_workspace(app_ws).model(MODEL)
+    ahead = {(names[id(fn)], args[1:], ()) for fn, args in precompute.page_calls(page, resources.ws_key(), spec)}
+    assert ahead == set(calls)
+
+
+def test_the_server_computes_them_ahead(app_ws, monkeypatch):
+    """With LASTMILE_PRECOMPUTE=1, the first page starts every page's default calls."""
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    monkeypatch.setenv("LASTMILE_PRECOMPUTE", "1")
+    started: list = []
+    monkeypatch.setattr(resources, "prefetch", lambda calls, **k: started.extend(calls) or [])
+    resources._home.clear()
+    open_page(AppTest.from_file(MAIN, default_timeout=APP_TIMEOUT), "report", model=MODEL)
+    resources._home.clear()
+    pages = {args[0] for fn, args in started if fn is precompute._page}
+    assert pages == set(precompute.PAGES)
+    assert (resources.facts, (resources.ws_key(), MODEL)) in started
