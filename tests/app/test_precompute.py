@@ -68,3 +68,34 @@ def test_the_server_computes_them_ahead(app_ws, monkeypatch):
     pages = {args[0] for fn, args in started if fn is precompute._page}
     assert pages == set(precompute.PAGES)
     assert (resources.facts, (resources.ws_key(), MODEL)) in started
+
+
+@pytest.mark.parametrize("rows, computed", [(5, True), (0, False)])
+def test_a_background_refresh_that_wrote_rows_computes_them_again(app_ws, monkeypatch, rows, computed):
+    from types import SimpleNamespace
+
+    from app.components import store_refresh
+    monkeypatch.setenv("LASTMILE_PRECOMPUTE", "1")
+    done = SimpleNamespace(models=[SimpleNamespace(rows=rows)])
+    monkeypatch.setattr(store_refresh, "refresh", lambda ws: done)
+    seen: list = []
+    monkeypatch.setattr(precompute, "after_refresh", lambda: seen.append(1))
+    store_refresh._background(load_workspace(app_ws))
+    assert bool(seen) is computed
+
+
+def test_after_a_refresh_the_answers_are_computed_past_the_caches(recorded, app_ws, monkeypatch):
+    calls, _ = recorded
+    ran: list = []
+    monkeypatch.setattr(precompute, "_page", lambda page, ws, spec, uncached=False: ran.append((page, uncached)))
+    precompute.after_refresh()
+    assert ran == [(p, True) for p in precompute.PAGES]   # one model
+    monkeypatch.undo()
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    spec = load_workspace(app_ws).model(MODEL)
+    st.cache_data.clear()
+    before = resources.metrics.__wrapped__
+    hits: list = []
+    monkeypatch.setattr(resources.metrics, "__wrapped__", lambda *a: hits.append(a) or before(*a))
+    precompute._page("explore", resources.ws_key(), spec, uncached=True)
+    assert len(hits) == 1
