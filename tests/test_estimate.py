@@ -127,6 +127,9 @@ def test_concept_drift_is_flagged_by_the_backtest(results):
     for r in _late(res):
         assert not r.reliable
         assert any(x.startswith("backtest:") for x in r.reasons), r.reasons
+        # in the words a reader of the report knows: the metric's label, no code names or notation
+        said = next(x for x in r.reasons if x.startswith("backtest:"))
+        assert "measured ROC AUC" in said and "roc_auc" not in said and "P(y|x)" not in said, said
         # the estimate itself did not see the change: it would have looked healthy
         assert r.estimated["roc_auc"].value > 0.7
 

@@ -11,6 +11,7 @@ a backtest that disagrees.
 from __future__ import annotations
 
 from analytics.config.estimate import EstimateConfig
+from analytics.metrics.registry import get_metric
 from .expected import ClassMasses
 from .result import BacktestRow, EstimateRow
 
@@ -65,9 +66,11 @@ class Guard:
         misses = [p for p, ok in hist if not ok]
         if len(misses) < cfg.backtest_misses:
             return []
-        return [f"backtest: the realized {self.primary} fell outside the estimate's 95% interval in {len(misses)} "
-                f"of the last {len(hist)} matured periods ({', '.join(misses)}): the labels disagree with the "
-                "scores' calibration, so P(y|x) has likely changed and estimates are not to be trusted"]
+        label = get_metric(self.primary).label
+        return [f"backtest: the measured {label} fell outside the estimate's 95% interval in {len(misses)} "
+                f"of the last {len(hist)} periods whose outcomes had arrived ({', '.join(misses)}): the outcomes "
+                "no longer match what the scores promised (how outcomes follow from the inputs has likely "
+                "changed), so the estimates are not to be trusted"]
 
     def reasons(self, sums, versions, est) -> tuple[list[str], float | None]:
         """The reference and support reasons of one group, and its outside share."""
