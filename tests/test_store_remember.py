@@ -1,5 +1,5 @@
-"""The health verdict, the label-free estimates and the quality checks are remembered
-answers (analytics/store/answers.py): on the store they equal the raw logs' answers
+"""The health verdict, the label-free estimates, the quality checks, the advice and the
+release timeline are remembered answers (analytics/store/answers.py): on the store they equal the raw logs' answers
 (their JSON, floats to 1e-12), are read back without a query when asked again, and a new
 log day or a changed workspace forgets them."""
 
@@ -42,11 +42,15 @@ def answers(eng) -> list:
     from analytics.analyses.estimate import estimate_performance
     from analytics.analyses.health import model_health
     from analytics.analyses.quality.compute import run_quality
+    from analytics.analyses.recommend import recommend
+    from analytics.analyses.timeline import events
     from analytics.query.selection import Grouping, Selection
 
-    out = [model_health(eng, MODEL).to_dict(),
+    health = model_health(eng, MODEL)
+    out = [health.to_dict(),
            estimate_performance(eng, Selection.build(MODEL), Grouping(by=("period",))).to_dict(),
-           run_quality(eng, MODEL, period="week").to_dict()]
+           run_quality(eng, MODEL, period="week").to_dict(),
+           [r.to_dict() for r in recommend(eng, MODEL, health=health)], events(eng, MODEL).to_dict()]
     return json.loads(json.dumps(out, default=str))
 
 
@@ -58,7 +62,7 @@ def no_query(*a, **k):
     raise AssertionError("a remembered answer ran a query")
 
 
-def test_health_estimates_and_quality_are_remembered(ws_dir, monkeypatch):
+def test_health_estimates_quality_advice_and_timeline_are_remembered(ws_dir, monkeypatch):
     config = ws_dir / "lastmile.toml"
     refresh(load_workspace(config))
     raw = answers(open_engine(load_workspace(config), use_store=False))
