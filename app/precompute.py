@@ -193,7 +193,10 @@ def _page(page: str, ws, spec, uncached: bool = False) -> None:
     """Compute ``page``'s default calls (``uncached``: past the result caches, so the store
     remembers them)."""
     for fn, args in page_calls(page, ws, spec):
-        (getattr(fn, "__wrapped__", fn) if uncached else fn)(*args)
+        try:
+            (getattr(fn, "__wrapped__", fn) if uncached else fn)(*args)
+        except Exception as exc:  # noqa: BLE001 - the page's own call reports it; the next calls still run
+            log.warning("precompute: %s of %s (%s page) failed: %s", getattr(fn, "__name__", fn), spec.name, page, exc)
 
 
 def ahead(ws: tuple[str, float], models) -> list[Call]:

@@ -115,6 +115,9 @@ def main() -> int:
     ap.add_argument("--forget", action="store_true",
                     help="delete the store's remembered answers (answers/ in the store's folder) before each cold "
                          "page: cold as on a store just refreshed (use only on a store of your own)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="delete the store's remembered answers once, before the precompute: every answer a cold "
+                         "page reads was computed by the dashboard's precompute (use only on a store of your own)")
     ap.add_argument("--no-precompute", action="store_true",
                     help="do not compute the pages' default answers ahead (LASTMILE_PRECOMPUTE=0)")
     ap.add_argument("--all-versions", action="store_true",
@@ -128,9 +131,10 @@ def main() -> int:
 
     import streamlit as st
     logging.getLogger("streamlit").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
 
     # warm the process: imports, workspace, engine connections (not counted)
-    if args.forget:
+    if args.forget or args.fresh:
         forget_answers()
     c0, t0 = time.process_time(), time.perf_counter()
     open_page(session(args.model), "portfolio")
@@ -142,7 +146,7 @@ def main() -> int:
               f"{time.perf_counter() - t0:.1f} s, {time.process_time() - c0:.1f} CPU s")
     floor = library_floor(args.model)
 
-    mode = "after the precompute" if ahead else ("remembered answers forgotten" if args.forget else
+    mode = ("after the precompute" + (" on a store without remembered answers" if args.fresh else "")) if ahead else ("remembered answers forgotten" if args.forget else
                                                 "remembered answers kept, no precompute")
     print(f"workspace {args.config}, model {args.model}; cold: {mode}; "
           f"one compute_metrics call (volume): {floor:.3f} s; "
