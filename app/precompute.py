@@ -13,7 +13,9 @@ ask that answer first (a cache hit, or the computation it waits for).
   background, the filter-free answers (:func:`home_calls`), then every page's default
   calls, model by model: through the result caches, so the first visitor of a page
   reads them, and through the store's remembered answers
-  (:mod:`analytics.store.answers`), so they outlive the caches' 10 minutes.
+  (:mod:`analytics.store.answers`), so they outlive the caches' 10 minutes. A call that
+  fails beside another (out of memory with two large queries at once) is computed again,
+  alone, once the rest is done (:func:`retry`).
 * :func:`after_refresh`: after a background store refresh (``[store] refresh_seconds``),
   the same calls past the result caches, so the store remembers the answers on its new
   data before a page asks. "Re-read the logs" clears the caches; the next page starts
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import threading
+from concurrent.futures import Future, wait
 from typing import Callable
 
 from analytics.metrics import PRIMARY_METRIC
@@ -189,14 +193,36 @@ def page_calls(page: str, ws: tuple[str, float], spec) -> list[Call]:
     return PAGES[page](ws, spec, Filters(model=spec.name))
 
 
+#: The calls that failed while others ran beside them (e.g. out of memory at 20M rows with two
+#: large queries at once), retried one at a time once the rest is done (:func:`retry`).
+_failed: list[Call] = []
+_failed_lock = threading.Lock()
+
+
 def _page(page: str, ws, spec, uncached: bool = False) -> None:
     """Compute ``page``'s default calls (``uncached``: past the result caches, so the store
-    remembers them)."""
+    remembers them); a call that fails is logged and kept for :func:`retry`."""
     for fn, args in page_calls(page, ws, spec):
+        call = (getattr(fn, "__wrapped__", fn) if uncached else fn, args)
         try:
-            (getattr(fn, "__wrapped__", fn) if uncached else fn)(*args)
+            call[0](*args)
         except Exception as exc:  # noqa: BLE001 - the page's own call reports it; the next calls still run
             log.warning("precompute: %s of %s (%s page) failed: %s", getattr(fn, "__name__", fn), spec.name, page, exc)
+            with _failed_lock:
+                _failed.append(call)
+
+
+def retry(futures: list[Future]) -> int:
+    """Once ``futures`` are done, compute again, alone, the calls that failed; the count retried."""
+    wait(futures)
+    with _failed_lock:
+        calls, _failed[:] = list(_failed), []
+    for fn, args in calls:
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - the page's own call reports it
+            log.warning("precompute: %s failed again: %s", getattr(fn, "__name__", fn), exc)
+    return len(calls)
 
 
 def ahead(ws: tuple[str, float], models) -> list[Call]:
@@ -217,3 +243,4 @@ def after_refresh() -> None:
                 _page(page, ws, spec, uncached=True)
             except Exception:  # noqa: BLE001 - the page's own call reports it
                 log.debug("precompute of %s for %s failed", page, spec.name, exc_info=True)
+    retry([])

@@ -136,7 +136,8 @@ def _home(path: str, mtime: float, generation: int) -> list[Future]:
         models = _workspace(path, mtime).models
     except Exception:  # noqa: BLE001 - a bad workspace is reported by the page
         return []
-    return prefetch(precompute.ahead((path, mtime), models), workers=max(2, pool.workers()))
+    started = prefetch(precompute.ahead((path, mtime), models), workers=max(2, pool.workers()))
+    return started + prefetch([(precompute.retry, (list(started),))], workers=1)
 
 
 def refresh() -> None:

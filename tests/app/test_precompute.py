@@ -99,3 +99,19 @@ def test_after_a_refresh_the_answers_are_computed_past_the_caches(recorded, app_
     monkeypatch.setattr(resources.metrics, "__wrapped__", lambda *a: hits.append(a) or before(*a))
     precompute._page("explore", resources.ws_key(), spec, uncached=True)
     assert len(hits) == 1
+
+
+def test_a_call_that_failed_beside_others_is_computed_again_alone(app_ws, monkeypatch):
+    monkeypatch.setenv("LASTMILE_CONFIG", str(app_ws))
+    spec = load_workspace(app_ws).model(MODEL)
+    tries: list = []
+
+    def quality(*args):
+        tries.append(args)
+        if len(tries) == 1:
+            raise RuntimeError("Out of Memory Error")
+        return "checked"
+    monkeypatch.setattr(resources, "quality", quality)
+    precompute._page("quality", resources.ws_key(), spec)     # fails: logged, kept
+    assert len(tries) == 1 and precompute.retry([]) == 1 and len(tries) == 2
+    assert precompute.retry([]) == 0
