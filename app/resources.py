@@ -11,8 +11,9 @@
   same moment share one computation (Streamlit holds a lock per key). Nothing
   here runs at import time.
 * The answers no filter changes (the portfolio's, the filter bar's, each model's health
-  and banners) are computed ahead, once per workspace and generation, in the background
-  of the server's first page (:func:`_home`; ``$LASTMILE_PRECOMPUTE=0`` turns it off).
+  and banners) and every page's default-filter answers (:mod:`app.precompute`) are
+  computed ahead, once per workspace and generation, in the background of the server's
+  first page (:func:`_home`; ``$LASTMILE_PRECOMPUTE=0`` turns it off).
 * With ``$LASTMILE_CONCURRENCY=N``, at most N answers are computed at once, every session
   together (:func:`computed`): users opening first pages with their own filters queue for
   the cores instead of sharing them N ways, and a large log's queries never run many at a
@@ -103,38 +104,11 @@ def engine() -> Engine:
 
 
 def precompute() -> bool:
-    """Whether the server computes the filter-free answers ahead (:func:`_home`):
+    """Whether the server computes the filter-free and default answers ahead (:func:`_home`):
     ``$LASTMILE_PRECOMPUTE=1``, which ``lastmile serve`` sets unless told otherwise (a
     server for a team). A bare ``streamlit run`` (the browser tests, a developer) and
     AppTest leave it off: there it is CPU spent on answers no test asks for."""
     return os.environ.get("LASTMILE_PRECOMPUTE", "0").strip() == "1"
-
-
-#: The portfolio (the home page) shows every model's answers for all data, by week.
-PORTFOLIO_PERIOD = "week"
-
-
-def portfolio_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]:
-    """The cached calls behind one model's portfolio card: health, the primary metric and
-    volume per week, and the value aggregates per week (when the model has business values)."""
-    from analytics.metrics import PRIMARY_METRIC
-    sel, weekly = Selection.build(spec.name), Grouping(by=("period",), period=PORTFOLIO_PERIOD)
-    calls = [(model_health, (ws, spec.name)),
-             (pooled_metrics, (ws, sel, weekly, (PRIMARY_METRIC[spec.task], "volume"), False))]
-    if spec.business:
-        calls.append((value_inputs, (ws, sel, weekly, 0)))
-    return calls
-
-
-def home_calls(ws: tuple[str, float], spec) -> list[tuple[Callable, tuple]]:
-    """The cached calls of ``spec`` that no filter changes, in the order pages ask them: the
-    filter bar's facts and the banner's data warnings (every page), the portfolio card
-    (:func:`portfolio_calls`, its estimate and the board's advice), the release timeline and
-    the drift reference window (the overview's and drift page's marks and defaults)."""
-    calls = [(facts, (ws, spec.name)), (data_warnings, (ws, spec.name))] + portfolio_calls(ws, spec)
-    return calls + [(portfolio_estimates, (ws, spec)), (recommendations, (ws, spec.name)),
-                    (version_roles, (ws, spec.name)), (timeline, (ws, spec.name)),
-                    (default_windows, (ws, spec.name))]
 
 
 def portfolio_estimates(ws: tuple[str, float], spec):
@@ -151,20 +125,19 @@ def portfolio_estimates(ws: tuple[str, float], spec):
 @st.cache_resource(show_spinner=False)
 def _home(path: str, mtime: float, generation: int) -> list[Future]:
     """Once per workspace and generation (the server's first page, a re-read): compute in the
-    background what every session asks whatever its filters (:func:`home_calls` of every
-    model: the portfolio, the filter bar, the banners), model by model, on two threads (or
-    the worker processes). These answers do not depend on who asks: each page still asks
+    background what every session asks whatever its filters (the portfolio, the filter bar,
+    the banners), then every page's questions with the default filters
+    (:func:`app.precompute.ahead`), model by model, on two threads (or the worker processes). These answers do not depend on who asks: each page still asks
     only for the models its user may see (app/auth.py). A user who asks meanwhile waits for
     that computation (Streamlit's lock per key) instead of starting another. Returns the
     computations (done or not)."""
-    ws = (path, mtime)
+    from . import precompute   # it names this module's cached calls
     try:
         models = _workspace(path, mtime).models
     except Exception:  # noqa: BLE001 - a bad workspace is reported by the page
         return []
-    calls = [c for m in models for c in home_calls(ws, m)[:2]]           # what every page asks first
-    calls += [c for m in models for c in home_calls(ws, m)[2:]]
-    return prefetch(calls, workers=max(2, pool.workers()))
+    started = prefetch(precompute.ahead((path, mtime), models), workers=max(2, pool.workers()))
+    return started + prefetch([(precompute.retry, (list(started),))], workers=1)
 
 
 def refresh() -> None:

@@ -4,9 +4,15 @@ Runs the app in-process with Streamlit's AppTest over the bundled sample
 workspace (150,000 predictions, three models), so the times are the server-side
 script runs (queries + figure building), not the browser's painting.
 
-* cold: a new session with every result cache cleared (what the first visitor
-  of the day waits for); the engine and workspace resources stay warm after the
-  first page, as in a running server.
+* cold: a new session with every result cache cleared; the engine and workspace
+  resources stay warm after the first page, as in a running server. By default the
+  store's remembered answers (analytics/store/answers.py) are those the dashboard's
+  precompute (app/precompute.py, ``LASTMILE_PRECOMPUTE=1``) left: the untimed first page
+  starts it and the script waits for it to finish (its wall and CPU seconds are printed),
+  as on a server whose store was refreshed a while ago. ``--no-precompute``: the
+  remembered answers are only what earlier runs left; ``--forget``: truly cold, every
+  remembered answer deleted before each cold page and nothing computed ahead (the first
+  visitor right after a refresh, before the precompute is done).
 * warm: a new session with the caches filled (every later visitor).
 * filter change: on an open page, pick version v2 (a new selection: new queries).
 
@@ -109,22 +115,41 @@ def main() -> int:
     ap.add_argument("--forget", action="store_true",
                     help="delete the store's remembered answers (answers/ in the store's folder) before each cold "
                          "page: cold as on a store just refreshed (use only on a store of your own)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="delete the store's remembered answers once, before the precompute: every answer a cold "
+                         "page reads was computed by the dashboard's precompute (use only on a store of your own)")
+    ap.add_argument("--no-precompute", action="store_true",
+                    help="do not compute the pages' default answers ahead (LASTMILE_PRECOMPUTE=0)")
     ap.add_argument("--all-versions", action="store_true",
                     help="time the filter change for every version and pair of versions; print the worst per page")
     args = ap.parse_args()
     os.environ["LASTMILE_CONFIG"] = str(Path(args.config).resolve())
-    # cold means computed by the page: not ahead, in the background of the warm-up page (app/resources.py)
-    os.environ.setdefault("LASTMILE_PRECOMPUTE", "0")
+    # ahead: the warm-up page starts the precompute (app/precompute.py), waited for below
+    ahead = not (args.forget or args.no_precompute)
+    os.environ["LASTMILE_PRECOMPUTE"] = "1" if ahead else "0"
     import logging
 
     import streamlit as st
     logging.getLogger("streamlit").setLevel(logging.ERROR)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
 
     # warm the process: imports, workspace, engine connections (not counted)
+    if args.forget or args.fresh:
+        forget_answers()
+    c0, t0 = time.process_time(), time.perf_counter()
     open_page(session(args.model), "portfolio")
+    if ahead:
+        from concurrent.futures import wait
+        from app import resources
+        wait(resources._home(*resources.ws_key(), resources._generation[0]))
+        print(f"precompute (first page + every page's default answers, every model): "
+              f"{time.perf_counter() - t0:.1f} s, {time.process_time() - c0:.1f} CPU s")
     floor = library_floor(args.model)
 
-    print(f"workspace {args.config}, model {args.model}; one compute_metrics call (volume): {floor:.3f} s; "
+    mode = ("after the precompute" + (" on a store without remembered answers" if args.fresh else "")) if ahead else ("remembered answers forgotten" if args.forget else
+                                                "remembered answers kept, no precompute")
+    print(f"workspace {args.config}, model {args.model}; cold: {mode}; "
+          f"one compute_metrics call (volume): {floor:.3f} s; "
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'page':<12} {'cold s':>8} {'cold CPU':>9} {'warm s':>8} {'target':>7} {'cold/target':>12} {'cold/call':>10}")
     worst = 0.0

@@ -48,6 +48,7 @@ from analytics.metrics import get_metric
 from analytics.query.selection import Grouping, Selection
 from analytics.render import format as fmt
 from analytics.results import record
+from analytics.store.answers import remembered
 
 ACTIONS = ("pull", "switch", "threshold", "watch", "keep")
 #: A threshold move must change the threshold by at least this much ...
@@ -326,11 +327,14 @@ def _watch(engine, spec, health, covered: set[str]) -> list[Recommendation]:
 # ---------------------------------------------------------------- entry points
 
 
+@remembered("recommend")
 def recommend(engine, model, now: _dt.datetime | None = None, health=None) -> tuple[Recommendation, ...]:
     """The recommendations for one model, most urgent first (see the module docstring).
 
     ``health``: the model's :class:`~analytics.health.Health` if already computed (as of
     ``now``); it fixes the windows every rule uses.
+    A remembered answer (:mod:`analytics.store.answers`): it reads the model's settings,
+    its joined log and ``health`` (whose text is in the key).
     """
 
     spec = engine.spec(model)

@@ -20,6 +20,7 @@ from analytics.analyses.roles import version_roles
 from analytics.errors import LastmileError
 from analytics.query.selection import Selection
 from analytics.results import record
+from analytics.store.answers import remembered
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def drift_start_of(frame) -> tuple[_dt.date | None, tuple[str, ...]]:
     return start, tuple(flagged[periods[-1]])
 
 
+@remembered("timeline_events")
 def events(engine, model, end: _dt.datetime | None = None, *, drift: bool = True) -> Timeline:
     """Version first days and the start of the current drift (see the module docstring)."""
 

@@ -33,9 +33,12 @@ def refresh_now(ws) -> None:
 
 def _background(ws) -> None:
     try:
-        refresh(ws)
+        res = refresh(ws)
     except LastmileError:   # another refresh runs, or the logs are unreadable: the raw path answers
-        pass
+        return
+    from app import precompute, resources   # (they import the views' cached calls)
+    if resources.precompute() and any(m.rows for m in res.models):
+        precompute.after_refresh()   # the pages' default answers on the new data, remembered by the store
 
 
 def maybe_refresh(ws) -> None:

@@ -9,13 +9,13 @@ from analytics.analyses.value import evaluate
 from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
-from app import resources
+from app import precompute, resources
 from app.components.marks import marked
 from app.components.text import escape_md
 from app.components.page import PageContext, run_page
 from app.components.widgets import chart, table, kpi, metric_help, spinner
 
-OPS_METRICS = ("volume", "label_coverage", "latency_p50", "latency_p95", "latency_p99")
+OPS_METRICS = precompute.OPS_METRICS   # what app/precompute.py computes ahead
 
 
 def delay_frame(result) -> pl.DataFrame:

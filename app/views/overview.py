@@ -9,7 +9,7 @@ from analytics.metrics import PRIMARY_METRIC, get_metric, metric_names
 from analytics.query.selection import Grouping
 from analytics.render import charts, format as F
 
-from app import resources, state
+from app import precompute, resources, state
 from app.components import arriving
 from app.components.marks import marked
 from app.components.estimates import estimate_panel
@@ -21,12 +21,8 @@ from app.components.timeline import timeline_panel
 from app.components.text import escape_md, literal
 from app.components.widgets import chart, kpi, metric_help, no_labels_message, spinner
 
-#: The tiles per task (after the primary metric).
-TILES = {
-    "binary": ("roc_auc", "precision", "recall", "base_rate"),
-    "multiclass": ("macro_f1", "accuracy", "weighted_f1", "macro_recall"),
-    "regression": ("mae", "rmse", "bias", "r2"),
-}
+#: The tiles per task (after the primary metric): what app/precompute.py computes ahead.
+TILES = precompute.OVERVIEW_TILES
 K_METRIC = "ov_metric"
 
 

@@ -11,7 +11,7 @@ from analytics.errors import LastmileError
 from analytics.metrics import PRIMARY_METRIC, get_metric
 from analytics.render import charts, format as F
 
-from app import resources, state
+from app import precompute, resources, state
 from app.components import decision
 from app.components.estimates import estimate_card
 from app.components.health import badge
@@ -37,8 +37,8 @@ def spark(values, fmt: str, key: str, color: str | None = None) -> None:
 
 
 def card_calls(ctx: PageContext, spec) -> list[tuple]:
-    """The cached calls behind one model's card (see :func:`resources.portfolio_calls`)."""
-    return resources.portfolio_calls(ctx.ws_key, spec)
+    """The cached calls behind one model's card (see :func:`app.precompute.portfolio_calls`)."""
+    return precompute.portfolio_calls(ctx.ws_key, spec)
 
 
 def model_card(ctx: PageContext, spec) -> str:

@@ -26,6 +26,7 @@ from analytics.errors import EmptySelectionError, SelectionError
 from analytics.log.engine import Engine
 from analytics.metrics.compute import annotate, compute_on_table, key_dict
 from analytics.query.selection import Grouping, Selection
+from analytics.store.answers import remembered
 from .classify import fit_calibrations, masses
 from .expected import BINARY_METRICS, MULTICLASS_METRICS, binary_metrics, multiclass_metrics, none
 from .guard import PRIMARY, Guard
@@ -144,6 +145,7 @@ def _per_period(engine: Engine, spec, fit: _Fit, table, inner_by: tuple, period:
     return inner, versions, per
 
 
+@remembered("estimate_performance")
 def estimate_performance(engine: Engine, selection: Selection, grouping: Grouping = Grouping()) -> EstimateResult:
     """Estimated metrics for every group of ``selection`` (see the module docstring)."""
     spec = selection.check(engine)

@@ -63,6 +63,7 @@ from analytics.config.workspace import ModelSpec
 from analytics.errors import LastmileError
 from analytics.log.columns import C
 from analytics.log.engine import Engine
+from analytics.store.answers import remembered
 from .context import build_context
 from .reasons import LEVELS, STATUSES, Findings, Health, Reason, worst
 from .rules import RULES
@@ -71,9 +72,14 @@ __all__ = ["LEVELS", "STATUSES", "Health", "Reason", "worst", "model_health", "c
            "portfolio_health", "unreadable"]
 
 
+@remembered("model_health")
 def model_health(engine: Engine, model: str | ModelSpec, now: _dt.datetime | None = None) -> Health:
     """Evaluate every ``[models.alerts]`` rule of one model (see the module docstring):
-    the shared context once, then each rule of the table in order."""
+    the shared context once, then each rule of the table in order.
+
+    A remembered answer (:mod:`analytics.store.answers`): the verdict reads nothing but the
+    model's settings and its joined log, and ``now=None`` resolves to the log's latest
+    prediction, so the key (the arguments, the settings, the stored files) holds it."""
     spec = engine.spec(model)
     cfg = AlertSettings.from_spec(spec)
     chk = Findings()

@@ -34,6 +34,7 @@ from analytics.log.defects import as_timestamp, repeated_ids
 from analytics.log.engine import Engine
 from analytics.query.selection import Selection, period_start
 from analytics.render import format as fmt
+from analytics.store.answers import remembered
 
 from .checks import CHECKS
 from .checks.new_categories import category_values, new_values
@@ -198,6 +199,11 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
     ``reference``: the reference selection (default :func:`reference_selection`).
     ``checks``: names to run (default: every enabled check).
 
+    The checks on the log are a remembered answer (:mod:`analytics.store.answers`):
+    ``now=None`` resolves to the log's latest prediction, which the key (the stored files)
+    holds; the raw files' schemas (the ``schema`` check, read from their footers, outside
+    the store) are read every time and are part of the key.
+
     >>> res = run_quality(engine, "delivery_eta", period="day")      # doctest: +SKIP
     >>> [(f.check, f.column, f.period) for f in res.problems("pull")]  # doctest: +SKIP
     """
@@ -205,10 +211,19 @@ def run_quality(engine: Engine, model, *, start=None, end=None, period: str = "w
     if period not in ("day", "week", "month"):
         raise DataError(f"Period {period!r} is not one of day, week, month.")
     settings = QualitySettings.from_spec(spec)
-    registry = CHECKS
-    wanted = [registry[n] for n in (checks or registry) if settings.enabled(n)]
+    names = tuple(n for n in (checks or CHECKS) if CHECKS[n] and settings.enabled(n))
+    schema = tuple(schema_findings(engine, spec, settings)) if "schema" in names else ()
+    return _quality(engine, model, start, end, period, now, reference, names, schema)
+
+
+@remembered("run_quality")
+def _quality(engine: Engine, model, start, end, period: str, now, reference: Selection | None,
+             names: tuple[str, ...], schema: tuple[Finding, ...]) -> QualityResult:
+    """:func:`run_quality` of the checks ``names``, the raw files' ``schema`` findings given."""
+    spec = engine.spec(model)
+    settings = QualitySettings.from_spec(spec)
+    wanted = [CHECKS[n] for n in names]
     current = Selection.build(spec.name, start, end)
-    schema = schema_findings(engine, spec, settings) if "schema" in {c.name for c in wanted} else []
     try:
         ref = reference or reference_selection(engine, spec, settings)
         log_schema = engine.log(spec).schema()
