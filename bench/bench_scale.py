@@ -299,9 +299,10 @@ def mirror(logs: Path, held: set[Path] | None) -> Path:
         link = folder / f.relative_to(logs)
         if held is not None and f in held:
             link.unlink(missing_ok=True)
-        elif not link.is_symlink():
+        elif not link.exists():              # new, or a link whose target moved (a removed checkout)
+            link.unlink(missing_ok=True)
             link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(f)
+            link.symlink_to(f.resolve())
     return folder
 
 
