@@ -29,7 +29,8 @@ machine's load average before and after (the machine is shared: times scale
 with it). Exit status 1 when a check failed. Bounded: every wait has a timeout
 and the whole run stops after ``--budget`` seconds.
 
-Usage: ``python bench/bench_load.py [--sessions 8] [--visits 2] [--pages overview,drift]``.
+Usage: ``python bench/bench_load.py [--sessions 8] [--visits 2] [--pages overview,drift] [--settle 600]``
+(``--settle``: the sessions start once the server has finished computing its answers ahead).
 """
 
 from __future__ import annotations
@@ -294,13 +295,28 @@ async def warm_up(browser, url: str, timeout: float) -> float:
     return secs
 
 
-async def drive(url: str, sessions: list[Session], timeout: float, budget: float, on_start) -> None:
+async def settle(pid: int, limit: float) -> float:
+    """Seconds until the server is idle (its answers computed ahead: under 0.05 CPU s in a
+    second, three seconds running), at most ``limit``: a server started before its users
+    arrive, as a team's is."""
+    t0, quiet, last = time.monotonic(), 0, proc_stats(pid)[1]
+    while time.monotonic() - t0 < limit and quiet < 3:
+        await asyncio.sleep(1.0)
+        now = proc_stats(pid)[1]
+        quiet, last = (quiet + 1 if now - last < 0.05 else 0), now
+    return time.monotonic() - t0
+
+
+async def drive(url: str, sessions: list[Session], timeout: float, budget: float, on_start,
+                settle_for: float = 0.0, pid: int = 0) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             print(f"server's first page (untimed warm-up): {await warm_up(browser, url, timeout):.1f} s", flush=True)
+            if settle_for > 0:
+                print(f"server idle (computing ahead done) after {await settle(pid, settle_for):.1f} s more", flush=True)
             on_start()
             await asyncio.wait_for(asyncio.gather(*(s.run(browser, url, timeout) for s in sessions)), budget)
         finally:
@@ -343,6 +359,9 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=1200, help="seconds the whole run may take")
     ap.add_argument("--floor", action="store_true",
                     help="serve bench/load_floor.py (the pages' widgets, one chart and one table each, no analytics)")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="after the warm-up, wait up to this many seconds for the server to go idle (its "
+                         "answers computed ahead), as a server started before its users arrive; 0: start at once")
     ap.add_argument("--py-spy", default="", help="path of a py-spy executable: sample the server during the run")
     ap.add_argument("--py-spy-out", default=str(ROOT / "bench" / "results" / "load_spy.txt"))
     args = ap.parse_args()
@@ -367,7 +386,7 @@ def main() -> int:
                                              "--rate", "50", "--output", args.py_spy_out, "--threads"],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
-            asyncio.run(drive(url, sessions, args.timeout, args.budget, on_start))
+            asyncio.run(drive(url, sessions, args.timeout, args.budget, on_start, args.settle, proc.pid))
         except asyncio.TimeoutError:
             print(f"budget of {args.budget:.0f} s exhausted", file=sys.stderr)
         mark["browser_end"] = proc_stats(os.getpid(), skip=proc.pid)[1]
